@@ -1,0 +1,125 @@
+"""Settings, all from the environment.
+
+Nothing set: one laptop — SQLite in ./var, the in-memory channel layer, loops
+run in-process. Classroom: DATABASE_URL (PostgreSQL) + REDIS_URL (Celery broker
+and the channel layer), SECRET_KEY, PLAYGROUND_PUBLIC_HOSTS.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("PLAYGROUND_VAR_DIR", BASE_DIR / "var"))
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-set-SECRET_KEY-in-a-classroom")
+DEBUG = os.environ.get("DEBUG", "") == "1"
+ALLOWED_HOSTS = ["*"]  # the API is reached by IP, by localhost and by public names alike
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "clusters",
+    "lessons",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "playground.urls"
+ASGI_APPLICATION = "playground.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'playground.sqlite3'}"),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Concurrent API writers wait for the lock instead of failing at once.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    # The PubSub layer, not RedisChannelLayer: the latter silently drops messages
+    # once a process inbox holds 100 (shared/docs/performance-notes.md).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "/accounts/login/"
+
+# The Kubernetes API: ports, certificate names, limits.
+PLAYGROUND = {
+    "HTTP_PORT": int(os.environ.get("PLAYGROUND_HTTP_PORT", "8000")),
+    "API_PORT": int(os.environ.get("PLAYGROUND_API_PORT", "6443")),
+    # Host names (and IPs) the API's serving certificate names besides localhost.
+    "PUBLIC_HOSTS": [h for h in os.environ.get("PLAYGROUND_PUBLIC_HOSTS", "").split(",") if h],
+    # Where the kubeconfig points by default.
+    "API_SERVER_URL": os.environ.get("PLAYGROUND_API_SERVER_URL", ""),
+    "CA_DIR": Path(os.environ.get("PLAYGROUND_CA_DIR", VAR_DIR / "ca")),
+    # Per-cluster quotas: what one learner's cluster may hold.
+    "MAX_OBJECTS": int(os.environ.get("PLAYGROUND_MAX_OBJECTS", "2000")),
+    "MAX_PODS": int(os.environ.get("PLAYGROUND_MAX_PODS", "200")),
+    "MAX_REPLICAS": int(os.environ.get("PLAYGROUND_MAX_REPLICAS", "50")),
+    "MAX_REQUEST_BYTES": int(os.environ.get("PLAYGROUND_MAX_REQUEST_BYTES", str(3 * 1024 * 1024))),
+    "MAX_OBJECT_BYTES": int(os.environ.get("PLAYGROUND_MAX_OBJECT_BYTES", str(1536 * 1024))),
+    "CHANGE_LOG_SIZE": int(os.environ.get("PLAYGROUND_CHANGE_LOG_SIZE", "1000")),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
