@@ -1,0 +1,661 @@
+"""kube-apiserver's request pipeline for one cluster: decode → validate → default → admit → store.
+
+Every door (kubectl over HTTPS, the Python client, the web page, lessons) goes
+through `ApiServer`, so they all get the same validation, defaults, messages
+and resourceVersions. It is pure: it reads and writes through a `Store` and
+takes the cluster's simulated "now" as a number, so it runs the same on the
+database (clusters.storage.DbStore) and in memory (tests).
+"""
+from __future__ import annotations
+
+import copy
+import ipaddress
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from . import errors
+from .conversion import from_storage, to_storage
+from .errors import ApiError
+from .registry import ResourceType, by_gvk, removed_hint, storage_type
+from .store import Store
+
+# Kinds whose metadata.generation the real server maintains (bumped on spec changes).
+GENERATION_KINDS = frozenset({
+    "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController",
+    "HorizontalPodAutoscaler", "Pod", "PodDisruptionBudget", "NetworkPolicy", "Ingress",
+})
+WORKLOADS_WITH_REPLICAS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"})
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+NODE_PORT_RANGE = (30000, 32767)
+GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
+QUOTA_NAME = "playground-limits"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one learner's cluster may hold (settings.PLAYGROUND)."""
+
+    max_objects: int = 2000
+    max_pods: int = 200
+    max_replicas: int = 50
+
+
+@dataclass
+class Result:
+    body: dict
+    code: int = 200
+    warnings: list[str] = field(default_factory=list)
+
+
+def rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def success_status(rt: ResourceType, obj: dict) -> dict:
+    meta = obj["metadata"]
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": meta["name"], "group": rt.group, "kind": rt.resource, "uid": meta.get("uid")}}
+
+
+def _qos_class(pod: dict) -> str:
+    """status.qosClass as pkg/apis/core/helper/qos computes it."""
+    containers = list(pod.get("spec", {}).get("containers") or []) + \
+        list(pod.get("spec", {}).get("initContainers") or [])
+    requests_any = limits_any = False
+    guaranteed = True
+    for container in containers:
+        resources = container.get("resources") or {}
+        requests = resources.get("requests") or {}
+        limits = resources.get("limits") or {}
+        requests_any |= any(k in ("cpu", "memory") for k in requests)
+        limits_any |= any(k in ("cpu", "memory") for k in limits)
+        for res in ("cpu", "memory"):
+            if res not in limits or requests.get(res, limits[res]) != limits[res]:
+                guaranteed = False
+    if not requests_any and not limits_any:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def _spec_part(obj: dict) -> dict:
+    """Everything but metadata and status: what bumps metadata.generation when it changes."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+class ApiServer:
+    """The API semantics of one cluster over a Store, at one simulated instant."""
+
+    def __init__(self, store: Store, *, now: float, limits: Limits = Limits(), seed: int = 0,
+                 graceful_pod_deletion: bool = False, ca_pem: str = "") -> None:
+        self.store = store
+        self.ca_pem = ca_pem  # for the kube-root-ca.crt ConfigMap of new namespaces
+        self.now = now
+        self.limits = limits
+        self.random = random.Random(seed ^ store.resource_version)
+        # Pods bound to a node are deleted gracefully only when a kubelet exists to finish it.
+        self.graceful_pod_deletion = graceful_pod_deletion
+
+    # ------------------------------------------------------------------ reads
+    def get(self, rt: ResourceType, namespace: str, name: str) -> dict:
+        stored = self._stored(rt, namespace, name)
+        return from_storage(stored, rt)
+
+    def list(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
+             field_selector: str = "") -> list[dict]:
+        from clusters.engine.resources import parse_field_selector, parse_label_selector
+
+        try:
+            labels = parse_label_selector(label_selector) if label_selector else None
+            fields = parse_field_selector(field_selector) if field_selector else None
+        except ValueError as exc:
+            raise errors.bad_request(str(exc)) from None
+        items = self.store.list(rt.kind, namespace if rt.namespaced else None)
+        if labels is not None:
+            items = [o for o in items if labels.matches(o["metadata"].get("labels"))]
+        if fields is not None:
+            try:
+                items = [o for o in items if fields.matches(o, rt.kind)]
+            except ValueError as exc:
+                raise errors.bad_request(str(exc)) from None
+        return [from_storage(o, rt) for o in items]
+
+    def _stored(self, rt: ResourceType, namespace: str, name: str) -> dict:
+        obj = self.store.get(rt.kind, namespace if rt.namespaced else "", name)
+        if obj is None:
+            raise errors.not_found(rt.resource, rt.group, name)
+        return obj
+
+    # ----------------------------------------------------------------- create
+    def create(self, rt: ResourceType, namespace: str, body: Any, *, dry_run: bool = False,
+               field_validation: str = "Strict", field_manager: str = "") -> Result:
+        obj = self._check_body(rt, namespace, body)
+        warnings = self._decode_check(obj, rt, field_validation)
+        obj = to_storage(obj, rt)
+        srt = storage_type(rt.kind)
+        meta = obj["metadata"]
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
+                self.random.choice(GENERATE_NAME_ALPHABET) for _ in range(5))
+        self._prepare_for_create(obj, srt)
+        self._validate(obj, srt, None)
+        self._admit_create(obj, srt)
+        if self.store.get(srt.kind, meta.get("namespace", ""), meta["name"]) is not None:
+            raise errors.already_exists(rt.resource, rt.group, meta["name"])
+        if not dry_run:
+            self.store.write("ADDED", obj)
+            self._after_create(obj)
+        return Result(from_storage(obj, rt), 201, warnings)
+
+    def _check_body(self, rt: ResourceType, namespace: str, body: Any) -> dict:
+        if not isinstance(body, dict):
+            raise errors.bad_request(f"Object '{rt.kind}' is not a JSON object; the request body must be one "
+                                     f"{rt.kind} object")
+        obj = copy.deepcopy(body)
+        api_version = obj.get("apiVersion") or rt.api_version  # the Python client may leave them out
+        kind = obj.get("kind") or rt.kind
+        if (api_version, kind) != (rt.api_version, rt.kind):
+            hint = removed_hint(api_version, kind)
+            if hint:
+                raise errors.bad_request(f'no matches for kind "{kind}" in version "{api_version}": {hint}')
+            if kind != rt.kind or by_gvk(api_version, kind) is None:
+                raise errors.bad_request(
+                    f"the API version in the data ({api_version}) does not match the expected API version "
+                    f"({rt.api_version})" if kind == rt.kind else
+                    f"{kind} in version \"{api_version.rsplit('/', 1)[-1]}\" cannot be handled as a "
+                    f"{rt.kind}: the kind in the body ({kind}) does not match the resource ({rt.kind})")
+            raise errors.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({rt.api_version})")
+        obj["apiVersion"], obj["kind"] = api_version, kind
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise errors.bad_request(
+                f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: json: cannot unmarshal '
+                f"{type(meta).__name__} into Go struct field {rt.kind}.metadata of type v1.ObjectMeta")
+        if rt.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and namespace and body_ns != namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace "
+                                         "sent on the request")
+            meta["namespace"] = body_ns or namespace or "default"
+        else:
+            meta.pop("namespace", None)
+        return obj
+
+    def _decode_check(self, obj: dict, rt: ResourceType, field_validation: str) -> list[str]:
+        from .validation import check_decoding
+
+        if field_validation not in ("Strict", "Warn", "Ignore", ""):
+            raise errors.bad_request(f"fieldValidation parameter unsupported: {field_validation}")
+        return check_decoding(obj, rt, field_validation=field_validation or "Warn")
+
+    def _validate(self, obj: dict, rt: ResourceType, old: dict | None) -> None:
+        from .validation import validate_object
+
+        validate_object(obj, rt, old=old)
+
+    def _prepare_for_create(self, obj: dict, rt: ResourceType) -> None:
+        """What the real registry strategies do before validation: identity, defaults, status reset."""
+        from .defaults import apply_defaults, job_selector_and_labels
+
+        meta = obj["metadata"]
+        for server_owned in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                             "deletionGracePeriodSeconds", "generation", "selfLink"):
+            meta.pop(server_owned, None)
+        meta["uid"] = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
+        meta["creationTimestamp"] = rfc3339(self.now)
+        if rt.kind in GENERATION_KINDS:
+            meta["generation"] = 1
+        if rt.kind == "Job":
+            job_selector_and_labels(obj, meta["uid"])
+        apply_defaults(obj, rt)
+        if rt.subresource("status") is not None and rt.kind not in ("Namespace", "PersistentVolume",
+                                                                      "PersistentVolumeClaim", "Node"):
+            obj["status"] = {}
+        if rt.kind == "Pod":
+            obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
+        elif rt.kind == "Service":
+            obj["status"] = {"loadBalancer": {}}
+        elif rt.kind == "PersistentVolumeClaim":
+            obj["status"] = {"phase": "Pending"}
+        elif rt.kind == "PersistentVolume":
+            obj["status"] = {"phase": "Pending"}
+
+    # -------------------------------------------------------------- admission
+    def _admit_create(self, obj: dict, rt: ResourceType) -> None:
+        meta = obj["metadata"]
+        if rt.namespaced:
+            ns = self.store.get("Namespace", "", meta["namespace"])
+            if ns is None:
+                raise errors.not_found("namespaces", "", meta["namespace"])
+            if ns.get("metadata", {}).get("deletionTimestamp") or \
+                    ns.get("status", {}).get("phase") == "Terminating":
+                raise errors.ApiError(
+                    403, "Forbidden",
+                    f'{rt.group_resource} "{meta["name"]}" is forbidden: unable to create new content in '
+                    f'namespace {meta["namespace"]} because it is being terminated',
+                    name=meta["name"], group=rt.group, kind=rt.resource,
+                    causes=[{"reason": "NamespaceTerminating", "message": f'namespace {meta["namespace"]} '
+                             f'is being terminated', "field": "metadata.namespace"}])
+        if self.store.count() >= self.limits.max_objects:
+            raise self._quota(rt, meta["name"], "count/objects", 1, self.store.count(), self.limits.max_objects)
+        if rt.kind == "Pod":
+            pods = len(self.store.list("Pod"))
+            if pods >= self.limits.max_pods:
+                raise self._quota(rt, meta["name"], "pods", 1, pods, self.limits.max_pods)
+        self._admit_replicas(obj, rt)
+        if rt.kind == "Service":
+            self._allocate_service(obj, None)
+        elif rt.kind == "PersistentVolumeClaim":
+            self._default_storage_class(obj)
+
+    def _admit_replicas(self, obj: dict, rt: ResourceType) -> None:
+        if rt.kind in WORKLOADS_WITH_REPLICAS:
+            replicas = (obj.get("spec") or {}).get("replicas")
+            if isinstance(replicas, int) and replicas > self.limits.max_replicas:
+                raise errors.ApiError(
+                    403, "Forbidden",
+                    f'{rt.group_resource} "{obj["metadata"]["name"]}" is forbidden: exceeded quota: '
+                    f"{QUOTA_NAME}, requested: replicas={replicas}, limited: replicas={self.limits.max_replicas}"
+                    f" per workload in this playground cluster",
+                    name=obj["metadata"]["name"], group=rt.group, kind=rt.resource)
+
+    def _quota(self, rt: ResourceType, name: str, resource: str, requested: int, used: int, limit: int) -> ApiError:
+        return errors.ApiError(
+            403, "Forbidden",
+            f'{rt.group_resource} "{name}" is forbidden: exceeded quota: {QUOTA_NAME}, requested: '
+            f"{resource}={requested}, used: {resource}={used}, limited: {resource}={limit}",
+            name=name, group=rt.group, kind=rt.resource)
+
+    def _default_storage_class(self, pvc: dict) -> None:
+        spec = pvc.setdefault("spec", {})
+        if "storageClassName" in spec:
+            return
+        for sc in self.store.list("StorageClass"):
+            annotations = sc["metadata"].get("annotations") or {}
+            if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
+                spec["storageClassName"] = sc["metadata"]["name"]
+                return
+
+    def _allocate_service(self, svc: dict, old: dict | None) -> None:
+        """ClusterIP from 10.96.0.0/12 and NodePorts from 30000-32767, as the real allocators do."""
+        spec = svc.setdefault("spec", {})
+        svc_type = spec.get("type", "ClusterIP")
+        used_ips: set[str] = set()
+        used_ports: set[int] = set()
+        for other in self.store.list("Service"):
+            if old is not None and other["metadata"].get("uid") == old["metadata"].get("uid"):
+                continue
+            other_spec = other.get("spec") or {}
+            used_ips.update(other_spec.get("clusterIPs") or [other_spec.get("clusterIP")])
+            used_ports.update(p.get("nodePort") for p in other_spec.get("ports") or [] if p.get("nodePort"))
+        causes: list[dict] = []
+        if svc_type == "ExternalName":
+            spec.pop("clusterIP", None)
+            spec.pop("clusterIPs", None)
+        elif old is not None and old.get("spec", {}).get("clusterIP"):
+            spec.setdefault("clusterIP", old["spec"]["clusterIP"])
+            spec.setdefault("clusterIPs", old["spec"].get("clusterIPs") or [old["spec"]["clusterIP"]])
+        else:
+            wanted = spec.get("clusterIP") or (spec.get("clusterIPs") or [None])[0]
+            if wanted in ("None",):
+                spec["clusterIP"], spec["clusterIPs"] = "None", ["None"]
+            elif wanted:
+                try:
+                    ip = ipaddress.ip_address(wanted)
+                except ValueError:
+                    ip = None
+                if ip is None or ip not in SERVICE_CIDR or ip in (SERVICE_CIDR.network_address,
+                                                                  SERVICE_CIDR.broadcast_address):
+                    causes.append(errors.cause(
+                        "spec.clusterIPs", f'Invalid value: []string{{"{wanted}"}}: failed to allocate IP '
+                        f"{wanted}: the provided IP ({wanted}) is not in the valid range. The range of valid "
+                        f"IPs is {SERVICE_CIDR}"))
+                elif wanted in used_ips:
+                    causes.append(errors.cause(
+                        "spec.clusterIPs", f'Invalid value: []string{{"{wanted}"}}: failed to allocate IP '
+                        f"{wanted}: provided IP is already allocated"))
+                else:
+                    spec["clusterIP"], spec["clusterIPs"] = wanted, [wanted]
+            else:
+                ip = self._free_ip(used_ips)
+                spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
+        old_ports = {(p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                     for p in ((old or {}).get("spec") or {}).get("ports") or []}
+        if svc_type in ("NodePort", "LoadBalancer"):
+            taken_here: set[int] = set()
+            for index, port in enumerate(spec.get("ports") or []):
+                wanted_port = port.get("nodePort")
+                if wanted_port:
+                    if not NODE_PORT_RANGE[0] <= wanted_port <= NODE_PORT_RANGE[1]:
+                        causes.append(errors.cause(
+                            f"spec.ports[{index}].nodePort",
+                            f"Invalid value: {wanted_port}: provided port is not in the valid range. The range "
+                            f"of valid ports is {NODE_PORT_RANGE[0]}-{NODE_PORT_RANGE[1]}"))
+                    elif wanted_port in used_ports or wanted_port in taken_here:
+                        causes.append(errors.cause(
+                            f"spec.ports[{index}].nodePort",
+                            f"Invalid value: {wanted_port}: provided port is already allocated"))
+                    taken_here.add(wanted_port)
+                    continue
+                previous = old_ports.get((port.get("port"), port.get("protocol", "TCP")))
+                port["nodePort"] = previous or self._free_port(used_ports | taken_here)
+                taken_here.add(port["nodePort"])
+        else:
+            for port in spec.get("ports") or []:
+                port.pop("nodePort", None)
+        if causes:
+            raise errors.invalid("Service", "", svc["metadata"]["name"], causes)
+
+    def _free_ip(self, used: set[str]) -> str:
+        size = SERVICE_CIDR.num_addresses
+        for _ in range(1000):
+            candidate = str(SERVICE_CIDR.network_address + self.random.randrange(16, size - 1))
+            if candidate not in used:
+                return candidate
+        raise errors.internal("failed to allocate a serviceIP: range is full")
+
+    def _free_port(self, used: set[int]) -> int:
+        free = [p for p in range(NODE_PORT_RANGE[0], NODE_PORT_RANGE[1] + 1) if p not in used]
+        if not free:
+            raise errors.internal("failed to allocate a nodePort: range is full")
+        return self.random.choice(free)
+
+    def _after_create(self, obj: dict) -> None:
+        """Effects of controllers that every new namespace needs before a learner can use it."""
+        if obj["kind"] == "Namespace":
+            from .bootstrap import namespace_defaults
+
+            for child in namespace_defaults(obj["metadata"]["name"], self.now, self.random, self.ca_pem):
+                if self.store.get(child["kind"], child["metadata"]["namespace"], child["metadata"]["name"]) is None:
+                    self.store.write("ADDED", child)
+
+    # ----------------------------------------------------------------- update
+    def update(self, rt: ResourceType, namespace: str, name: str, body: Any, *, subresource: str = "",
+               dry_run: bool = False, field_validation: str = "Strict", field_manager: str = "") -> Result:
+        obj = self._check_body(rt, namespace, body)
+        if obj["metadata"].get("name", name) != name:
+            raise errors.bad_request(f"the name of the object ({obj['metadata'].get('name')}) does not match "
+                                     f"the name on the URL ({name})")
+        obj["metadata"]["name"] = name
+        warnings = self._decode_check(obj, rt, field_validation)
+        stored = self._stored(rt, namespace, name)
+        return self._update_stored(rt, stored, to_storage(obj, rt), subresource=subresource, dry_run=dry_run,
+                                   warnings=warnings)
+
+    def _update_stored(self, rt: ResourceType, stored: dict, new: dict, *, subresource: str, dry_run: bool,
+                       warnings: list[str]) -> Result:
+        from .defaults import apply_defaults
+
+        srt = storage_type(rt.kind)
+        old_meta = stored["metadata"]
+        meta = new["metadata"]
+        wanted_rv = meta.get("resourceVersion")
+        if wanted_rv and wanted_rv != old_meta.get("resourceVersion"):
+            raise errors.stale_update(rt.resource, rt.group, old_meta["name"])
+        if meta.get("uid") and meta["uid"] != old_meta.get("uid"):
+            raise errors.conflict(rt.resource, rt.group, old_meta["name"],
+                                  f"Precondition failed: UID in precondition: {meta['uid']}, "
+                                  f"UID in object meta: {old_meta.get('uid')}")
+        if subresource == "status":
+            # The status subresource changes status only; metadata and spec stay as stored.
+            merged = copy.deepcopy(stored)
+            merged["status"] = new.get("status", {})
+            new = merged
+        else:
+            for kept in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                         "generation"):
+                if kept in old_meta:
+                    meta[kept] = old_meta[kept]
+                else:
+                    meta.pop(kept, None)
+            if "managedFields" not in meta and "managedFields" in old_meta:
+                meta["managedFields"] = old_meta["managedFields"]
+            apply_defaults(new, srt)
+            if srt.subresource("status") is not None or "status" in stored:
+                if "status" in stored:
+                    new["status"] = copy.deepcopy(stored["status"])
+                else:
+                    new.pop("status", None)
+            if srt.kind in GENERATION_KINDS and _spec_part(new) != _spec_part(stored):
+                meta["generation"] = int(old_meta.get("generation", 1)) + 1
+            if srt.kind == "Service":
+                self._allocate_service(new, stored)
+            self._admit_replicas(new, srt)
+        meta["resourceVersion"] = old_meta.get("resourceVersion")
+        self._validate(new, srt, stored)
+        if new == stored:
+            return Result(from_storage(stored, rt), 200, warnings)
+        if dry_run:
+            return Result(from_storage(new, rt), 200, warnings)
+        self.store.write("MODIFIED", new)
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            self.store.write("DELETED", new)
+        return Result(from_storage(new, rt), 200, warnings)
+
+    # ------------------------------------------------------------------ patch
+    def patch(self, rt: ResourceType, namespace: str, name: str, patch: Any, patch_type: str, *,
+              subresource: str = "", dry_run: bool = False, field_validation: str = "Strict",
+              field_manager: str = "", force: bool = False) -> Result:
+        if subresource == "scale":
+            return self._patch_scale(rt, namespace, name, patch, patch_type, dry_run=dry_run)
+        if patch_type == "apply":
+            return self._server_side_apply(rt, namespace, name, patch, dry_run=dry_run,
+                                           field_validation=field_validation, manager=field_manager, force=force)
+        stored = self._stored(rt, namespace, name)
+        current = from_storage(stored, rt)
+        patched = self._apply_patch(current, patch, patch_type, rt.schema_name or "")
+        if not isinstance(patched, dict):
+            raise errors.bad_request("the patch did not produce an object")
+        patched_meta = patched.get("metadata")
+        if not isinstance(patched_meta, dict):
+            raise errors.bad_request("metadata: the patch removed or replaced the object's metadata")
+        if patched_meta.get("name") != name:
+            raise errors.bad_request(f"the name of the object ({patched_meta.get('name')}) does not match "
+                                     f"the name on the URL ({name})")
+        patched = self._check_body(rt, namespace, patched)
+        warnings = self._decode_check(patched, rt, field_validation)
+        return self._update_stored(rt, stored, to_storage(patched, rt), subresource=subresource,
+                                   dry_run=dry_run, warnings=warnings)
+
+    def _apply_patch(self, current: dict, patch: Any, patch_type: str, schema_name: str) -> Any:
+        from . import patch as patching
+
+        if patch_type == "json":
+            if not isinstance(patch, list):
+                raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+            return patching.json_patch(current, patch)
+        if not isinstance(patch, dict):
+            raise errors.bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
+        if patch_type == "merge":
+            return patching.json_merge_patch(current, patch)
+        if patch_type == "strategic":
+            if not schema_name:
+                raise errors.ApiError(415, "UnsupportedMediaType",
+                                      "strategic merge patch is not supported for this resource")
+            return patching.strategic_merge_patch(current, patch, schema_name)
+        raise errors.unsupported_media_type(patch_type)
+
+    def _server_side_apply(self, rt: ResourceType, namespace: str, name: str, applied: Any, *, dry_run: bool,
+                           field_validation: str, manager: str, force: bool) -> Result:
+        from .patch import server_side_apply
+
+        if not manager:
+            raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
+        obj = self._check_body(rt, namespace, applied)
+        if obj["metadata"].get("name", name) != name:
+            raise errors.bad_request(f"the name of the object ({obj['metadata'].get('name')}) does not match "
+                                     f"the name on the URL ({name})")
+        obj["metadata"]["name"] = name
+        warnings = self._decode_check(obj, rt, field_validation)
+        stored = self.store.get(rt.kind, obj["metadata"].get("namespace", ""), name)
+        if stored is None:
+            merged = server_side_apply(None, obj, manager=manager, schema_name=rt.schema_name or "",
+                                       force=force, now=rfc3339(self.now))
+            result = self.create(rt, namespace, merged, dry_run=dry_run, field_validation="Ignore")
+            result.warnings[:0] = warnings
+            return result
+        current = from_storage(stored, rt)
+        merged = server_side_apply(current, obj, manager=manager, schema_name=rt.schema_name or "",
+                                   force=force, now=rfc3339(self.now))
+        return self._update_stored(rt, stored, to_storage(merged, rt), subresource="", dry_run=dry_run,
+                                   warnings=warnings)
+
+    # ------------------------------------------------------------------ scale
+    def get_scale(self, rt: ResourceType, namespace: str, name: str) -> dict:
+        obj = self._stored(rt, namespace, name)
+        meta = obj["metadata"]
+        selector = (obj.get("spec") or {}).get("selector") or {}
+        return {
+            "kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": meta["name"], "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                         "resourceVersion": meta.get("resourceVersion"),
+                         "creationTimestamp": meta.get("creationTimestamp")},
+            "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
+                       "selector": _selector_string(selector, rt.kind)},
+        }
+
+    def _patch_scale(self, rt: ResourceType, namespace: str, name: str, patch: Any, patch_type: str, *,
+                     dry_run: bool) -> Result:
+        scale = self.get_scale(rt, namespace, name)
+        new_scale = self._apply_patch(scale, patch, patch_type, "io.k8s.api.autoscaling.v1.Scale")
+        return self._set_scale(rt, namespace, name, new_scale, dry_run=dry_run)
+
+    def update_scale(self, rt: ResourceType, namespace: str, name: str, body: Any, *, dry_run: bool) -> Result:
+        return self._set_scale(rt, namespace, name, body, dry_run=dry_run)
+
+    def _set_scale(self, rt: ResourceType, namespace: str, name: str, scale: Any, *, dry_run: bool) -> Result:
+        replicas = ((scale or {}).get("spec") or {}).get("replicas", 0) if isinstance(scale, dict) else None
+        if not isinstance(replicas, int) or isinstance(replicas, bool):
+            raise errors.bad_request('Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal '
+                                     f"{type(replicas).__name__} into Go struct field ScaleSpec.spec.replicas of "
+                                     "type int32")
+        if replicas < 0:
+            raise errors.invalid("Scale", "autoscaling", name, [errors.cause(
+                "spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+        wanted_rv = (scale.get("metadata") or {}).get("resourceVersion")
+        stored = self._stored(rt, namespace, name)
+        if wanted_rv and wanted_rv != stored["metadata"].get("resourceVersion"):
+            raise errors.stale_update(rt.resource, rt.group, name)
+        new = copy.deepcopy(stored)
+        new.setdefault("spec", {})["replicas"] = replicas
+        self._update_stored(rt, stored, new, subresource="", dry_run=dry_run, warnings=[])
+        return Result(self.get_scale(rt, namespace, name) if not dry_run else
+                      {**self.get_scale(rt, namespace, name), "spec": {"replicas": replicas}})
+
+    # ----------------------------------------------------------------- delete
+    def delete(self, rt: ResourceType, namespace: str, name: str, options: dict | None = None, *,
+               dry_run: bool = False) -> Result:
+        options = options or {}
+        stored = self._stored(rt, namespace, name)
+        meta = stored["metadata"]
+        preconditions = options.get("preconditions") or {}
+        if preconditions.get("uid") and preconditions["uid"] != meta.get("uid"):
+            raise errors.conflict(rt.resource, rt.group, name,
+                                  f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                                  f"UID in object meta: {meta.get('uid')}")
+        if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != meta.get("resourceVersion"):
+            raise errors.conflict(rt.resource, rt.group, name,
+                                  f"Precondition failed: ResourceVersion in precondition: "
+                                  f"{preconditions['resourceVersion']}, ResourceVersion in object meta: "
+                                  f"{meta.get('resourceVersion')}")
+        if rt.kind == "Namespace" and name in PROTECTED_NAMESPACES:
+            raise errors.forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                                   resource="namespaces", name=name)
+        policy = options.get("propagationPolicy")
+        if policy is None and options.get("orphanDependents") is not None:
+            policy = "Orphan" if options["orphanDependents"] else "Background"
+        if policy not in (None, "Background", "Foreground", "Orphan"):
+            raise errors.invalid("DeleteOptions", "", "", [errors.cause(
+                "propagationPolicy", f'Unsupported value: "{policy}": supported values: "Foreground", '
+                '"Background", "Orphan", "nil"', "FieldValueNotSupported")])
+        if dry_run:
+            return Result(from_storage(stored, rt))
+        if meta.get("deletionTimestamp"):
+            return Result(from_storage(stored, rt))  # already being deleted: deleting again changes nothing
+        if rt.kind == "Namespace":
+            return self._delete_namespace(rt, stored)
+        if meta.get("finalizers"):
+            marked = copy.deepcopy(stored)
+            marked["metadata"]["deletionTimestamp"] = rfc3339(self.now)
+            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            self.store.write("MODIFIED", marked)
+            return Result(from_storage(marked, rt))
+        self._delete_with_dependents(stored, policy or "Background")
+        return Result(success_status(rt, stored))
+
+    def _delete_with_dependents(self, obj: dict, policy: str) -> None:
+        """Garbage collection by ownerReferences, done at once (no GC controller runs yet)."""
+        uid = obj["metadata"].get("uid")
+        namespace = obj["metadata"].get("namespace", "")
+        for kind in {rt.kind for rt in _stored_kinds()}:
+            for dependent in self.store.list(kind, namespace or None):
+                refs = dependent["metadata"].get("ownerReferences") or []
+                if not any(ref.get("uid") == uid for ref in refs):
+                    continue
+                if policy == "Orphan":
+                    orphan = copy.deepcopy(dependent)
+                    remaining = [r for r in refs if r.get("uid") != uid]
+                    if remaining:
+                        orphan["metadata"]["ownerReferences"] = remaining
+                    else:
+                        orphan["metadata"].pop("ownerReferences", None)
+                    self.store.write("MODIFIED", orphan)
+                elif len(refs) == 1:
+                    self._delete_with_dependents(dependent, policy)
+        self.store.write("DELETED", obj)
+
+    def _delete_namespace(self, rt: ResourceType, ns: dict) -> Result:
+        name = ns["metadata"]["name"]
+        terminating = copy.deepcopy(ns)
+        terminating["metadata"]["deletionTimestamp"] = rfc3339(self.now)
+        terminating["metadata"]["deletionGracePeriodSeconds"] = 0
+        terminating.setdefault("status", {})["phase"] = "Terminating"
+        self.store.write("MODIFIED", terminating)
+        # The namespace controller's work, done at once: delete the content, then the namespace.
+        for kind in {t.kind for t in _stored_kinds() if t.namespaced}:
+            for obj in self.store.list(kind, name):
+                self.store.write("DELETED", obj)
+        self.store.write("DELETED", terminating)
+        return Result(from_storage(terminating, rt))
+
+    def delete_collection(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
+                          field_selector: str = "", options: dict | None = None, dry_run: bool = False) -> Result:
+        deleted = []
+        for obj in self.list(rt, namespace, label_selector=label_selector, field_selector=field_selector):
+            result = self.delete(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], options,
+                                 dry_run=dry_run)
+            deleted.append(obj if result.body.get("kind") == "Status" else result.body)
+        return Result({"kind": rt.list_kind, "apiVersion": rt.api_version,
+                       "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
+
+
+def _stored_kinds() -> list[ResourceType]:
+    from .registry import served
+
+    return [rt for rt in served() if rt.stored and rt.preferred]
+
+
+def _selector_string(selector: dict, kind: str) -> str:
+    """Scale.status.selector: the label selector in its string form."""
+    if kind == "ReplicationController":
+        return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        op, key, values = expr.get("operator"), expr.get("key"), sorted(expr.get("values") or [])
+        if op == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif op == "Exists":
+            parts.append(key)
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)

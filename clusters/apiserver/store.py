@@ -1,0 +1,80 @@
+"""What the apiserver pipeline needs from storage, and an in-memory store.
+
+The pipeline (pipeline.py) is written against `Store` so that it stays free of
+Django: `clusters.storage.DbStore` keeps objects in the database inside one
+transaction per request; `MemoryStore` keeps them in dicts (tests, bootstrap).
+A store assigns resourceVersions: every write takes the cluster's next one.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Protocol
+
+Key = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped kinds
+
+
+def key_of(obj: dict) -> Key:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace", ""), meta["name"]
+
+
+class Store(Protocol):
+    """Objects of one cluster, in their storage version."""
+
+    def get(self, kind: str, namespace: str, name: str) -> dict | None: ...
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        """Objects of a kind, in one namespace or (None) in all, ordered by namespace and name."""
+        ...
+
+    def count(self) -> int:
+        """All objects of the cluster (for the per-cluster quota)."""
+        ...
+
+    def write(self, event: str, obj: dict) -> dict:
+        """Store `obj` (ADDED/MODIFIED) or forget it (DELETED) at the next resourceVersion.
+
+        Sets metadata.resourceVersion on `obj` and returns it; the change is logged for watches.
+        """
+        ...
+
+    @property
+    def resource_version(self) -> int: ...
+
+
+class MemoryStore:
+    """A Store in plain dicts: fast, for tests and for building a new cluster's objects."""
+
+    def __init__(self, objects: Iterable[dict] = (), resource_version: int = 1) -> None:
+        self._objects: dict[Key, dict] = {}
+        self._rv = resource_version
+        self.changes: list[tuple[int, str, dict]] = []
+        for obj in objects:
+            self._objects[key_of(obj)] = obj
+
+    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self._objects.get((kind, namespace, name))
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        found = [obj for (k, ns, _), obj in self._objects.items()
+                 if k == kind and (namespace is None or ns == namespace)]
+        return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+    def count(self) -> int:
+        return len(self._objects)
+
+    def write(self, event: str, obj: dict) -> dict:
+        self._rv += 1
+        obj["metadata"]["resourceVersion"] = str(self._rv)
+        if event == "DELETED":
+            self._objects.pop(key_of(obj), None)
+        else:
+            self._objects[key_of(obj)] = obj
+        self.changes.append((self._rv, event, obj))
+        return obj
+
+    @property
+    def resource_version(self) -> int:
+        return self._rv
+
+    def objects(self) -> list[dict]:
+        return list(self._objects.values())

@@ -1,0 +1,99 @@
+"""Storage, like etcd: a cluster, its objects as whole JSON documents, its change log.
+
+Nothing clever lives here. Objects are stored as JSON text (not a JSON column)
+because the API reads and writes whole documents: text keeps key order and
+costs one json.loads, on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+def _new_seed() -> int:
+    return secrets.randbelow(2**62)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Cluster(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clusters")
+    name = models.CharField(max_length=63)
+    created = models.DateTimeField(auto_now_add=True)
+    # etcd's revision: every write to any object of the cluster takes the next value.
+    resource_version = models.BigIntegerField(default=1)
+    # Watches from a resourceVersion at or below this get 410 Gone (the log was trimmed there).
+    compacted_resource_version = models.BigIntegerField(default=0)
+    seed = models.BigIntegerField(default=_new_seed)
+    # Simulated clock: sim_now = sim_base + (wall - wall_base) * speed, frozen while paused.
+    sim_base = models.FloatField(default=time.time)
+    wall_base = models.FloatField(default=time.time)
+    speed = models.FloatField(default=1.0)
+    paused = models.BooleanField(default=False)
+    # When the simulation next needs to run for this cluster (None: idle).
+    next_wake = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="cluster_owner_name")]
+        ordering = ["owner_id", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.owner} / {self.name}"
+
+    def sim_now(self, wall: float | None = None) -> float:
+        """The cluster's simulated time, in seconds since the epoch."""
+        if self.paused:
+            return self.sim_base
+        wall = time.time() if wall is None else wall
+        return self.sim_base + (wall - self.wall_base) * self.speed
+
+
+class ClusterToken(models.Model):
+    """A bearer token for one cluster's API; shown once (in a kubeconfig), kept only as a hash."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+
+class ApiObject(models.Model):
+    """One Kubernetes object of one cluster, in its storage version (the group's preferred one)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="objects")
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True, default="")
+    name = models.CharField(max_length=253)
+    uid = models.UUIDField()
+    resource_version = models.BigIntegerField()
+    data = models.TextField()  # the whole object as JSON
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "kind", "namespace", "name"], name="object_key"),
+        ]
+        indexes = [models.Index(fields=["cluster", "kind", "namespace"], name="object_kind_ns")]
+
+
+class Change(models.Model):
+    """The watch log: one row per write, trimmed to the newest N per cluster (etcd compaction)."""
+
+    ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="changes")
+    resource_version = models.BigIntegerField()
+    type = models.CharField(max_length=8)
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True, default="")
+    name = models.CharField(max_length=253)
+    data = models.TextField()  # the object after the write (before it, for DELETED)
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "resource_version"], name="change_cluster_rv")]
