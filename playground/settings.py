@@ -123,3 +123,4 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+DATA_UPLOAD_MAX_MEMORY_SIZE = PLAYGROUND["MAX_REQUEST_BYTES"] + 1

@@ -1,0 +1,305 @@
+"""The Kubernetes API over HTTP(S): `/clusters/<id>/api/…`, `/apis/…`, `/version`, `/openapi/…`.
+
+Thin: authenticate the bearer token, parse the path and query, call the
+apiserver pipeline through `services.api_call`, answer JSON (or a Table, or a
+watch stream). Every learner-caused failure is a Kubernetes `Status`.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from clusters import selectors, services
+from clusters.apiserver import discovery, errors, openapi
+from clusters.apiserver.decode import decode_body
+from clusters.apiserver.errors import ApiError
+from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.tables import build_table
+from clusters.models import Cluster
+
+from . import watch
+from .paths import Endpoint, ResourcePath, parse
+from .responses import (JSON, PARTIAL, PARTIAL_LIST, PATCH_TYPES, TABLE, json_response, status_response, wants)
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def authenticate(request: HttpRequest, cluster_id: uuid.UUID) -> Cluster:
+    """The cluster the request may use: its token must be one issued for this very cluster."""
+    token_cluster = services.token_cluster_id(_bearer_token(request))
+    if token_cluster is None:
+        raise errors.unauthorized()
+    if token_cluster != cluster_id:
+        # Same answer whether or not the cluster in the URL exists: nothing leaks.
+        raise errors.forbidden("forbidden: this token is not valid for this cluster")
+    cluster = selectors.cluster_by_id(cluster_id)
+    if cluster is None:
+        raise errors.unauthorized()
+    return cluster
+
+
+@csrf_exempt
+async def cluster_api(request: HttpRequest, cluster_id: str, rest: str) -> HttpResponse:
+    try:
+        cluster = await sync_to_async(authenticate)(request, uuid.UUID(cluster_id))
+        target = parse(rest)
+        if isinstance(target, Endpoint):
+            return endpoint_response(request, target, f"/clusters/{cluster_id}")
+        if request.method == "GET" and not target.name and request.GET.get("watch") in ("true", "1"):
+            return await watch_response(request, cluster, target)
+        return await sync_to_async(resource_response)(request, cluster, target)
+    except ApiError as error:
+        return status_response(error)
+
+
+# ------------------------------------------------------------ non-resource paths
+def endpoint_response(request: HttpRequest, target: Endpoint, prefix: str) -> HttpResponse:
+    if request.method != "GET":
+        raise errors.method_not_allowed()
+    accept = request.headers.get("Accept", "")
+    if target.what == "version":
+        return json_response(discovery.version_info())
+    if target.what in ("api", "apis"):
+        if "as=APIGroupDiscoveryList" in accept and "g=apidiscovery.k8s.io" in accept:
+            return json_response(discovery.aggregated_discovery(target.what),
+                                 content_type=discovery.AGGREGATED_CONTENT_TYPE)
+        return json_response(discovery.legacy_core_versions() if target.what == "api"
+                             else discovery.legacy_group_list())
+    if target.what == "group":
+        body = discovery.legacy_group(target.group)
+    elif target.what == "resources":
+        body = discovery.legacy_resource_list(target.group, target.version)
+    elif target.what == "openapi-index":
+        body = openapi.openapi_v3_index(prefix)
+    elif target.what == "openapi":
+        document = openapi.openapi_v3_document(target.group, target.version)
+        if document is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        response = HttpResponse(document, content_type=JSON)
+        response.headers["Cache-Control"] = "public, immutable"
+        return response
+    else:
+        body = None  # OpenAPI v2 is not served; kubectl tolerates a 404
+    if body is None:
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+    return json_response(body)
+
+
+# ---------------------------------------------------------------- resources
+def _read_body(request: HttpRequest) -> Any:
+    limit = settings.PLAYGROUND["MAX_REQUEST_BYTES"]
+    declared = request.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise errors.too_large(f"Request entity too large: limit is {limit}")
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise errors.too_large(f"Request entity too large: limit is {limit}") from None
+    return decode_body(raw, request.headers.get("Content-Type", ""), max_bytes=limit)
+
+
+def _options(request: HttpRequest) -> dict[str, Any]:
+    query = request.GET
+    return {
+        "dry_run": query.get("dryRun") == "All",
+        "field_validation": query.get("fieldValidation", ""),
+        "field_manager": query.get("fieldManager", ""),
+    }
+
+
+def _delete_options(request: HttpRequest) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if request.body:
+        body = _read_body(request)
+        if isinstance(body, dict):
+            options.update(body)
+    query = request.GET
+    if "propagationPolicy" in query:
+        options["propagationPolicy"] = query["propagationPolicy"]
+    if "gracePeriodSeconds" in query:
+        try:
+            options["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+        except ValueError:
+            raise errors.bad_request(f'invalid gracePeriodSeconds "{query["gracePeriodSeconds"]}"') from None
+    if "orphanDependents" in query:
+        options["orphanDependents"] = query["orphanDependents"] == "true"
+    return options
+
+
+def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    rt, method = target.rt, request.method
+    if not rt.stored:
+        return metrics_response(request, target)
+    namespace = target.namespace or ""
+    accept = request.headers.get("Accept", "")
+
+    if method == "GET":
+        if not target.name:
+            return list_response(request, cluster, target)
+        if target.subresource == "log":
+            return log_response(request, cluster, target)
+        if target.subresource == "scale":
+            return json_response(services.api_call(
+                cluster=cluster, operation=lambda api: api.get_scale(rt, namespace, target.name)))
+        if target.subresource not in ("", "status"):
+            raise errors.bad_request(f"{target.subresource} is not available in the playground yet")
+        obj = services.api_call(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
+        return object_response(obj, accept, cluster, rt.kind)
+
+    if method == "POST":
+        if target.name:
+            raise errors.method_not_allowed()
+        body = _read_body(request)
+        result = services.api_call(cluster=cluster, operation=lambda api: api.create(
+            rt, namespace, body, **_options(request)))
+        return json_response(result.body, result.code, warnings=result.warnings)
+
+    if not target.name:
+        if method == "DELETE":
+            options = _delete_options(request)
+            result = services.api_call(cluster=cluster, operation=lambda api: api.delete_collection(
+                rt, target.namespace, label_selector=request.GET.get("labelSelector", ""),
+                field_selector=request.GET.get("fieldSelector", ""), options=options,
+                dry_run=request.GET.get("dryRun") == "All"))
+            return json_response(result.body)
+        raise errors.method_not_allowed()
+
+    if method == "PUT":
+        body = _read_body(request)
+        if target.subresource == "scale":
+            result = services.api_call(cluster=cluster, operation=lambda api: api.update_scale(
+                rt, namespace, target.name, body, dry_run=request.GET.get("dryRun") == "All"))
+        else:
+            result = services.api_call(cluster=cluster, operation=lambda api: api.update(
+                rt, namespace, target.name, body, subresource=_writable_sub(target), **_options(request)))
+        return json_response(result.body, result.code, warnings=result.warnings)
+
+    if method == "PATCH":
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        patch_type = PATCH_TYPES.get(content_type)
+        if patch_type is None:
+            raise errors.unsupported_media_type(content_type)
+        body = _read_body(request)
+        force = request.GET.get("force") == "true"
+        result = services.api_call(cluster=cluster, operation=lambda api: api.patch(
+            rt, namespace, target.name, body, patch_type, subresource=_writable_sub(target), force=force,
+            **_options(request)))
+        return json_response(result.body, result.code, warnings=result.warnings)
+
+    if method == "DELETE":
+        options = _delete_options(request)
+        result = services.api_call(cluster=cluster, operation=lambda api: api.delete(
+            rt, namespace, target.name, options, dry_run=request.GET.get("dryRun") == "All"))
+        return json_response(result.body, result.code)
+
+    raise errors.method_not_allowed()
+
+
+def _writable_sub(target: ResourcePath) -> str:
+    if target.subresource in ("", "status", "scale"):
+        return target.subresource
+    if target.subresource == "finalize":
+        return ""
+    raise errors.method_not_allowed()
+
+
+def object_response(obj: dict, accept: str, cluster: Cluster, kind: str) -> HttpResponse:
+    if wants(accept, "Table"):
+        table = build_table(kind, [obj], now=_now(cluster), include_object="Metadata",
+                            resource_version=obj["metadata"].get("resourceVersion", ""))
+        return json_response(table, content_type=TABLE)
+    if wants(accept, "PartialObjectMetadata"):
+        return json_response({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                              "metadata": obj["metadata"]}, content_type=PARTIAL)
+    return json_response(obj)
+
+
+def _now(cluster: Cluster):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(cluster.sim_now(), timezone.utc)
+
+
+def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    rt = target.rt
+    label_selector = request.GET.get("labelSelector", "")
+    field_selector = request.GET.get("fieldSelector", "")
+
+    def operation(api: ApiServer) -> tuple[list[dict], int]:
+        version = api.store.resource_version
+        return api.list(rt, target.namespace, label_selector=label_selector,
+                        field_selector=field_selector), version
+
+    items, version = services.api_call(cluster=cluster, operation=operation)
+    accept = request.headers.get("Accept", "")
+    if wants(accept, "Table"):
+        include = request.GET.get("includeObject", "Metadata")
+        return json_response(build_table(rt.kind, items, now=_now(cluster), include_object=include,
+                                         resource_version=str(version)), content_type=TABLE)
+    if wants(accept, "PartialObjectMetadataList"):
+        return json_response({
+            "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": str(version)},
+            "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"]}
+                      for o in items]}, content_type=PARTIAL_LIST)
+    return json_response({"kind": rt.list_kind, "apiVersion": rt.api_version,
+                          "metadata": {"resourceVersion": str(version)}, "items": items})
+
+
+def log_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    pod = services.api_call(cluster=cluster, operation=lambda api: api.get(target.rt, target.namespace or "",
+                                                                          target.name))
+    containers = [c["name"] for c in pod.get("spec", {}).get("containers") or []]
+    wanted = request.GET.get("container")
+    if wanted is None and len(containers) > 1:
+        raise errors.bad_request(f"a container name must be specified for pod {target.name}, choose one of: "
+                                 f"[{' '.join(containers)}]")
+    wanted = wanted or (containers[0] if containers else "")
+    if wanted not in containers:
+        init = [c["name"] for c in pod.get("spec", {}).get("initContainers") or []]
+        if wanted not in init:
+            raise errors.bad_request(f"container {wanted} is not valid for pod {target.name}")
+    # The kubelet is not simulated yet: a container that never started has written nothing.
+    return HttpResponse(b"", content_type="text/plain")
+
+
+def metrics_response(request: HttpRequest, target: ResourcePath) -> HttpResponse:
+    if request.method != "GET":
+        raise errors.method_not_allowed()
+    # Values come with the simulated kubelet; until then the metrics API is served but empty.
+    if target.name:
+        raise errors.not_found(target.rt.resource, target.rt.group, target.name)
+    return json_response({"kind": f"{target.rt.kind}List", "apiVersion": target.rt.api_version,
+                          "metadata": {}, "items": []})
+
+
+async def watch_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    query = request.GET
+    try:
+        timeout = float(query.get("timeoutSeconds", watch.DEFAULT_TIMEOUT))
+    except ValueError:
+        raise errors.bad_request(f'invalid timeoutSeconds "{query.get("timeoutSeconds")}"') from None
+    accept = request.headers.get("Accept", "")
+    spec = watch.WatchSpec(
+        cluster=cluster, rt=target.rt, namespace=target.namespace,
+        resource_version=query.get("resourceVersion", ""),
+        label_selector=query.get("labelSelector", ""), field_selector=query.get("fieldSelector", ""),
+        table=wants(accept, "Table"), include_object=query.get("includeObject", "Metadata"),
+        timeout=max(0.0, min(timeout, watch.DEFAULT_TIMEOUT)),
+        bookmarks=query.get("allowWatchBookmarks") == "true",
+    )
+    await sync_to_async(watch.check_selectors)(spec)
+    content_type = TABLE if spec.table else JSON
+    response = StreamingHttpResponse(watch.stream(spec), content_type=content_type)
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response

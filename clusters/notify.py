@@ -1,0 +1,31 @@
+"""Publishing "cluster N changed" once per committed write, to the cluster's channel group.
+
+Subscribers (API watch streams now; the browser page, lessons and the
+reconcile loop later) read what changed from the change log by
+resourceVersion, so a message only wakes them up: a lost one delays, never
+loses, an event (watchers also re-check on a timer).
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+
+def group_name(cluster_id: uuid.UUID | str) -> str:
+    return f"cluster.{cluster_id}"
+
+
+def cluster_changed(cluster_id: uuid.UUID | str, resource_version: int) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group_name(cluster_id),
+                                        {"type": "cluster.changed", "rv": resource_version})
+    except Exception:  # a broken layer must not fail a committed write; watchers poll as a fallback
+        log.warning("could not publish change of cluster %s", cluster_id, exc_info=True)

@@ -1,0 +1,141 @@
+"""The only writers: create/delete clusters, issue tokens, run API operations in a transaction.
+
+Views, consumers, tasks and management commands parse their input and call one
+of these. An API operation runs the apiserver pipeline over a DbStore inside one
+transaction: if the pipeline raises (a Status error), nothing is written.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import TypeVar
+
+import yaml
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from . import notify
+from .apiserver.bootstrap import cluster_objects
+from .apiserver.errors import ApiError
+from .apiserver.pipeline import ApiServer, Limits
+from .models import Cluster, ClusterToken, hash_token
+from .storage import DbStore, in_transaction
+from .tls import ensure_serving_files
+
+T = TypeVar("T")
+DEFAULT_WORKERS = 2
+MAX_WORKERS = 10
+
+
+class ClusterError(ValueError):
+    """A request about clusters that cannot be honoured (duplicate name, bad size, …)."""
+
+
+@functools.cache
+def serving_files():
+    """The CA and serving certificate (made once per process: the settings do not change)."""
+    conf = settings.PLAYGROUND
+    return ensure_serving_files(conf["CA_DIR"], conf["PUBLIC_HOSTS"])
+
+
+@functools.cache
+def ca_pem() -> str:
+    return serving_files().ca_pem()
+
+
+def limits() -> Limits:
+    conf = settings.PLAYGROUND
+    return Limits(max_objects=conf["MAX_OBJECTS"], max_pods=conf["MAX_PODS"], max_replicas=conf["MAX_REPLICAS"])
+
+
+def _validate_cluster_name(name: str) -> None:
+    import re
+
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
+        raise ClusterError(f'invalid cluster name "{name}": use lower case letters, digits and "-", '
+                           "at most 63 characters, starting and ending with a letter or digit")
+
+
+def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: float = 1.0) -> Cluster:
+    """A new cluster holding what a fresh kind cluster holds, with `workers` worker nodes."""
+    _validate_cluster_name(name)
+    if not 0 <= workers <= MAX_WORKERS:
+        raise ClusterError(f"a cluster has 0 to {MAX_WORKERS} worker nodes, not {workers}")
+    if Cluster.objects.filter(owner=owner, name=name).exists():
+        raise ClusterError(f'{owner} already has a cluster named "{name}"')
+    with transaction.atomic():
+        cluster = Cluster.objects.create(owner=owner, name=name, speed=speed)
+        store = DbStore(cluster)
+        store.bulk_add(cluster_objects(workers=workers, now=cluster.sim_now(), seed=cluster.seed, ca_pem=ca_pem()))
+        store.finish()
+    return cluster
+
+
+def cluster_delete(*, cluster: Cluster) -> None:
+    cluster.delete()
+
+
+def user_get_or_create(*, username: str):
+    user, _ = get_user_model().objects.get_or_create(username=username)
+    return user
+
+
+def token_issue(*, cluster: Cluster) -> str:
+    """A new bearer token for the cluster's API (shown once; only its hash is kept)."""
+    token = f"kpg_{secrets.token_urlsafe(32)}"
+    ClusterToken.objects.create(cluster=cluster, token_hash=hash_token(token))
+    return token
+
+
+def token_cluster_id(token: str) -> uuid.UUID | None:
+    """The id of the cluster a bearer token opens, or None for an unknown or malformed token."""
+    if not token or len(token) > 200 or not token.isascii():
+        return None
+    return ClusterToken.objects.filter(token_hash=hash_token(token)).values_list("cluster_id", flat=True).first()
+
+
+def api_server_url(server: str | None = None) -> str:
+    conf = settings.PLAYGROUND
+    if server:
+        return server.rstrip("/")
+    if conf["API_SERVER_URL"]:
+        return conf["API_SERVER_URL"].rstrip("/")
+    host = conf["PUBLIC_HOSTS"][0] if conf["PUBLIC_HOSTS"] else "127.0.0.1"
+    return f"https://{host}:{conf['API_PORT']}"
+
+
+def cluster_kubeconfig(*, cluster: Cluster, server: str | None = None) -> str:
+    """A kubeconfig for the cluster with the playground CA and a new bearer token."""
+    context = f"playground-{cluster.name}"
+    user = f"{cluster.owner.username}@{cluster.name}"
+    config = {
+        "apiVersion": "v1", "kind": "Config", "preferences": {},
+        "clusters": [{"name": context, "cluster": {
+            "server": f"{api_server_url(server)}/clusters/{cluster.pk}",
+            "certificate-authority-data": base64.b64encode(ca_pem().encode()).decode(),
+        }}],
+        "users": [{"name": user, "user": {"token": token_issue(cluster=cluster)}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": user, "namespace": "default"}}],
+        "current-context": context,
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def api_call(*, cluster: Cluster, operation: Callable[[ApiServer], T]) -> T:
+    """Run one API operation in one transaction; publish the change after it commits.
+
+    An ApiError raised by the operation rolls back everything it wrote.
+    """
+    def work(store: DbStore) -> T:
+        server = ApiServer(store, now=cluster.sim_now(), limits=limits(), seed=cluster.seed, ca_pem=ca_pem())
+        return operation(server)
+
+    return in_transaction(cluster, work, lambda rv: notify.cluster_changed(cluster.pk, rv))  # type: ignore[return-value]
+
+
+__all__ = ["ApiError", "ClusterError", "api_call", "cluster_create", "cluster_delete", "cluster_kubeconfig",
+           "token_cluster_id", "token_issue", "user_get_or_create"]
