@@ -61,26 +61,6 @@ def success_status(rt: ResourceType, obj: dict) -> dict:
             "details": {"name": meta["name"], "group": rt.group, "kind": rt.resource, "uid": meta.get("uid")}}
 
 
-def _qos_class(pod: dict) -> str:
-    """status.qosClass as pkg/apis/core/helper/qos computes it."""
-    containers = list(pod.get("spec", {}).get("containers") or []) + \
-        list(pod.get("spec", {}).get("initContainers") or [])
-    requests_any = limits_any = False
-    guaranteed = True
-    for container in containers:
-        resources = container.get("resources") or {}
-        requests = resources.get("requests") or {}
-        limits = resources.get("limits") or {}
-        requests_any |= any(k in ("cpu", "memory") for k in requests)
-        limits_any |= any(k in ("cpu", "memory") for k in limits)
-        for res in ("cpu", "memory"):
-            if res not in limits or requests.get(res, limits[res]) != limits[res]:
-                guaranteed = False
-    if not requests_any and not limits_any:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
-
-
 def _spec_part(obj: dict) -> dict:
     """Everything but metadata and status: what bumps metadata.generation when it changes."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
@@ -214,18 +194,9 @@ class ApiServer:
             meta["generation"] = 1
         if rt.kind == "Job":
             job_selector_and_labels(obj, meta["uid"])
-        apply_defaults(obj, rt)
-        if rt.subresource("status") is not None and rt.kind not in ("Namespace", "PersistentVolume",
-                                                                      "PersistentVolumeClaim", "Node"):
-            obj["status"] = {}
-        if rt.kind == "Pod":
-            obj["status"] = {"phase": "Pending", "qosClass": _qos_class(obj)}
-        elif rt.kind == "Service":
-            obj["status"] = {"loadBalancer": {}}
-        elif rt.kind == "PersistentVolumeClaim":
-            obj["status"] = {"phase": "Pending"}
-        elif rt.kind == "PersistentVolume":
-            obj["status"] = {"phase": "Pending"}
+        if rt.subresource("status") is not None and rt.kind != "Node":
+            obj.pop("status", None)  # a client cannot set status on create; the strategy resets it
+        apply_defaults(obj, rt, create=True)
 
     # -------------------------------------------------------------- admission
     def _admit_create(self, obj: dict, rt: ResourceType) -> None:
@@ -417,7 +388,7 @@ class ApiServer:
                     meta.pop(kept, None)
             if "managedFields" not in meta and "managedFields" in old_meta:
                 meta["managedFields"] = old_meta["managedFields"]
-            apply_defaults(new, srt)
+            apply_defaults(new, srt, create=False)
             if srt.subresource("status") is not None or "status" in stored:
                 if "status" in stored:
                     new["status"] = copy.deepcopy(stored["status"])

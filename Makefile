@@ -1,0 +1,40 @@
+# The two commands: `make run` (the playground on this machine) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+API_PORT ?= 6443
+
+.PHONY: run test bench services install install-dev clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+# Embedded mode: SQLite in ./var, no Redis. A demo user "demo" with a cluster "demo" and a kubeconfig.
+run: $(VENV)/.dev
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo
+	$(PY) manage.py serve --http-port $(PORT) --api-port $(API_PORT)
+
+# PostgreSQL and Redis started if they are not running; the whole suite against real kubectl.
+test: $(VENV)/.dev services
+	PLAYGROUND_TEST_DATABASE=postgres $(PY) -m pytest
+
+services:
+	scripts/services.sh
+
+bench: $(VENV)/.dev services
+	$(PY) bench/api_latency.py
+
+clean:
+	rm -rf var .pytest_cache
