@@ -67,7 +67,7 @@ class ClusterToken(models.Model):
 class ApiObject(models.Model):
     """One Kubernetes object of one cluster, in its storage version (the group's preferred one)."""
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="objects")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="api_objects")
     kind = models.CharField(max_length=63)
     namespace = models.CharField(max_length=63, blank=True, default="")
     name = models.CharField(max_length=253)
