@@ -96,6 +96,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGIN_URL = "/accounts/login/"
@@ -123,5 +124,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # 4xx answers are Kubernetes Status objects a learner caused, not server problems.
+    "loggers": {"django.request": {"level": "ERROR"}},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = PLAYGROUND["MAX_REQUEST_BYTES"] + 1

@@ -6,6 +6,7 @@ watch stream). Every learner-caused failure is a Kubernetes `Status`.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
@@ -26,6 +27,8 @@ from clusters.models import Cluster
 from . import watch
 from .paths import Endpoint, ResourcePath, parse
 from .responses import (JSON, PARTIAL, PARTIAL_LIST, PATCH_TYPES, TABLE, json_response, status_response, wants)
+
+log = logging.getLogger(__name__)
 
 
 def _bearer_token(request: HttpRequest) -> str:
@@ -60,6 +63,9 @@ async def cluster_api(request: HttpRequest, cluster_id: str, rest: str) -> HttpR
         return await sync_to_async(resource_response)(request, cluster, target)
     except ApiError as error:
         return status_response(error)
+    except Exception as exc:  # a bug of ours: still a Status, never an HTML page
+        log.exception("API request failed: %s %s", request.method, request.get_full_path())
+        return status_response(errors.internal(f"{type(exc).__name__}: {exc}"))
 
 
 # ------------------------------------------------------------ non-resource paths
@@ -113,7 +119,8 @@ def _options(request: HttpRequest) -> dict[str, Any]:
     return {
         "dry_run": query.get("dryRun") == "All",
         "field_validation": query.get("fieldValidation", ""),
-        "field_manager": query.get("fieldManager", ""),
+        # Without fieldManager the real server names the writer after its User-Agent ("kubectl", …).
+        "field_manager": query.get("fieldManager") or request.headers.get("User-Agent", "unknown").split("/")[0][:128],
     }
 
 
@@ -178,7 +185,8 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         body = _read_body(request)
         if target.subresource == "scale":
             result = services.api_call(cluster=cluster, operation=lambda api: api.update_scale(
-                rt, namespace, target.name, body, dry_run=request.GET.get("dryRun") == "All"))
+                rt, namespace, target.name, body, dry_run=request.GET.get("dryRun") == "All",
+                field_manager=_options(request)["field_manager"]))
         else:
             result = services.api_call(cluster=cluster, operation=lambda api: api.update(
                 rt, namespace, target.name, body, subresource=_writable_sub(target), **_options(request)))

@@ -61,6 +61,11 @@ def success_status(rt: ResourceType, obj: dict) -> dict:
             "details": {"name": meta["name"], "group": rt.group, "kind": rt.resource, "uid": meta.get("uid")}}
 
 
+def _without_managed_fields(obj: dict) -> dict:
+    meta = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
+    return {**obj, "metadata": meta}
+
+
 def _spec_part(obj: dict) -> dict:
     """Everything but metadata and status: what bumps metadata.generation when it changes."""
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
@@ -125,10 +130,23 @@ class ApiServer:
         self._admit_create(obj, srt)
         if self.store.get(srt.kind, meta.get("namespace", ""), meta["name"]) is not None:
             raise errors.already_exists(rt.resource, rt.group, meta["name"])
+        if field_manager:
+            self._record_manager(None, obj, field_manager, "")
         if not dry_run:
             self.store.write("ADDED", obj)
             self._after_create(obj)
         return Result(from_storage(obj, rt), 201, warnings)
+
+    def _record_manager(self, old: dict | None, new: dict, manager: str, subresource: str) -> None:
+        """metadata.managedFields after a non-apply write by `manager`, as the real field manager keeps them."""
+        from .apply import managed_fields_for_update
+
+        entries = managed_fields_for_update(old, new, manager=manager, now=rfc3339(self.now),
+                                            subresource=subresource)
+        if entries:
+            new["metadata"]["managedFields"] = entries
+        else:
+            new["metadata"].pop("managedFields", None)
 
     def _check_body(self, rt: ResourceType, namespace: str, body: Any) -> dict:
         if not isinstance(body, dict):
@@ -358,10 +376,10 @@ class ApiServer:
         warnings = self._decode_check(obj, rt, field_validation)
         stored = self._stored(rt, namespace, name)
         return self._update_stored(rt, stored, to_storage(obj, rt), subresource=subresource, dry_run=dry_run,
-                                   warnings=warnings)
+                                   warnings=warnings, manager=field_manager)
 
     def _update_stored(self, rt: ResourceType, stored: dict, new: dict, *, subresource: str, dry_run: bool,
-                       warnings: list[str]) -> Result:
+                       warnings: list[str], manager: str = "") -> Result:
         from .defaults import apply_defaults
 
         srt = storage_type(rt.kind)
@@ -401,6 +419,8 @@ class ApiServer:
             self._admit_replicas(new, srt)
         meta["resourceVersion"] = old_meta.get("resourceVersion")
         self._validate(new, srt, stored)
+        if manager and _without_managed_fields(new) != _without_managed_fields(stored):
+            self._record_manager(stored, new, manager, subresource)
         if new == stored:
             return Result(from_storage(stored, rt), 200, warnings)
         if dry_run:
@@ -415,7 +435,7 @@ class ApiServer:
               subresource: str = "", dry_run: bool = False, field_validation: str = "Strict",
               field_manager: str = "", force: bool = False) -> Result:
         if subresource == "scale":
-            return self._patch_scale(rt, namespace, name, patch, patch_type, dry_run=dry_run)
+            return self._patch_scale(rt, namespace, name, patch, patch_type, dry_run=dry_run, manager=field_manager)
         if patch_type == "apply":
             return self._server_side_apply(rt, namespace, name, patch, dry_run=dry_run,
                                            field_validation=field_validation, manager=field_manager, force=force)
@@ -433,7 +453,7 @@ class ApiServer:
         patched = self._check_body(rt, namespace, patched)
         warnings = self._decode_check(patched, rt, field_validation)
         return self._update_stored(rt, stored, to_storage(patched, rt), subresource=subresource,
-                                   dry_run=dry_run, warnings=warnings)
+                                   dry_run=dry_run, warnings=warnings, manager=field_manager)
 
     def _apply_patch(self, current: dict, patch: Any, patch_type: str, schema_name: str) -> Any:
         from . import patch as patching
@@ -455,7 +475,7 @@ class ApiServer:
 
     def _server_side_apply(self, rt: ResourceType, namespace: str, name: str, applied: Any, *, dry_run: bool,
                            field_validation: str, manager: str, force: bool) -> Result:
-        from .patch import server_side_apply
+        from .apply import server_side_apply
 
         if not manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
@@ -494,15 +514,17 @@ class ApiServer:
         }
 
     def _patch_scale(self, rt: ResourceType, namespace: str, name: str, patch: Any, patch_type: str, *,
-                     dry_run: bool) -> Result:
+                     dry_run: bool, manager: str = "") -> Result:
         scale = self.get_scale(rt, namespace, name)
         new_scale = self._apply_patch(scale, patch, patch_type, "io.k8s.api.autoscaling.v1.Scale")
-        return self._set_scale(rt, namespace, name, new_scale, dry_run=dry_run)
+        return self._set_scale(rt, namespace, name, new_scale, dry_run=dry_run, manager=manager)
 
-    def update_scale(self, rt: ResourceType, namespace: str, name: str, body: Any, *, dry_run: bool) -> Result:
-        return self._set_scale(rt, namespace, name, body, dry_run=dry_run)
+    def update_scale(self, rt: ResourceType, namespace: str, name: str, body: Any, *, dry_run: bool,
+                     field_manager: str = "") -> Result:
+        return self._set_scale(rt, namespace, name, body, dry_run=dry_run, manager=field_manager)
 
-    def _set_scale(self, rt: ResourceType, namespace: str, name: str, scale: Any, *, dry_run: bool) -> Result:
+    def _set_scale(self, rt: ResourceType, namespace: str, name: str, scale: Any, *, dry_run: bool,
+                   manager: str = "") -> Result:
         replicas = ((scale or {}).get("spec") or {}).get("replicas", 0) if isinstance(scale, dict) else None
         if not isinstance(replicas, int) or isinstance(replicas, bool):
             raise errors.bad_request('Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal '
@@ -517,7 +539,7 @@ class ApiServer:
             raise errors.stale_update(rt.resource, rt.group, name)
         new = copy.deepcopy(stored)
         new.setdefault("spec", {})["replicas"] = replicas
-        self._update_stored(rt, stored, new, subresource="", dry_run=dry_run, warnings=[])
+        self._update_stored(rt, stored, new, subresource="", dry_run=dry_run, warnings=[], manager=manager)
         return Result(self.get_scale(rt, namespace, name) if not dry_run else
                       {**self.get_scale(rt, namespace, name), "spec": {"replicas": replicas}})
 
