@@ -39,6 +39,19 @@ _SPECIAL_REFS = {
 }
 
 
+# Go named string types that show up in type errors ("of type v1.Protocol"), by struct.
+_NAMED_STRINGS: dict[str, dict[str, str]] = {
+    "ContainerPort": {"protocol": "v1.Protocol"},
+    "ServicePort": {"protocol": "v1.Protocol"},
+    "Container": {"imagePullPolicy": "v1.PullPolicy", "terminationMessagePolicy": "v1.TerminationMessagePolicy"},
+    "PodSpec": {"restartPolicy": "v1.RestartPolicy", "dnsPolicy": "v1.DNSPolicy"},
+    "ServiceSpec": {"type": "v1.ServiceType", "sessionAffinity": "v1.ServiceAffinity"},
+    "DeploymentStrategy": {"type": "v1.DeploymentStrategyType"},
+    "Secret": {"type": "v1.SecretType"},
+    "ObjectMeta": {"uid": "types.UID"},
+}
+
+
 class _Node:
     __slots__ = ("kind", "go_type", "struct_name", "_props", "_defname", "item", "value")
 
@@ -56,7 +69,11 @@ class _Node:
         # Compiled lazily: definitions refer to each other (and JSONSchemaProps to itself).
         if self._props is None:
             definition = schema.definition(self._defname)
-            self._props = {name: _compile(sub) for name, sub in (definition.get("properties") or {}).items()}
+            props = {name: _compile(sub) for name, sub in (definition.get("properties") or {}).items()}
+            for name, go_type in _NAMED_STRINGS.get(self.struct_name, {}).items():
+                if name in props and props[name].kind == STRING:
+                    props[name].go_type = go_type
+            self._props = props
         return self._props
 
 
@@ -195,7 +212,7 @@ class _Walker:
                 self.walk(element, sub, struct, stack, f"{path}.{key}")
         elif kind == STRING:
             if not isinstance(value, str):
-                self._type_error(_json_kind(value), struct, stack, "string")
+                self._type_error(_json_kind(value), struct, stack, node.go_type)
         elif kind == INT:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 self._type_error(_json_kind(value), struct, stack, node.go_type)

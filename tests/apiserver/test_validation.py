@@ -665,3 +665,11 @@ def test_speed_print_only():
         validate_object(obj, DEPLOY)
     per_call = (time.perf_counter() - start) / 200 * 1000
     print(f"decode+validate of a Deployment: {per_call:.3f} ms")
+
+
+def test_named_go_string_types_in_type_errors():
+    obj = pod()
+    obj["spec"]["containers"][0]["ports"] = [{"containerPort": 80, "protocol": 6}]
+    assert bad_request(obj, POD).message.endswith(
+        "json: cannot unmarshal number into Go struct field ContainerPort.spec.containers.ports.protocol "
+        "of type v1.Protocol")
