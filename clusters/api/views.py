@@ -95,7 +95,9 @@ def endpoint_response(request: HttpRequest, target: Endpoint, prefix: str) -> Ht
         response.headers["Cache-Control"] = "public, immutable"
         return response
     else:
-        body = None  # OpenAPI v2 is not served; kubectl tolerates a 404
+        protobuf = "protobuf" in accept
+        return HttpResponse(openapi.openapi_v2_document(protobuf),
+                            content_type="application/octet-stream" if protobuf else JSON)
     if body is None:
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
     return json_response(body)

@@ -529,3 +529,22 @@ def parse_index_key(path: str) -> tuple[str, str] | None:
     if len(parts) == 3 and parts[0] == "apis":
         return parts[1], parts[2]
     return None
+
+
+# ---------------------------------------------------------------- OpenAPI v2
+# The playground describes its types in OpenAPI v3 only. kubectl still reads /openapi/v2 (as
+# protobuf) for client-side validation of a kind the server does not serve (a removed
+# apiVersion, say); a v2 document without definitions makes it skip validation and report
+# what a real cluster reports: `no matches for kind "CronJob" in version "batch/v1beta1"`.
+def _proto_string(field: int, value: str) -> bytes:
+    data = value.encode()
+    return bytes([(field << 3) | 2, len(data)]) + data
+
+
+def openapi_v2_document(protobuf: bool) -> bytes:
+    """An OpenAPI v2 document without paths or definitions (gnostic openapi_v2.Document when protobuf)."""
+    if protobuf:
+        info = _proto_string(1, "Kubernetes") + _proto_string(2, registry.KUBERNETES_VERSION)
+        return _proto_string(1, "2.0") + bytes([(2 << 3) | 2, len(info)]) + info
+    return json.dumps({"swagger": "2.0", "info": {"title": "Kubernetes", "version": registry.KUBERNETES_VERSION},
+                       "paths": {}, "definitions": {}}).encode()
