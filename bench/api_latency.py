@@ -1,0 +1,96 @@
+"""API latency with the official Python client against a live playground holding 500 objects.
+
+Targets (on the 2-core machine): p99 ≤ 50 ms for get/list, ≤ 100 ms for create/patch/apply
+(the Kubernetes API SLO is 1 s). Prints figures and the ratio to each target; never fails on time.
+
+    .venv/bin/python bench/api_latency.py [--backend postgres|sqlite] [--rounds 200]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kubernetes import client, config  # noqa: E402
+
+from tests import live_server  # noqa: E402
+
+TARGETS_MS = {"get": 50, "list": 50, "create": 100, "patch": 100, "apply": 100}
+
+
+def deployment(name: str) -> dict:
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}},
+                                  "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                                           "ports": [{"containerPort": 80}]}]}}}}
+
+
+def fill(api: client.ApiClient, objects: int) -> None:
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    for i in range(objects):
+        if i % 3 == 0:
+            apps.create_namespaced_deployment("default", deployment(f"fill-{i}"))
+        elif i % 3 == 1:
+            core.create_namespaced_config_map("default", {"metadata": {"name": f"fill-{i}"},
+                                                          "data": {"key": "value" * 20}})
+        else:
+            core.create_namespaced_service("default", {"metadata": {"name": f"fill-{i}"}, "spec": {
+                "selector": {"app": f"fill-{i - 2}"}, "ports": [{"port": 80}]}})
+
+
+def timed(samples: dict[str, list[float]], name: str, call) -> None:
+    started = time.perf_counter()
+    call()
+    samples.setdefault(name, []).append((time.perf_counter() - started) * 1000)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backend", default="postgres", choices=["postgres", "sqlite"])
+    parser.add_argument("--objects", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = live_server.start(Path(tmp), backend=args.backend,
+                                   extra_env={"PLAYGROUND_MAX_OBJECTS": str(args.objects + 2 * args.rounds + 200)})
+        try:
+            api = config.new_client_from_config(config_file=str(server.new_cluster("bench", "latency")))
+            core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+            fill(api, args.objects)
+            samples: dict[str, list[float]] = {}
+            for i in range(args.rounds):
+                timed(samples, "get", lambda: apps.read_namespaced_deployment("fill-0", "default"))
+                timed(samples, "list", lambda: core.list_namespaced_config_map("default", label_selector=""))
+                timed(samples, "create", lambda: core.create_namespaced_config_map(
+                    "default", {"metadata": {"name": f"new-{i}"}, "data": {"n": str(i)}}))
+                timed(samples, "patch", lambda: apps.patch_namespaced_deployment(
+                    f"fill-{(i % 50) * 3}", "default", {"spec": {"replicas": 1 + i % 5}}))
+                timed(samples, "apply", lambda: apps.patch_namespaced_deployment(
+                    f"ssa-{i % 20}", "default", deployment(f"ssa-{i % 20}"), field_manager="bench",
+                    _content_type="application/apply-patch+yaml"))
+        finally:
+            server.stop()
+
+    print(f"API latency, Python client over HTTPS, {args.backend}, cluster of {args.objects}+ objects, "
+          f"{args.rounds} rounds (list returns ~{args.objects // 3} ConfigMaps)")
+    print(f"{'operation':<10}{'p50 ms':>10}{'p99 ms':>10}{'target':>10}{'p99/target':>12}")
+    for name, target in TARGETS_MS.items():
+        values = samples[name]
+        p99 = percentile(values, 0.99)
+        print(f"{name:<10}{statistics.median(values):>10.1f}{p99:>10.1f}{target:>10}{p99 / target:>12.2f}")
+
+
+if __name__ == "__main__":
+    main()
