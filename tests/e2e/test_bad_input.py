@@ -161,3 +161,16 @@ def test_tokens(raw, playground, kubectl, unchanged):
     assert guessed.status_code == 403
     err = kubectl.run("get", "pods", "--token", other.token, check=False).stderr
     assert "Forbidden" in err
+
+
+def test_field_validation_modes(raw):
+    body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "loose"},
+                       "data": {"a": "b"}, "bogus": True})
+    path = "/api/v1/namespaces/default/configmaps"
+    strict = assert_status(raw.request("POST", path + "?fieldValidation=Strict", body), 400, "BadRequest")
+    assert strict["message"] == ('ConfigMap in version "v1" cannot be handled as a ConfigMap: '
+                                 'strict decoding error: unknown field "bogus"')
+    warned = raw.request("POST", path, body)  # no fieldValidation: Warn, as the real server defaults
+    assert warned.status_code == 201
+    assert warned.headers["Warning"] == '299 - "unknown field \\"bogus\\""'
+    assert "bogus" not in warned.json()

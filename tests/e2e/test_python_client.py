@@ -73,10 +73,3 @@ def test_watch_sees_added_modified_deleted(api):
     core.delete_namespaced_config_map("watched", "default")
     thread.join(15)
     assert seen == [("ADDED", "watched"), ("MODIFIED", "watched"), ("DELETED", "watched")]
-
-
-def test_unknown_fields_are_dropped_with_a_warning_by_default(api):
-    core = client.CoreV1Api(api)
-    created = core.create_namespaced_config_map("default", {"metadata": {"name": "loose"}, "data": {"a": "b"},
-                                                            "bogus": True})
-    assert created.metadata.name == "loose"
