@@ -415,11 +415,11 @@ _msg("core.LifecycleHandler", _HANDLER)
 _msg("core.Lifecycle", {1: m("postStart", "core.LifecycleHandler"), 2: m("preStop", "core.LifecycleHandler")})
 _msg("core.ExecAction", {1: rs("command")})
 _msg("core.HTTPGetAction", {
-    1: s("path"), 2: ios("port"), 3: s("host"), 4: s("scheme"),
+    1: s("path"), 2: ios("port", req=True), 3: s("host"), 4: s("scheme"),
     5: rm("httpHeaders", "core.HTTPHeader"),
 })
 _msg("core.HTTPHeader", {1: s("name", req=True), 2: s("value", req=True)})
-_msg("core.TCPSocketAction", {1: ios("port"), 2: s("host")})
+_msg("core.TCPSocketAction", {1: ios("port", req=True), 2: s("host")})
 _msg("core.SecurityContext", {
     1: m("capabilities", "core.Capabilities"), 2: b("privileged", ptr=True),
     3: m("seLinuxOptions", "core.SELinuxOptions"),
@@ -552,7 +552,7 @@ _msg("apps.Deployment", {
     3: m("status", "apps.DeploymentStatus"),
 })
 _msg("apps.DeploymentSpec", {
-    1: i32("replicas", ptr=True), 2: m("selector", "meta.LabelSelector", ptr=True),
+    1: i32("replicas", ptr=True), 2: m("selector", "meta.LabelSelector", ptr=True, req=True),
     3: m("template", "core.PodTemplateSpec", req=True), 4: m("strategy", "apps.DeploymentStrategy"),
     5: i32("minReadySeconds"), 6: i32("revisionHistoryLimit", ptr=True), 7: b("paused"),
     9: i32("progressDeadlineSeconds", ptr=True), 10: s("podReplacementPolicy", ptr=True),
