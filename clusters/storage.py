@@ -44,6 +44,13 @@ class DbStore:
             rows = rows.filter(namespace=namespace)
         return [json.loads(data) for data in rows.order_by("namespace", "name").values_list("data", flat=True)]
 
+    def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
+        """Like list(), as the stored JSON texts: a plain list answer needs no parsing at all."""
+        rows = ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind)
+        if namespace is not None:
+            rows = rows.filter(namespace=namespace)
+        return list(rows.order_by("namespace", "name").values_list("data", flat=True))
+
     def count(self) -> int:
         return ApiObject.objects.filter(cluster_id=self.cluster.pk).count()
 

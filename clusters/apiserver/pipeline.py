@@ -108,6 +108,12 @@ class ApiServer:
                 raise errors.bad_request(str(exc)) from None
         return [from_storage(o, rt) for o in items]
 
+    def list_json(self, rt: ResourceType, namespace: str | None) -> list[str] | None:
+        """The stored JSON texts when they can be served as they are (no selector, storage version)."""
+        if storage_type(rt.kind).api_version != rt.api_version:
+            return None
+        return self.store.list_json(rt.kind, namespace if rt.namespaced else None)
+
     def _stored(self, rt: ResourceType, namespace: str, name: str) -> dict:
         obj = self.store.get(rt.kind, namespace if rt.namespaced else "", name)
         if obj is None:

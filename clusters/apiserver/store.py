@@ -7,6 +7,7 @@ A store assigns resourceVersions: every write takes the cluster's next one.
 """
 from __future__ import annotations
 
+import json
 from typing import Iterable, Protocol
 
 Key = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped kinds
@@ -24,6 +25,10 @@ class Store(Protocol):
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         """Objects of a kind, in one namespace or (None) in all, ordered by namespace and name."""
+        ...
+
+    def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
+        """Like list(), as JSON texts (a plain list answer then needs no parsing)."""
         ...
 
     def count(self) -> int:
@@ -58,6 +63,9 @@ class MemoryStore:
         found = [obj for (k, ns, _), obj in self._objects.items()
                  if k == kind and (namespace is None or ns == namespace)]
         return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+    def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
+        return [json.dumps(obj, separators=(",", ":")) for obj in self.list(kind, namespace)]
 
     def count(self) -> int:
         return len(self._objects)
