@@ -61,6 +61,39 @@ def success_status(rt: ResourceType, obj: dict) -> dict:
             "details": {"name": meta["name"], "group": rt.group, "kind": rt.resource, "uid": meta.get("uid")}}
 
 
+def prepare_for_create(obj: dict, rt: ResourceType, *, now: float, rng: random.Random) -> dict:
+    """What the real registry strategies do to a new object before validation: name from
+    generateName, identity, generation, defaults, status reset. Also used by the simulation's
+    controllers, whose creations go through the same rules as a client's."""
+    from .defaults import apply_defaults, job_selector_and_labels
+
+    meta = obj.setdefault("metadata", {})
+    if not meta.get("name") and meta.get("generateName"):
+        meta["name"] = meta["generateName"] + "".join(rng.choice(GENERATE_NAME_ALPHABET) for _ in range(5))
+    for server_owned in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
+                         "deletionGracePeriodSeconds", "generation", "selfLink"):
+        meta.pop(server_owned, None)
+    meta["uid"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    meta["creationTimestamp"] = rfc3339(now)
+    if rt.kind in GENERATION_KINDS:
+        meta["generation"] = 1
+    if rt.kind == "Job":
+        job_selector_and_labels(obj, meta["uid"])
+    if rt.subresource("status") is not None and rt.kind != "Node":
+        obj.pop("status", None)  # a client cannot set status on create; the strategy resets it
+    apply_defaults(obj, rt, create=True)
+    return obj
+
+
+def engine_preparer(*, now_source, rng: random.Random):
+    """A `prepare` callback for the engine's ClusterState: objects controllers create get the
+    same defaults, identity and timestamps as objects created through the API."""
+    def prepare(obj: dict) -> dict:
+        return prepare_for_create(obj, storage_type(obj["kind"]), now=now_source(), rng=rng)
+
+    return prepare
+
+
 def _without_managed_fields(obj: dict) -> dict:
     meta = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
     return {**obj, "metadata": meta}
@@ -128,9 +161,6 @@ class ApiServer:
         obj = to_storage(obj, rt)
         srt = storage_type(rt.kind)
         meta = obj["metadata"]
-        if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + "".join(
-                self.random.choice(GENERATE_NAME_ALPHABET) for _ in range(5))
         self._prepare_for_create(obj, srt)
         self._validate(obj, srt, None)
         self._admit_create(obj, srt)
@@ -205,22 +235,7 @@ class ApiServer:
         validate_object(obj, rt, old=old)
 
     def _prepare_for_create(self, obj: dict, rt: ResourceType) -> None:
-        """What the real registry strategies do before validation: identity, defaults, status reset."""
-        from .defaults import apply_defaults, job_selector_and_labels
-
-        meta = obj["metadata"]
-        for server_owned in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
-                             "deletionGracePeriodSeconds", "generation", "selfLink"):
-            meta.pop(server_owned, None)
-        meta["uid"] = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
-        meta["creationTimestamp"] = rfc3339(self.now)
-        if rt.kind in GENERATION_KINDS:
-            meta["generation"] = 1
-        if rt.kind == "Job":
-            job_selector_and_labels(obj, meta["uid"])
-        if rt.subresource("status") is not None and rt.kind != "Node":
-            obj.pop("status", None)  # a client cannot set status on create; the strategy resets it
-        apply_defaults(obj, rt, create=True)
+        prepare_for_create(obj, rt, now=self.now, rng=self.random)
 
     # -------------------------------------------------------------- admission
     def _admit_create(self, obj: dict, rt: ResourceType) -> None:
