@@ -1,4 +1,6 @@
-"""One simulation step: run the control loops over a cluster's state until nothing changes.
+"""(Contract for engine modules: clusters/engine/README.md — read it first.)
+
+One simulation step: run the control loops over a cluster's state until nothing changes.
 
 `step(state, now)` is the whole engine as the runner sees it: pure and
 deterministic (same objects + same now + same seed = same result). Each

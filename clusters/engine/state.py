@@ -1,4 +1,6 @@
-"""ClusterState: one cluster's objects in memory while the control loops run over them.
+"""(Contract for engine modules: clusters/engine/README.md — read it first.)
+
+ClusterState: one cluster's objects in memory while the control loops run over them.
 
 Objects are plain dicts in the Kubernetes JSON shape, in their storage version,
 exactly as the API stores them. Controllers read them through indexes and
