@@ -38,8 +38,9 @@ class Cluster(models.Model):
     wall_base = models.FloatField(default=time.time)
     speed = models.FloatField(default=1.0)
     paused = models.BooleanField(default=False)
-    # When the simulation next needs to run for this cluster (None: idle).
-    next_wake = models.FloatField(null=True, blank=True)
+    # Wall-clock time (epoch seconds) when the simulation next needs to run (None: idle). The
+    # sweeper enqueues clusters whose time has come.
+    next_wake = models.FloatField(null=True, blank=True, db_index=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="cluster_owner_name")]
@@ -47,6 +48,12 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} / {self.name}"
+
+    def wall_time(self, sim: float) -> float | None:
+        """The wall-clock instant at which simulated time reaches `sim` (None while paused)."""
+        if self.paused:
+            return None
+        return self.wall_base + (sim - self.sim_base) / self.speed
 
     def sim_now(self, wall: float | None = None) -> float:
         """The cluster's simulated time, in seconds since the epoch."""
@@ -74,6 +81,8 @@ class ApiObject(models.Model):
     uid = models.UUIDField()
     resource_version = models.BigIntegerField()
     data = models.TextField()  # the whole object as JSON
+    # The simulation's private notes about this object (engine state.sim): never served by the API.
+    sim = models.TextField(default="{}")
 
     class Meta:
         constraints = [

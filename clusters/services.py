@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import functools
+import json
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
@@ -22,13 +24,16 @@ from . import notify
 from .apiserver.bootstrap import cluster_objects
 from .apiserver.errors import ApiError
 from .apiserver.pipeline import ApiServer, Limits
-from .models import Cluster, ClusterToken, hash_token
+from .models import ApiObject, Cluster, ClusterToken, hash_token
+from .runner import request_reconcile
 from .storage import DbStore, in_transaction
 from .tls import ensure_serving_files
 
 T = TypeVar("T")
 DEFAULT_WORKERS = 2
 MAX_WORKERS = 10
+MIN_SPEED, MAX_SPEED = 1.0, 60.0
+TRIGGER_GRACE_SECONDS = 2.0
 
 
 class ClusterError(ValueError):
@@ -63,15 +68,18 @@ def _validate_cluster_name(name: str) -> None:
 def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: float = 1.0) -> Cluster:
     """A new cluster holding what a fresh kind cluster holds, with `workers` worker nodes."""
     _validate_cluster_name(name)
+    if not MIN_SPEED <= speed <= MAX_SPEED:
+        raise ClusterError(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
     if not 0 <= workers <= MAX_WORKERS:
         raise ClusterError(f"a cluster has 0 to {MAX_WORKERS} worker nodes, not {workers}")
     if Cluster.objects.filter(owner=owner, name=name).exists():
         raise ClusterError(f'{owner} already has a cluster named "{name}"')
     with transaction.atomic():
-        cluster = Cluster.objects.create(owner=owner, name=name, speed=speed)
+        cluster = Cluster.objects.create(owner=owner, name=name, speed=speed, next_wake=time.time())
         store = DbStore(cluster)
         store.bulk_add(cluster_objects(workers=workers, now=cluster.sim_now(), seed=cluster.seed, ca_pem=ca_pem()))
         store.finish()
+    request_reconcile(cluster.pk)
     return cluster
 
 
@@ -131,10 +139,58 @@ def api_call(*, cluster: Cluster, operation: Callable[[ApiServer], T]) -> T:
     An ApiError raised by the operation rolls back everything it wrote.
     """
     def work(store: DbStore) -> T:
-        server = ApiServer(store, now=cluster.sim_now(), limits=limits(), seed=cluster.seed, ca_pem=ca_pem())
-        return operation(server)
+        server = ApiServer(store, now=cluster.sim_now(), limits=limits(), seed=cluster.seed, ca_pem=ca_pem(),
+                           graceful_pod_deletion=True)
+        result = operation(server)
+        if store.written:
+            # The safety net: if the trigger below is lost, the sweeper runs the cluster soon anyway.
+            Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time() + TRIGGER_GRACE_SECONDS)
+        return result
 
-    return in_transaction(cluster, work, lambda rv: notify.cluster_changed(cluster.pk, rv))  # type: ignore[return-value]
+    def committed(rv: int) -> None:
+        notify.cluster_changed(cluster.pk, rv)
+        request_reconcile(cluster.pk)
+
+    return in_transaction(cluster, work, committed)  # type: ignore[return-value]
+
+
+def cluster_clock(*, cluster: Cluster, speed: float | None = None, pause: bool = False, resume: bool = False,
+                  advance: float = 0.0) -> Cluster:
+    """Change a cluster's simulated clock: speed (1×–60×), pause/resume, or jump ahead."""
+    if speed is not None and not MIN_SPEED <= speed <= MAX_SPEED:
+        raise ClusterError(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
+    if advance < 0:
+        raise ClusterError("the clock only moves forward")
+    with transaction.atomic():
+        locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
+        wall = time.time()
+        locked.sim_base = locked.sim_now(wall) + advance  # re-base: what already elapsed is kept
+        locked.wall_base = wall
+        if speed is not None:
+            locked.speed = speed
+        if pause:
+            locked.paused = True
+        if resume:
+            locked.paused = False
+        locked.next_wake = wall  # timers move with the clock: recompute them now
+        locked.save(update_fields=["sim_base", "wall_base", "speed", "paused", "next_wake"])
+    request_reconcile(cluster.pk)
+    return locked
+
+
+def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
+    """Make a node's kubelet stop (or resume) posting status, as if the machine went away."""
+    with transaction.atomic():
+        Cluster.objects.select_for_update().get(pk=cluster.pk)
+        row = ApiObject.objects.filter(cluster=cluster, kind="Node", namespace="", name=node).first()
+        if row is None:
+            raise ClusterError(f'node "{node}" not found')
+        notes = json.loads(row.sim)
+        notes["failed"] = failed
+        row.sim = json.dumps(notes)
+        row.save(update_fields=["sim"])
+        Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time())
+    request_reconcile(cluster.pk)
 
 
 __all__ = ["ApiError", "ClusterError", "api_call", "cluster_create", "cluster_delete", "cluster_kubeconfig",

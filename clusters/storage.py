@@ -59,13 +59,34 @@ class DbStore:
         return self._rv
 
     # writes
+    def lock(self) -> None:
+        """Take the cluster's write lock now (a reconcile takes it before reading its snapshot)."""
+        self._lock()
+
+    def set_sim(self, kind: str, namespace: str, name: str, sim: str) -> None:
+        """Private notes changed without an API-visible change: no resourceVersion, no watch event."""
+        ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name) \
+            .update(sim=sim)
+
+    def snapshot(self) -> tuple[list[dict], dict[str, dict]]:
+        """Every object of the cluster and the simulation's notes about them (by uid)."""
+        objects: list[dict] = []
+        sims: dict[str, dict] = {}
+        for data, sim in ApiObject.objects.filter(cluster_id=self.cluster.pk).values_list("data", "sim"):
+            obj = json.loads(data)
+            objects.append(obj)
+            if sim != "{}":
+                sims[obj["metadata"]["uid"]] = json.loads(sim)
+        return objects, sims
+
     def _lock(self) -> None:
         if not self._locked:
             locked = Cluster.objects.select_for_update().only("resource_version").get(pk=self.cluster.pk)
             self._rv = locked.resource_version
             self._locked = True
 
-    def write(self, event: str, obj: dict) -> dict:
+    def write(self, event: str, obj: dict, sim: str | None = None) -> dict:
+        """Store or forget `obj` at the next resourceVersion; `sim` sets the simulation's private notes."""
         self._lock()
         self._rv += 1
         meta = obj["metadata"]
@@ -76,10 +97,13 @@ class DbStore:
             ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name).delete()
         elif event == Change.ADDED:
             ApiObject.objects.create(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name,
-                                     uid=meta["uid"], resource_version=self._rv, data=data)
+                                     uid=meta["uid"], resource_version=self._rv, data=data, sim=sim or "{}")
         else:
+            fields = {"resource_version": self._rv, "data": data, "uid": meta["uid"]}
+            if sim is not None:
+                fields["sim"] = sim
             ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name) \
-                .update(resource_version=self._rv, data=data, uid=meta["uid"])
+                .update(**fields)
         Change.objects.create(cluster_id=self.cluster.pk, resource_version=self._rv, type=event, kind=kind,
                               namespace=namespace, name=name, data=data)
         self.written.append(self._rv)

@@ -87,7 +87,13 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1   # a long reconcile must not hold back other clusters' tasks
+CELERY_TASK_ACKS_LATE = True            # a killed worker's task is redelivered
+CELERY_BEAT_SCHEDULE = {
+    # Hands out clusters whose simulated timers are due; run beat with --max-interval 1.
+    "sweep": {"task": "clusters.sweep", "schedule": float(os.environ.get("PLAYGROUND_SWEEP_SECONDS", "0.5"))},
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -117,6 +123,8 @@ PLAYGROUND = {
     "MAX_REQUEST_BYTES": int(os.environ.get("PLAYGROUND_MAX_REQUEST_BYTES", str(3 * 1024 * 1024))),
     "MAX_OBJECT_BYTES": int(os.environ.get("PLAYGROUND_MAX_OBJECT_BYTES", str(1536 * 1024))),
     "CHANGE_LOG_SIZE": int(os.environ.get("PLAYGROUND_CHANGE_LOG_SIZE", "1000")),
+    # Run the control loops inside the server process (the default without REDIS_URL).
+    "EMBEDDED_LOOP": os.environ.get("PLAYGROUND_EMBEDDED_LOOP", "" if REDIS_URL else "1") == "1",
 }
 
 LOGGING = {

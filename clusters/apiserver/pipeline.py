@@ -596,14 +596,33 @@ class ApiServer:
             return Result(from_storage(stored, rt))  # already being deleted: deleting again changes nothing
         if rt.kind == "Namespace":
             return self._delete_namespace(rt, stored)
-        if meta.get("finalizers"):
+        grace = self._grace_period(stored, options)
+        if meta.get("finalizers") or grace:
+            # Deletion in two steps: finalizers must be removed by their controllers, and a pod bound
+            # to a node is stopped by its kubelet within the grace period (it is Terminating meanwhile).
             marked = copy.deepcopy(stored)
-            marked["metadata"]["deletionTimestamp"] = rfc3339(self.now)
-            marked["metadata"]["deletionGracePeriodSeconds"] = 0
+            marked["metadata"]["deletionTimestamp"] = rfc3339(self.now + grace)
+            marked["metadata"]["deletionGracePeriodSeconds"] = grace
             self.store.write("MODIFIED", marked)
             return Result(from_storage(marked, rt))
         self._delete_with_dependents(stored, policy or "Background")
         return Result(success_status(rt, stored))
+
+    def _grace_period(self, obj: dict, options: dict) -> int:
+        """Seconds a pod gets to terminate: 0 (delete at once) unless a kubelet runs it."""
+        if obj["kind"] != "Pod" or not self.graceful_pod_deletion:
+            return 0
+        if not (obj.get("spec") or {}).get("nodeName"):
+            return 0  # never scheduled: nothing to stop
+        if (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return 0
+        grace = options.get("gracePeriodSeconds")
+        if grace is None:
+            grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+        try:
+            return max(0, int(grace))
+        except (TypeError, ValueError):
+            raise errors.bad_request(f'invalid gracePeriodSeconds "{grace}"') from None
 
     def _delete_with_dependents(self, obj: dict, policy: str) -> None:
         """Garbage collection by ownerReferences, done at once (no GC controller runs yet)."""

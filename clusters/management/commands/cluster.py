@@ -1,6 +1,7 @@
 """`manage.py cluster create|list|delete|kubeconfig`: clusters for operators and scripts."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -20,6 +21,22 @@ class Command(BaseCommand):
                             help="worker nodes besides the control plane (default 2)")
         create.add_argument("--kubeconfig", type=Path, help="also write a kubeconfig for it to this file")
         create.add_argument("--server", help="API URL for the kubeconfig, e.g. https://host:6443")
+        create.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second (1-60)")
+        clock = sub.add_parser("clock", help="change a cluster's simulated clock")
+        clock.add_argument("user")
+        clock.add_argument("name")
+        what = clock.add_mutually_exclusive_group(required=True)
+        what.add_argument("--speed", type=float, help="simulated seconds per real second (1-60)")
+        what.add_argument("--pause", action="store_true")
+        what.add_argument("--resume", action="store_true")
+        what.add_argument("--advance", type=float, metavar="SECONDS", help="jump the clock ahead")
+        node = sub.add_parser("node", help="fail or recover a node (its kubelet stops/resumes posting status)")
+        node.add_argument("user")
+        node.add_argument("name")
+        node.add_argument("node")
+        state = node.add_mutually_exclusive_group(required=True)
+        state.add_argument("--fail", action="store_true")
+        state.add_argument("--recover", action="store_true")
         sub.add_parser("list", help="list all clusters")
         delete = sub.add_parser("delete", help="delete USER's cluster NAME")
         delete.add_argument("user")
@@ -38,10 +55,11 @@ class Command(BaseCommand):
             raise CommandError(f'{user} has no cluster named "{name}"')
         return cluster
 
-    def do_create(self, *, user: str, name: str, nodes: int, kubeconfig: Path | None, server: str | None, **_):
+    def do_create(self, *, user: str, name: str, nodes: int, kubeconfig: Path | None, server: str | None,
+                  speed: float, **_):
         owner = services.user_get_or_create(username=user)
         try:
-            cluster = services.cluster_create(owner=owner, name=name, workers=nodes)
+            cluster = services.cluster_create(owner=owner, name=name, workers=nodes, speed=speed)
         except services.ClusterError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"cluster {user}/{name} created: {cluster.pk} (1 control-plane + {nodes} workers)")
@@ -64,6 +82,24 @@ class Command(BaseCommand):
     def do_delete(self, *, user: str, name: str, **_):
         services.cluster_delete(cluster=self._cluster(user, name))
         self.stdout.write(f"cluster {user}/{name} deleted")
+
+    def do_clock(self, *, user: str, name: str, speed: float | None, pause: bool, resume: bool,
+                 advance: float | None, **_):
+        try:
+            cluster = services.cluster_clock(cluster=self._cluster(user, name), speed=speed, pause=pause,
+                                             resume=resume, advance=advance or 0.0)
+        except services.ClusterError as exc:
+            raise CommandError(str(exc)) from None
+        state = "paused" if cluster.paused else f"running at {cluster.speed:g}x"
+        self.stdout.write(f"cluster {user}/{name}: clock {state}, simulated time "
+                          f"{datetime.fromtimestamp(cluster.sim_now(), timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+
+    def do_node(self, *, user: str, name: str, node: str, fail: bool, recover: bool, **_):
+        try:
+            services.node_set_failed(cluster=self._cluster(user, name), node=node, failed=fail)
+        except services.ClusterError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"node {node} of {user}/{name}: {'failed' if fail else 'recovered'}")
 
     def do_kubeconfig(self, *, user: str, name: str, server: str | None, **_):
         self.stdout.write(services.cluster_kubeconfig(cluster=self._cluster(user, name), server=server), ending="")

@@ -40,5 +40,16 @@ class Command(BaseCommand):
         self.stdout.write(f"Kubernetes Playground: page http://{shown}:{http_port}/ , "
                           f"Kubernetes API https://{shown}:{api_port}/clusters/<id>")
         logging.getLogger("daphne").setLevel(logging.WARNING)
+        from clusters.runner import celery_mode, embedded_runner
+
+        def ready() -> None:
+            if not celery_mode():
+                # Embedded mode: this process runs the control loops too (no Redis, no Celery).
+                import asyncio
+
+                asyncio.ensure_future(embedded_runner().run())
+
+        if celery_mode():
+            self.stdout.write("Control loops: Celery workers (REDIS_URL is set); start a worker and beat.")
         Server(application=application, endpoints=endpoints, verbosity=options.get("verbosity", 1) - 1,
-               action_logger=None).run()
+               action_logger=None, ready_callable=ready).run()
