@@ -66,6 +66,8 @@ class ClusterState:
                  sims: dict[str, dict] | None = None, prepare: Prepare | None = None) -> None:
         self.now = now
         self.rng = random.Random(seed)
+        # Simulation settings of this cluster (e.g. {"start_delays": False} makes pulls and starts instant).
+        self.config: dict[str, Any] = {}
         # Fills in what the API server would on create (defaults, uid, timestamps): injected so the
         # engine stays free of the apiserver package; tests and the runner pass the real one.
         self._prepare = prepare
@@ -247,7 +249,8 @@ class ClusterState:
         found: dict[str, dict | None] = {}
         for uid, notes in self._sims.items():
             text = _dumps(notes)
-            if self._sims_original.get(uid) != text:
+            original = self._sims_original.get(uid)
+            if original != text and not (original is None and not notes):  # an untouched sim() is no change
                 found[uid] = notes
         for uid in self._sims_original:
             if uid not in self._sims:
