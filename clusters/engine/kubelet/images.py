@@ -162,9 +162,9 @@ _PUBLIC_404_REGISTRIES = ("registry.k8s.io", "k8s.gcr.io", "us-docker.pkg.dev", 
 _GCR_PUBLIC_PROJECTS = ("google-samples", "google-containers", "google_containers", "distroless", "k8s-artifacts-prod")
 
 
-def _pull_error(image: str, ref: ImageRef, tag_exists_repo: bool) -> PullError:
+def _pull_error(image: str, ref: ImageRef, known_repo: bool) -> PullError:
     full = str(ref)
-    if tag_exists_repo or ref.registry in _PUBLIC_404_REGISTRIES or (
+    if known_repo or ref.registry in _PUBLIC_404_REGISTRIES or (
             ref.registry == "gcr.io" and ref.repository.split("/")[0] in _GCR_PUBLIC_PROJECTS):
         # gRPC NotFound survives the kubelet's CRI client (only code Unknown is stripped).
         cri = (f"rpc error: code = NotFound desc = failed to pull and unpack image \"{full}\": "
@@ -868,14 +868,14 @@ def lookup(image: str) -> Image | PullError:
         return PullError(reason="InvalidImageName", message=str(err), error=str(err))
     repo = CATALOG.get(ref.name)
     if repo is None:
-        return _pull_error(image, ref, tag_exists_repo=False)
+        return _pull_error(image, ref, known_repo=False)
     if ref.digest is not None:
         # Any well-formed digest of a known repository is taken to exist (we cannot know better);
         # the tag, if any, is ignored by containerd when a digest is given.
         return repo.build(ref, ref.tag if ref.tag in repo.tags else "latest" if "latest" in repo.tags
                           else sorted(repo.tags)[-1])
     if ref.tag not in repo.tags:
-        return _pull_error(image, ref, tag_exists_repo=True)
+        return _pull_error(image, ref, known_repo=True)
     return repo.build(ref, ref.tag or DEFAULT_TAG)
 
 
