@@ -1,0 +1,232 @@
+"""The garbage collector (upstream pkg/controller/garbagecollector) and the pod GC (pkg/controller/podgc).
+
+What a real cluster does with ownerReferences and finalizers, level-based:
+
+* An object whose owners are all gone (no object has the referenced uid) is deleted in the
+  background, as `attemptToDeleteItem` does; if some owners still exist, only the dangling
+  references are removed.
+* An owner being deleted with the `foregroundDeletion` finalizer gets its dependents deleted first
+  (dependents that have dependents of their own are deleted in the foreground too); when no
+  dependent with `blockOwnerDeletion` is left, the finalizer is removed.
+* An owner with the `orphan` finalizer loses its dependents' references to it, then the finalizer.
+* An object with a deletionTimestamp and no finalizers left is removed, as the API server does once
+  the last finalizer goes. Pods are the exception: a pod bound to a node is removed by its kubelet
+  when it has stopped; only a pod never bound to a node goes at once. Namespaces are the namespace
+  controller's.
+* Pod GC: pods bound to a Node that does not exist are deleted after a 40 s quarantine, and
+  terminating pods on a node tainted `node.kubernetes.io/out-of-service` are deleted at once.
+
+`delete_object` is the API server's DELETE as the engine's controllers need it (graceful for pods
+bound to a node, finalizers and propagation policy honoured); namespace and node use it too.
+"""
+from __future__ import annotations
+
+from ..state import ClusterState, timestamp
+
+FOREGROUND = "foregroundDeletion"   # metav1.FinalizerDeleteDependents
+ORPHAN = "orphan"                   # metav1.FinalizerOrphanDependents
+POD_GC_QUARANTINE = 40.0            # podgc quarantineTime: a missing node may just be re-registering
+OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
+DEFAULT_GRACE = 30                  # core/v1 defaults: terminationGracePeriodSeconds
+
+
+# ----------------------------------------------------------------- pod helpers (until podutil exists)
+
+def is_terminal(pod: dict) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+
+
+def is_pod_ready(pod: dict) -> bool:
+    for cond in (pod.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def pod_grace_seconds(pod: dict) -> int:
+    """The grace period a DELETE gives a pod (pod strategy CheckGracefulDelete): 0 for a pod that
+    never reached a node or already finished, else spec.terminationGracePeriodSeconds (30)."""
+    spec = pod.get("spec") or {}
+    if not spec.get("nodeName") or is_terminal(pod):
+        return 0
+    grace = spec.get("terminationGracePeriodSeconds")
+    try:
+        return max(0, int(DEFAULT_GRACE if grace is None else grace))
+    except (TypeError, ValueError):
+        return DEFAULT_GRACE
+
+
+# ----------------------------------------------------------------- the API server's DELETE
+
+def delete_object(state: ClusterState, obj: dict, policy: str | None = None) -> bool:
+    """Delete `obj` as a controller's DELETE request would: `policy` is the propagationPolicy
+    ("Background" by default, "Foreground", "Orphan"). Objects with finalizers, foreground/orphan
+    deletions and pods still running on a node only get their deletionTimestamp; the rest goes at
+    once (its dependents are collected later, when their owner is found missing). Returns True if
+    anything was written."""
+    meta = obj["metadata"]
+    if meta.get("deletionTimestamp"):
+        return False
+    finalizers = list(meta.get("finalizers") or [])
+    if policy == "Foreground" and FOREGROUND not in finalizers:
+        finalizers = [f for f in finalizers if f != ORPHAN] + [FOREGROUND]
+    elif policy == "Orphan" and ORPHAN not in finalizers:
+        finalizers = [f for f in finalizers if f != FOREGROUND] + [ORPHAN]
+    grace = pod_grace_seconds(obj) if obj["kind"] == "Pod" else 0
+    if not finalizers and not grace:
+        state.delete(obj)
+        return True
+    if finalizers:
+        meta["finalizers"] = finalizers
+    meta["deletionTimestamp"] = timestamp(state.now + grace)
+    meta["deletionGracePeriodSeconds"] = grace
+    state.update(obj)
+    return True
+
+
+def _policy_of(obj: dict) -> str:
+    """attemptToDeleteItem: an item keeps the propagation its own finalizers ask for."""
+    finalizers = obj["metadata"].get("finalizers") or ()
+    if FOREGROUND in finalizers:
+        return "Foreground"
+    if ORPHAN in finalizers:
+        return "Orphan"
+    return "Background"
+
+
+def _remove_finalizer(state: ClusterState, obj: dict, finalizer: str) -> None:
+    meta = obj["metadata"]
+    remaining = [f for f in meta.get("finalizers") or () if f != finalizer]
+    if remaining:
+        meta["finalizers"] = remaining
+    else:
+        meta.pop("finalizers", None)
+    state.update(obj)
+
+
+def _drop_owner_refs(state: ClusterState, obj: dict, uids: set[str]) -> None:
+    meta = obj["metadata"]
+    kept = [r for r in meta.get("ownerReferences") or () if r.get("uid") not in uids]
+    if kept:
+        meta["ownerReferences"] = kept
+    else:
+        meta.pop("ownerReferences", None)
+    state.update(obj)
+
+
+def _alive(state: ClusterState, obj: dict) -> bool:
+    meta = obj["metadata"]
+    return state.get(obj["kind"], meta.get("namespace", ""), meta["name"]) is obj
+
+
+def _waiting_for_dependents(owner: dict) -> bool:
+    meta = owner["metadata"]
+    return bool(meta.get("deletionTimestamp")) and FOREGROUND in (meta.get("finalizers") or ())
+
+
+# ----------------------------------------------------------------- the collector
+
+def _collect_dependent(state: ClusterState, obj: dict, refs: list) -> None:
+    """attemptToDeleteItem for an object that is not being deleted: classify its owners."""
+    solid = False
+    gone: set[str] = set()
+    waiting = False
+    for ref in refs:
+        uid = ref.get("uid", "")
+        owner = state.by_uid(uid)
+        if owner is None or owner["kind"] != ref.get("kind", owner["kind"]):
+            gone.add(uid)
+        elif _waiting_for_dependents(owner):
+            gone.add(uid)
+            waiting = True
+        else:
+            solid = True
+    if not gone:
+        return
+    if solid:
+        # Some owner still stands: only the references to vanished (or foreground-deleting) owners go.
+        _drop_owner_refs(state, obj, gone)
+        return
+    if waiting and state.owned_by(obj):
+        delete_object(state, obj, "Foreground")
+    else:
+        delete_object(state, obj, _policy_of(obj))
+
+
+def _process_deleting(state: ClusterState, obj: dict) -> None:
+    meta = obj["metadata"]
+    finalizers = meta.get("finalizers") or ()
+    if ORPHAN in finalizers:
+        uid = meta.get("uid", "")
+        for dependent in state.owned_by(obj):
+            _drop_owner_refs(state, dependent, {uid})
+        _remove_finalizer(state, obj, ORPHAN)
+    elif FOREGROUND in finalizers:
+        uid = meta.get("uid", "")
+        blocking = False
+        for dependent in state.owned_by(obj):
+            refs = dependent["metadata"].get("ownerReferences") or ()
+            if not dependent["metadata"].get("deletionTimestamp"):
+                _collect_dependent(state, dependent, list(refs))
+            if _alive(state, dependent) and any(r.get("uid") == uid and r.get("blockOwnerDeletion")
+                                                for r in dependent["metadata"].get("ownerReferences") or ()):
+                blocking = True
+        if blocking:
+            return
+        _remove_finalizer(state, obj, FOREGROUND)
+    if meta.get("finalizers"):
+        return
+    kind = obj["kind"]
+    if kind == "Namespace":
+        return  # the namespace controller finalizes and removes namespaces
+    if kind == "Pod" and (obj.get("spec") or {}).get("nodeName"):
+        return  # its kubelet stops the containers and removes it (or pod GC, if its node is gone)
+    state.delete(obj)
+
+
+def _pod_gc(state: ClusterState, pod: dict, nodes: dict[str, dict]) -> None:
+    node_name = (pod.get("spec") or {}).get("nodeName")
+    if not node_name:
+        return
+    node = nodes.get(node_name)
+    if node is None:
+        # gcOrphaned: the pod's node is gone; after the quarantine it is force-deleted.
+        notes = state.sim(pod)
+        since = notes.get("orphaned_at")
+        if since is None:
+            notes["orphaned_at"] = since = state.now
+        if state.now >= since + POD_GC_QUARANTINE:
+            state.delete(pod)
+        else:
+            state.wake_at(since + POD_GC_QUARANTINE)
+        return
+    if pod["metadata"].get("deletionTimestamp"):
+        # gcTerminating: pods stuck terminating on a node declared out of service are force-deleted.
+        for taint in (node.get("spec") or {}).get("taints") or ():
+            if taint.get("key") == OUT_OF_SERVICE_TAINT and taint.get("effect") in ("NoExecute", "NoSchedule"):
+                ready = next((c for c in (node.get("status") or {}).get("conditions") or ()
+                              if c.get("type") == "Ready"), None)
+                if ready is None or ready.get("status") != "True":
+                    state.delete(pod)
+                return
+
+
+def reconcile(state: ClusterState) -> None:
+    nodes = {n["metadata"]["name"]: n for n in state.list("Node")}
+    for obj in state.all_objects():
+        meta = obj["metadata"]
+        deleting = meta.get("deletionTimestamp")
+        refs = meta.get("ownerReferences")
+        if not deleting and not refs and obj["kind"] != "Pod":
+            continue
+        if not _alive(state, obj):
+            continue  # removed earlier in this pass
+        if obj["kind"] == "Pod":
+            _pod_gc(state, obj, nodes)
+            if not _alive(state, obj):
+                continue
+        if deleting:
+            _process_deleting(state, obj)
+        elif refs:
+            _collect_dependent(state, obj, list(refs))
+
