@@ -462,10 +462,11 @@ def test_a_higher_priority_pod_preempts_a_lower_one():
 def test_preemption_policy_never():
     state = new_state(workers=1)
     apply(state, pod("batch", cpu="3", priority=-10))
-    apply(state, pod("polite", cpu="3", priority=1000, preemptionPolicy="Never"))
-    state.get("Pod", "default", "polite")["metadata"]["creationTimestamp"] = "2027-01-15T08:00:01Z"
-    state.get("Pod", "default", "polite")["spec"]["priority"] = -20  # queue it after batch
     run(state)
+    apply(state, pod("polite", cpu="3", priority=1000, preemptionPolicy="Never"))
+    run(state)
+    assert node_of(state, "batch") == "worker-1"
+    assert not state.get("Pod", "default", "batch")["metadata"].get("deletionTimestamp")
     assert condition(state, "polite")["message"].endswith(
         f"{POSTFILTER}not eligible due to preemptionPolicy=Never.")
 
@@ -494,14 +495,21 @@ def test_throughput_on_ten_nodes(capsys):
     for i in range(count):
         apply(state, pod(f"load-{i:04d}", cpu="10m", memory="16Mi"))
     state.commit()
+    quiet = copy.deepcopy(state)
     started = time.perf_counter()
     step(state, state.now, controllers=[framework.reconcile])
     elapsed = time.perf_counter() - started
     bound = sum(1 for p in state.list("Pod") if p["spec"].get("nodeName"))
     assert bound == count
+    # The same without recording events, to show the scheduler's own share (ClusterState.event
+    # looks for an identical event to aggregate by scanning the namespace's events each time).
+    quiet.event = lambda *args, **kwargs: None
+    started = time.perf_counter()
+    step(quiet, quiet.now, controllers=[framework.reconcile])
+    alone = time.perf_counter() - started
     with capsys.disabled():
         print(f"\nscheduler: {count} pods on 10 nodes in {elapsed:.2f}s = {count / elapsed:,.0f} pods/s "
-              f"(including the Scheduled events)")
+              f"with their Scheduled events; {count / alone:,.0f} pods/s without recording events")
 
 
 def test_idle_pass_is_cheap(capsys):

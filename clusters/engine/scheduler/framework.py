@@ -223,8 +223,8 @@ class Scheduler:
             absent = (True, (f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(ctx.prefilter_plugins))}]",))
         if not feasible:
             message = fit_error(num, statuses, absent)
-            post = self._post_filter(pod, ctx, statuses)
-            self._fail(pod, f"{message} {post}" if post else message)
+            post, clear = self._post_filter(pod, ctx, statuses)
+            self._fail(pod, f"{message} {post}" if post else message, clear_nomination=clear)
             return
         node = feasible[0] if len(feasible) == 1 else self._select_host(ctx, feasible)
         if ctx.claims_pending:
@@ -267,12 +267,11 @@ class Scheduler:
         return bool(cond and cond.get("reason") == "Unschedulable") or \
             bool((pod.get("status") or {}).get("nominatedNodeName"))
 
-    def _fail(self, pod: dict, message: str, nominated: str | None = None) -> None:
+    def _fail(self, pod: dict, message: str, clear_nomination: bool = False) -> None:
         state = self.state
         changed = set_scheduled_condition(pod, state.now, "False", "Unschedulable", message)
         status = pod.setdefault("status", {})
-        if nominated is not None and status.get("nominatedNodeName") != nominated:
-            status["nominatedNodeName"] = nominated
+        if clear_nomination and status.pop("nominatedNodeName", None) is not None:
             changed = True
         notes = state.sim(pod).setdefault(NOTES, {})
         notes["attempts"] = int(notes.get("attempts", 0)) + 1
@@ -285,17 +284,18 @@ class Scheduler:
         state.wake_at(state.now + UNSCHEDULABLE_FLUSH)
 
     # -------------------------------------------------------------- PostFilter: preemption
-    def _post_filter(self, pod: dict, ctx: PodContext, statuses: dict[str, tuple]) -> str:
-        """DynamicResources then DefaultPreemption; '' when preemption succeeded (its status has no message)."""
+    def _post_filter(self, pod: dict, ctx: PodContext, statuses: dict[str, tuple]) -> tuple[str, bool]:
+        """DynamicResources then DefaultPreemption: (the PostFilter message, whether the pod's nominated
+        node is cleared). The message is '' when preemption succeeded (a Success status has none)."""
         spec = pod.get("spec") or {}
         if spec.get("preemptionPolicy") == "Never":
-            return f"{DRA_POSTFILTER}, preemption: {NOT_ELIGIBLE_NEVER}"
+            return f"{DRA_POSTFILTER}, preemption: {NOT_ELIGIBLE_NEVER}", False
         snap = self.snap
         nominated = (pod.get("status") or {}).get("nominatedNodeName")
         if nominated and nominated in snap.by_name and not (statuses.get(nominated) or (False,))[0]:
             for other in snap.by_name[nominated].pods:
                 if other.priority < ctx.info.priority and other.terminating and _preempted(other.pod):
-                    return f"{DRA_POSTFILTER}, preemption: {NOT_ELIGIBLE_TERMINATING}"
+                    return f"{DRA_POSTFILTER}, preemption: {NOT_ELIGIBLE_TERMINATING}", False
         num = len(snap.nodes)
         dry: dict[str, tuple] = {}
         candidates: list[tuple[NodeInfo, list[PodInfo]]] = []
@@ -322,13 +322,13 @@ class Scheduler:
             candidates.append((node, [v for v in victims if v.uid in evict]))
         if not candidates:
             message = fit_error(num, dry, (True, (PREEMPTION_NOT_HELPFUL,)))
-            return f"{DRA_POSTFILTER}, preemption: {message}"
+            return f"{DRA_POSTFILTER}, preemption: {message}", True
         # pickOneNodeForPreemption: lowest highest-victim priority, lowest priority sum, fewest victims.
         candidates.sort(key=lambda c: (max(v.priority for v in c[1]), sum(v.priority for v in c[1]),
                                        len(c[1]), c[0].name))
         node, victims = candidates[0]
         self._preempt(pod, node, victims)
-        return ""
+        return "", False
 
     def _preempt(self, pod: dict, node: NodeInfo, victims: list[PodInfo]) -> None:
         state = self.state
