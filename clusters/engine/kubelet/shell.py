@@ -35,7 +35,7 @@ from typing import Callable, Iterator
 
 LOG_KEEP = 5000          # log lines a Run keeps (the latest); older ones are counted in logs_dropped
 REQUEST_KEEP = 1000      # requests a Run keeps (the latest); the rest are counted, the rate is in request_rate
-MAX_STEPS = 50_000       # statements per call before giving up on a script that never settles
+MAX_STEPS = 20_000       # statements per call before giving up on a script that never settles (~0.15 s)
 LOOKAHEAD_STEPS = 2_000  # statements spent past `until` looking for next_event / next_change
 REPLAY_KEEP = 1000       # log lines re-created by really running when a steady loop's lines vary (counters, date)
 NET_LATENCY = 0.001      # seconds a wget/curl/nslookup takes: a busy request loop cannot run at infinite speed
@@ -133,10 +133,10 @@ def exec_run(argv: list[str], world: ShellWorld, *, now: float, timeout: float =
     if run.start_error:
         # The CRI refuses the exec; kubectl reports the runtime's error (exit 126 like `command not executable`).
         return 126, "", ("OCI runtime exec failed: exec failed: unable to start container process: exec: "
-                         f'"{argv[0] if argv else ""}": executable file not found in $PATH: unknown')
+                         f'"{argv[0] if argv else ""}": executable file not found in $PATH: unknown'), run
     if not run.exited:
-        return EXEC_TIMEOUT_EXIT, out, err + f'command "{" ".join(argv)}" timed out'
-    return int(run.exit_code or 0), out, err
+        return EXEC_TIMEOUT_EXIT, out, err + f'command "{" ".join(argv)}" timed out', run
+    return int(run.exit_code or 0), out, err, run
 
 
 def _apply_fs(files: dict[str, str], kind: str, path: str, content: str | None) -> None:
@@ -761,13 +761,25 @@ class _ArithError(Exception):
     pass
 
 
-def _arith(text: str, get: Callable[[str], str], put: Callable[[str, str], None]) -> int:
-    """Shell arithmetic ($((…))): C integer semantics, variables by bare name."""
-    tokens: list[tuple[str, str]] = []
+_ARITH_OPS: dict[str, Callable[[int, int], int]] = {
+    "||": lambda a, b: int(bool(a) or bool(b)), "&&": lambda a, b: int(bool(a) and bool(b)),
+    "|": lambda a, b: a | b, "^": lambda a, b: a ^ b, "&": lambda a, b: a & b, "==": lambda a, b: int(a == b),
+    "!=": lambda a, b: int(a != b), "<": lambda a, b: int(a < b), "<=": lambda a, b: int(a <= b),
+    ">": lambda a, b: int(a > b), ">=": lambda a, b: int(a >= b), "<<": lambda a, b: a << min(b, 4096),
+    ">>": lambda a, b: a >> b, "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+    "**": lambda a, b: a ** b}
+_arith_cache: dict[str, list[tuple[str, str]]] = {}
+
+
+def _arith_tokens(text: str) -> list[tuple[str, str]]:
+    tokens = _arith_cache.get(text)
+    if tokens is not None:
+        return tokens
+    tokens = []
     pos = 0
-    text = text.strip()
-    while pos < len(text):
-        m = _ARITH_TOKEN.match(text, pos)
+    stripped = text.strip()
+    while pos < len(stripped):
+        m = _ARITH_TOKEN.match(stripped, pos)
         if not m or m.end() == pos:
             raise _ArithError("arithmetic syntax error")
         pos = m.end()
@@ -777,6 +789,15 @@ def _arith(text: str, get: Callable[[str], str], put: Callable[[str, str], None]
             tokens.append(("name", m.group(2)))
         elif m.group(3):
             tokens.append(("op", m.group(3)))
+    if len(_arith_cache) > 1024:
+        _arith_cache.clear()
+    _arith_cache[text] = tokens
+    return tokens
+
+
+def _arith(text: str, get: Callable[[str], str], put: Callable[[str, str], None]) -> int:
+    """Shell arithmetic ($((…))): C integer semantics, variables by bare name."""
+    tokens = _arith_tokens(text)
     i = 0
 
     def peek() -> tuple[str, str] | None:
@@ -807,11 +828,9 @@ def _arith(text: str, get: Callable[[str], str], put: Callable[[str, str], None]
                 raise _ArithError("divide by zero")
             q = abs(a) // abs(b) * (1 if (a >= 0) == (b >= 0) else -1)   # C truncation
             return q if op == "/" else a - q * b
-        return {"||": lambda: int(bool(a) or bool(b)), "&&": lambda: int(bool(a) and bool(b)),
-                "|": lambda: a | b, "^": lambda: a ^ b, "&": lambda: a & b, "==": lambda: int(a == b),
-                "!=": lambda: int(a != b), "<": lambda: int(a < b), "<=": lambda: int(a <= b),
-                ">": lambda: int(a > b), ">=": lambda: int(a >= b), "<<": lambda: a << b, ">>": lambda: a >> b,
-                "+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "**": lambda: a ** b}[op]()
+        if op == "**" and b > 4096:
+            raise _ArithError("arithmetic overflow")
+        return _ARITH_OPS[op](a, b)
 
     def expr() -> int:          # assignment and ternary (lowest precedence)
         nonlocal i
@@ -1027,7 +1046,9 @@ _LOG_KINDS = ("out", "err", "outp", "errp")
 _LINE_MAX = 16 * 1024     # containerd splits log lines at 16 KiB; also bounds a never-ending partial line
 _FS_KINDS = ("write", "remove", "mkdir")
 _QUERY_KINDS = ("req", "dns")
-_GLOB_CHARS = set("*?[")
+def _looks_like_glob(text: str) -> bool:
+    # `[` alone (the test command) or `a]` are no patterns; only try the filesystem for real ones.
+    return "*" in text or "?" in text or ("[" in text and "]" in text[text.index("["):])
 _DEFAULT_DIRS = ("/", "/bin", "/dev", "/etc", "/home", "/proc", "/root", "/sys", "/tmp", "/usr", "/usr/bin",
                  "/usr/local", "/var", "/var/run", "/run", "/var/log", "/var/tmp", "/lib", "/sbin", "/opt")
 _BUSYBOX_BINARIES = frozenset("""
@@ -1809,6 +1830,16 @@ class _Shell:
         return "".join(self.expand_word(w, split=False))
 
     def expand_word(self, w: Word, split: bool = True) -> list[str]:
+        parts = w.parts
+        if len(parts) == 1 and type(parts[0]) is Lit:
+            # Fast path: most words are plain text.
+            text = parts[0].text
+            if parts[0].quoted:
+                return [text]
+            if not text:
+                return []
+            if not split or not _looks_like_glob(text):
+                return [text]
         fields: list[str] = []
         cur: list[str] = []
         started = False          # the current field exists (even if empty: "")
@@ -1829,7 +1860,7 @@ class _Shell:
             if type(part) is Lit:
                 cur.append(part.text)
                 started = started or part.quoted or bool(part.text)
-                if not part.quoted and _GLOB_CHARS & set(part.text):
+                if not part.quoted and _looks_like_glob(part.text):
                     glob = True
                 continue
             if type(part) is Param and part.name == "@" and part.quoted and not part.op:
