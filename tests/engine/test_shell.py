@@ -285,8 +285,8 @@ def test_loop_writing_files_is_extrapolated_with_cycles():
     script = "while true; do touch /tmp/ready; sleep 10; rm /tmp/ready; sleep 5; done"
     run = sh(script, until=100_000)
     assert run.fs_cycles
-    assert "/tmp/ready" in files_at(run, {}, 50_000 * 15 // 15 * 1.0 + 3)       # phase 3 s of an iteration
-    assert "/tmp/ready" not in files_at(run, {}, 15 * 3000 + 12)                 # phase 12 s
+    assert "/tmp/ready" in files_at(run, {}, 15 * 3333 + 3.0)     # 3 s into an iteration
+    assert "/tmp/ready" not in files_at(run, {}, 15 * 3000 + 12.0)    # 12 s into one
     assert run.next_change is not None and run.next_change > 100_000
 
 
