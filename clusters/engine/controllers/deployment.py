@@ -101,6 +101,14 @@ def _annotations(obj: dict) -> dict:
     return obj["metadata"].setdefault("annotations", {})
 
 
+def _write(state: ClusterState, obj: dict) -> None:
+    """state.update after sorting the annotations, as Go serialises a map (kubectl -o json shows them so)."""
+    annotations = obj["metadata"].get("annotations")
+    if annotations:
+        obj["metadata"]["annotations"] = dict(sorted(annotations.items()))
+    state.update(obj)
+
+
 def _created(obj: dict) -> tuple[float, str]:
     """ReplicaSetsByCreationTimestamp: creation time, then name."""
     return parse_timestamp(obj["metadata"].get("creationTimestamp")) or 0.0, obj["metadata"]["name"]
@@ -520,7 +528,7 @@ class _Sync:
             if annotations_updated or min_ready_changed:
                 if min_ready_changed:
                     _set_spec_field(existing, "minReadySeconds", want_min_ready)
-                state.update(existing)
+                _write(state, existing)
                 return existing
             needs_update = set_deployment_revision(d, (existing["metadata"].get("annotations") or {}).get(REVISION))
             if has_progress_deadline(d) and get_condition(status, "Progressing") is None:
@@ -529,7 +537,7 @@ class _Sync:
                                                     state.now))
                 needs_update = True
             if needs_update:
-                state.update(d)
+                _write(state, d)
             return existing
         if not create:
             return None
@@ -553,6 +561,7 @@ class _Sync:
         new_replicas = new_rs_new_replicas(d, old_rss + [new_rs], new_rs)
         rs_spec["replicas"] = new_replicas
         set_new_replica_set_annotations(d, new_rs, new_revision, False)
+        new_rs["metadata"]["annotations"] = dict(sorted(new_rs["metadata"]["annotations"].items()))
 
         already_exists = False
         found = state.get("ReplicaSet", self.namespace, name)
@@ -580,7 +589,7 @@ class _Sync:
                                                 state.now))
             needs_update = True
         if needs_update:
-            state.update(d)
+            _write(state, d)
         return created
 
     def scale(self, new_rs: dict | None, old_rss: list[dict]) -> None:
@@ -646,7 +655,7 @@ class _Sync:
         if size_needs_update:
             _set_spec_field(rs, "replicas", new_scale)
         set_replicas_annotations(rs, desired, maximum)
-        self.state.update(rs)
+        _write(self.state, rs)
         if size_needs_update:
             self.state.event(d, "Normal", "ScalingReplicaSet",
                              f"Scaled {operation} replica set {rs['metadata']['name']} from {old_scale} to {new_scale}",
@@ -791,7 +800,9 @@ class _Sync:
         if since is None:
             return
         # lastUpdateTime + progressDeadlineSeconds, plus the second upstream adds against skew
-        self.state.wake_at(max(self.state.now, since + int(_spec(d)["progressDeadlineSeconds"]) + 1))
+        when = since + int(_spec(d)["progressDeadlineSeconds"]) + 1
+        if when > self.state.now:
+            self.state.wake_at(when)
 
     # ------------------------------------------------------------ rolling.go
     def rollout_rolling(self, rs_list: list[dict]) -> None:
