@@ -81,6 +81,8 @@ class ClusterState:
         self._dirty: set[Key] = set()
         self._deleted: dict[Key, dict] = {}
         self._wake: float | None = None
+        self._events_by_signature: dict[tuple, dict] | None = None
+        self._event_seq = 0
         self.writes = 0  # every create/update/delete: the loop runs passes until a pass writes nothing
         self.events: list[dict] = []
         for obj in objects:
@@ -206,27 +208,40 @@ class ClusterState:
             ref.pop("namespace")
         if field_path:
             ref["fieldPath"] = field_path
-        for existing in self.list("Event", namespace):
-            inv = existing.get("involvedObject") or {}
-            if inv.get("uid") == ref["uid"] and existing.get("reason") == reason and \
-                    existing.get("message") == message and inv.get("fieldPath", "") == field_path:
-                existing["count"] = int(existing.get("count", 1)) + 1
-                existing["lastTimestamp"] = timestamp(self.now)
-                self.update(existing)
-                return existing
+        signature = (ref["uid"], reason, message, field_path)
+        existing = self._event_index().get(signature)
+        if existing is not None and self.get("Event", namespace, existing["metadata"]["name"]) is existing:
+            existing["count"] = int(existing.get("count", 1)) + 1
+            existing["lastTimestamp"] = timestamp(self.now)
+            self.update(existing)
+            return existing
         source = {"component": component}
         if host:
             source["host"] = host
+        # Named like the real recorder (<object>.<unix nanoseconds in hex>), so names sort by time.
+        self._event_seq += 1
         created = self.create({
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{self.rng.getrandbits(64):016x}"[:253], "namespace": namespace},
+            "metadata": {"name": f"{meta['name']}.{int(self.now * 1e9) + self._event_seq:x}"[-253:],
+                         "namespace": namespace},
             "involvedObject": ref, "reason": reason, "message": message, "type": event_type,
             "source": source, "count": 1,
             "firstTimestamp": timestamp(self.now), "lastTimestamp": timestamp(self.now),
             "reportingComponent": component, "reportingInstance": host or "",
         })
         self.events.append(created)
+        self._events_by_signature[signature] = created
         return created
+
+    def _event_index(self) -> dict[tuple, dict]:
+        """Events by (object uid, reason, message, fieldPath): aggregation without scanning all events."""
+        if self._events_by_signature is None:
+            self._events_by_signature = {}
+            for event in self.list("Event"):
+                inv = event.get("involvedObject") or {}
+                self._events_by_signature[(inv.get("uid", ""), event.get("reason"), event.get("message"),
+                                           inv.get("fieldPath", ""))] = event
+        return self._events_by_signature
 
     # --------------------------------------------------------------- results
     def changes(self) -> list[tuple[str, dict]]:

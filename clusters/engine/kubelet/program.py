@@ -1,0 +1,110 @@
+"""What a simulated container runs, and what that program has done by a given time.
+
+A container runs either its image's own program (nginx serving, redis
+listening, agnhost's `liveness` server with its args) or, when the pod gives a
+shell command, the shell interpreter. Both are pure functions of the pod spec,
+the container's start time and the simulated time asked about, so the kubelet,
+probes, `kubectl logs` and `kubectl exec` all see the same story without
+storing it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from . import images, shell
+from .environment import ContainerWorld, expand
+
+OOM_AFTER = 1.0          # seconds after start at which an app over its memory limit is OOM-killed
+MISSING_ENV_EXIT = 1.0   # seconds an image that needs env (mysql, postgres) runs before it gives up
+
+
+@dataclass
+class ProgramRun:
+    exited: bool = False
+    exit_code: int | None = None
+    exit_time: float | None = None
+    reason: str = ""                         # Completed | Error | OOMKilled
+    logs: list[tuple[float, str, str]] = field(default_factory=list)
+    next_event: float | None = None
+    unsupported: list[str] = field(default_factory=list)
+    shell_run: object | None = None          # the shell's Run, for files and exec
+
+
+@dataclass
+class Program:
+    image: images.Image
+    argv: list[str]
+    mode: str                      # "server" | "exit" | "shell" (images.run_mode)
+    image_args: list[str] | None   # the arguments the image's own program runs with
+    world: ContainerWorld
+    start: float
+    memory_limit: int | None
+
+    @property
+    def uses_shell(self) -> bool:
+        return self.mode == "shell"
+
+    def _logs(self, lines) -> list[tuple[float, str, str]]:
+        started = datetime.fromtimestamp(self.start, timezone.utc)
+        rendered = images.render_logs(lines, started, self.world.env.get("HOSTNAME", ""))
+        return [(self.start, "stdout", line) for line in rendered]
+
+    def run(self, until: float) -> ProgramRun:
+        if self.memory_limit is not None and self.image.memory_bytes > self.memory_limit:
+            at = self.start + OOM_AFTER
+            if until >= at:
+                return ProgramRun(True, 137, at, "OOMKilled")
+            return ProgramRun(next_event=at)
+        if self.uses_shell:
+            run = shell.run_program(self.argv, shell.ShellWorld(
+                env=self.world.env, files=self.world.files, hostname=self.world.env.get("HOSTNAME", ""),
+                binaries=self.image.binaries or None), start=self.start, until=until)
+            # Wake on exits and file changes only (next_change): a log line alone needs no pass.
+            return ProgramRun(run.exited, run.exit_code, run.exit_time,
+                              ("Completed" if run.exit_code == 0 else "Error") if run.exited else "",
+                              list(run.logs), run.next_change, list(run.unsupported), run)
+        failing = images.missing_env(self.image, self.world.env)
+        if failing is not None:
+            at = self.start + MISSING_ENV_EXIT
+            if until >= at:
+                return ProgramRun(True, 1, at, "Error", self._logs(failing))
+            return ProgramRun(next_event=at)
+        logs = self._logs(self.image.startup_logs)
+        if self.mode == "exit":
+            at = self.start + max(self.image.start_seconds, 0.0)
+            if until >= at:
+                code = self.image.exit_code
+                return ProgramRun(True, code, at, "Completed" if code == 0 else "Error", logs)
+            return ProgramRun(next_event=at)
+        return ProgramRun(logs=logs)
+
+    # What probes and Services reach -------------------------------------------------------------
+    def http(self, port: int, path: str, when: float) -> tuple[int, str] | None:
+        if self.uses_shell or when < self.start:
+            return None
+        return images.http_response(self.image, self.image_args, port, path, when - self.start,
+                                    self.world.env.get("HOSTNAME", ""))
+
+    def listens(self, port: int, when: float) -> bool:
+        if self.uses_shell or when < self.start:
+            return False
+        return images.listens(self.image, self.image_args, port, "TCP", when - self.start)
+
+    def exec(self, argv: list[str], when: float, run: ProgramRun | None = None) -> tuple[int, str, str]:
+        """Run a command in the container at `when` (files as the program left them)."""
+        files = self.world.files
+        if run is not None and run.shell_run is not None:
+            files = shell.files_at(run.shell_run, self.world.files, when)
+        world = shell.ShellWorld(env=self.world.env, files=files, hostname=self.world.env.get("HOSTNAME", ""),
+                                 binaries=self.image.binaries or None)
+        return shell.exec_command(argv, world, now=when)
+
+
+def program_for(image: images.Image, container: dict, world: ContainerWorld, start: float,
+                memory_limit: int | None) -> Program:
+    """The program a container runs: its command through the shell, or the image's own program."""
+    command = [expand(str(part), world.env) for part in container.get("command") or []] or None
+    args = [expand(str(part), world.env) for part in container.get("args") or []] or None
+    return Program(image, images.effective_argv(image, command, args), images.run_mode(image, command, args),
+                   images.program_args(image, command, args), world, start, memory_limit)
