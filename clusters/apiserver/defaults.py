@@ -31,17 +31,11 @@ from typing import Any, Iterable
 
 from clusters.apiserver import schema
 from clusters.apiserver.registry import ResourceType
+from clusters.engine.resources import QuantityError, format_quantity, match_quantity, round_up
 
 # ---------------------------------------------------------------------------
 # Quantities (k8s.io/apimachinery/pkg/api/resource)
 # ---------------------------------------------------------------------------
-
-_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_DECIMAL_SUFFIX = {exp: suffix for suffix, exp in _DECIMAL.items()}
-_BINARY_SUFFIX = {0: "", **{exp: suffix for suffix, exp in _BINARY.items()}}
-_QUANTITY_RE = re.compile(r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+|[A-Za-z]*)$")
-
 
 def parse_quantity(text: str) -> tuple[Fraction, str] | None:
     """(exact value, format) for a Kubernetes quantity, or None when it is not one.
@@ -52,67 +46,11 @@ def parse_quantity(text: str) -> tuple[Fraction, str] | None:
     """
     if not isinstance(text, str):
         return None
-    match = _QUANTITY_RE.match(text)
-    if not match:
+    try:
+        value, fmt = match_quantity(text)
+    except QuantityError:
         return None
-    number, suffix = match.groups()
-    value = Fraction(number)
-    if suffix in _BINARY:
-        value *= 2 ** _BINARY[suffix]
-        fmt = "BinarySI"
-    elif suffix in _DECIMAL:
-        value *= Fraction(10) ** _DECIMAL[suffix]
-        fmt = "DecimalSI"
-    elif suffix[:1] in ("e", "E") and len(suffix) > 1:
-        value *= Fraction(10) ** int(suffix[1:])
-        fmt = "DecimalExponent"
-    else:
-        return None
-    return _round_up(value, 9), fmt
-
-
-def _round_up(value: Fraction, digits: int) -> Fraction:
-    """Round away from zero to 10**-digits, as inf.Dec RoundUp does."""
-    scaled = value * 10 ** digits
-    if scaled.denominator == 1:
-        return value
-    whole = -((-abs(scaled.numerator)) // scaled.denominator)  # ceil of |scaled|
-    return Fraction(whole if value > 0 else -whole, 10 ** digits)
-
-
-def format_quantity(value: Fraction, fmt: str) -> str:
-    """Quantity.String(): the canonical spelling of an (already rounded) value."""
-    if fmt == "BinarySI":
-        # Small or fractional binary values are shown in decimal so nothing is lost.
-        if -1024 < value < 1024 or value.denominator != 1:
-            fmt = "DecimalSI"
-        else:
-            mantissa, exponent = int(value), 0
-            while mantissa % 1024 == 0 and exponent < 60:
-                mantissa //= 1024
-                exponent += 10
-            return f"{mantissa}{_BINARY_SUFFIX[exponent]}"
-    if value == 0:
-        return "0"
-    # mantissa * 10**exponent with an integral mantissa and no trailing zeros …
-    exponent = 0
-    while value.denominator != 1:
-        value *= 10
-        exponent -= 1
-    mantissa = int(value)
-    while mantissa % 10 == 0:
-        mantissa //= 10
-        exponent += 1
-    # … then the exponent is lowered to a multiple of 3 (AsCanonicalBytes).
-    shift = exponent % 3
-    mantissa *= 10 ** shift
-    exponent -= shift
-    if fmt == "DecimalExponent":
-        return f"{mantissa}" if exponent == 0 else f"{mantissa}e{exponent}"
-    while exponent > 18:  # beyond E: keep the E suffix with a bigger mantissa
-        mantissa *= 1000
-        exponent -= 3
-    return f"{mantissa}{_DECIMAL_SUFFIX[exponent]}"
+    return round_up(value, 9), fmt
 
 
 def canonical_quantity(s: str) -> str:
@@ -137,7 +75,7 @@ def _canonical_resource_value(value: Any) -> Any:
     if parsed is None:
         return value  # validation rejects it with the original spelling
     amount, fmt = parsed
-    return format_quantity(_round_up(amount, 3), fmt)
+    return format_quantity(round_up(amount, 3), fmt)
 
 
 def _canonical_single(value: Any) -> Any:

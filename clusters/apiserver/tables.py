@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from fractions import Fraction
 from typing import Any, Callable
 
+from clusters.engine.resources import DECIMAL_SI, QuantityError, format_quantity, match_quantity
+
 Row = list[Any]
 Printer = Callable[[dict, datetime], Row]
 
@@ -456,59 +458,24 @@ def _template_containers(obj: dict) -> list[dict]:
 # "1.5" becomes "1500m", "2000" becomes "2k". The server always prints parsed
 # quantities, so cells must too, whatever spelling the stored object has.
 
-_QTY_RE = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[a-zA-Z]*)$")
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_DECIMAL_SUFFIX = {v: k for k, v in _DECIMAL.items()}
-
-
 def _parse_quantity(text: Any) -> tuple[Fraction, str] | None:
-    """(value, format) with format "BinarySI" | "DecimalSI" | "DecimalExponent"; None if unparsable."""
+    """(value, format) with format "BinarySI" | "DecimalSI" | "DecimalExponent"; None if unparsable.
+
+    The value is exact: rounding to nano is left to _format_quantity (after
+    metrics-server's sums)."""
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
-        return Fraction(str(text)), "DecimalSI"
-    match = _QTY_RE.match(str(text).strip())
-    if not match:
-        return None
-    number, suffix = match.groups()
+        return Fraction(str(text)), DECIMAL_SI
     try:
-        value = Fraction(number)
-    except (ValueError, ZeroDivisionError):
+        return match_quantity(str(text).strip())
+    except QuantityError:
         return None
-    if suffix in _BINARY:
-        return value * (1024 ** _BINARY[suffix]), "BinarySI"
-    if suffix in _DECIMAL:
-        return value * Fraction(10) ** _DECIMAL[suffix], "DecimalSI"
-    if suffix[:1] in "eE" and len(suffix) > 1:
-        return value * Fraction(10) ** int(suffix[1:]), "DecimalExponent"
-    return None
 
 
 def _format_quantity(value: Fraction, fmt: str) -> str:
     """Quantity.String() (CanonicalizeBytes) for a value and its format."""
-    negative = value < 0
-    magnitude = -value if negative else value
-    sign = "-" if negative else ""
-    if fmt == "BinarySI" and magnitude >= 1024 and magnitude.denominator == 1:
-        number, power = int(magnitude), 0
-        while power < 6 and number % 1024 == 0:
-            number //= 1024
-            power += 1
-        suffix = {v: k for k, v in _BINARY.items()}.get(power, "")
-        return f"{sign}{number}{suffix}"
-    # Decimal: round up to nano precision (the smallest scale a Quantity keeps),
-    # then use the largest power-of-1000 exponent that keeps the mantissa whole.
-    nanos = -((-magnitude * 10**9) // 1)  # ceil
-    if nanos == 0:
-        return "0"
-    exponent = -9
-    while exponent < 18 and nanos % 1000 == 0:
-        nanos //= 1000
-        exponent += 3
-    if fmt == "DecimalExponent":
-        return f"{sign}{nanos}" + (f"e{exponent}" if exponent else "")
-    return f"{sign}{nanos}{_DECIMAL_SUFFIX[exponent]}"
+    return format_quantity(value, fmt, cap_exponent=True)
 
 
 def _quantity(text: Any) -> str:

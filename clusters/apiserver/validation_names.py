@@ -9,9 +9,14 @@ messages: that is how the 1.3x sources read.
 from __future__ import annotations
 
 import json
+import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
+
+from clusters.engine import resources
+from clusters.engine.resources import QuantityError
 
 # ---------------------------------------------------------------------------
 # field errors (k8s.io/apimachinery/pkg/util/validation/field/errors.go)
@@ -367,15 +372,9 @@ def is_valid_percent(value: str) -> list[str]:
 # quantities (k8s.io/apimachinery/pkg/api/resource)
 # ---------------------------------------------------------------------------
 
-QUANTITY_FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-_quantity_re = re.compile(r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$")
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_DECIMAL_SUFFIX = {v: k for k, v in _DECIMAL.items()}
-
-
-class QuantityError(ValueError):
-    pass
+QUANTITY_FORMAT_ERROR = resources.ERR_FORMAT_WRONG
+# This module's wording, kept although upstream's ErrNumeric (resources.ERR_NUMERIC) reads differently.
+_NUMERIC_ERROR = "unable to parse quantity's numeric part"
 
 
 class Quantity:
@@ -383,7 +382,7 @@ class Quantity:
 
     __slots__ = ("value", "binary")
 
-    def __init__(self, value: Decimal, binary: bool) -> None:
+    def __init__(self, value: Fraction, binary: bool) -> None:
         self.value = value
         self.binary = binary
 
@@ -392,52 +391,29 @@ class Quantity:
 
 
 def parse_quantity(text: Any) -> Quantity:
-    """resource.ParseQuantity; numbers (YAML `cpu: 0.5`) are accepted like JSON numbers."""
+    """resource.ParseQuantity; numbers (YAML `cpu: 0.5`) are accepted like JSON numbers.
+
+    Read with the documented regexp after stripping white space; the value is
+    exact (not rounded to nano) and an exponent ("1e3") counts as DecimalSI."""
     if isinstance(text, bool):
         raise QuantityError(QUANTITY_FORMAT_ERROR)
     if isinstance(text, (int, float)):
         text = repr(text) if isinstance(text, float) else str(text)
     if not isinstance(text, str):
         raise QuantityError(QUANTITY_FORMAT_ERROR)
-    text = text.strip()
-    m = _quantity_re.match(text)
-    if not m:
-        raise QuantityError(QUANTITY_FORMAT_ERROR)
-    number, suffix = m.group(1), m.group(2)
-    try:
-        value = Decimal(number)
-    except InvalidOperation:
-        raise QuantityError("unable to parse quantity's numeric part") from None
-    if suffix in _BINARY:
-        return Quantity(value * (Decimal(1024) ** _BINARY[suffix]), True)
-    if suffix in _DECIMAL:
-        return Quantity(value.scaleb(_DECIMAL[suffix]), False)
-    em = re.fullmatch(r"[eE]([-+]?[0-9]+)", suffix)
-    if em:
-        return Quantity(value.scaleb(int(em.group(1))), False)
-    raise QuantityError("unable to parse quantity's suffix")
+    value, fmt = resources.match_quantity(text.strip(), numeric_error=_NUMERIC_ERROR)
+    return Quantity(value, fmt == resources.BINARY_SI)
 
 
-def format_quantity(value: Decimal, binary: bool) -> str:
+def format_quantity(value: Fraction | Decimal, binary: bool) -> str:
     """Quantity.String(): the canonical form ("500m", "1", "2k", "1Gi")."""
-    if value == 0:
-        return "0"
+    value = Fraction(value)
     sign = "-" if value < 0 else ""
-    value = abs(value)
-    if binary and value == value.to_integral_value() and value >= 1024:
-        n = int(value)
-        power = 0
-        while power < 6 and n % 1024 == 0:
-            n //= 1024
-            power += 1
-        suffix = {0: ""} | {v: k for k, v in _BINARY.items()}
-        return f"{sign}{n}{suffix[power]}"
-    if binary and value == value.to_integral_value():
-        return f"{sign}{int(value)}"
-    # DecimalSI: the largest multiple-of-3 exponent leaving an integer mantissa;
-    # below nano the value is rounded up to 1n, as Go's inf.Dec rounding does.
-    for exp in range(18, -12, -3):
-        mant = value.scaleb(-exp)
-        if mant == mant.to_integral_value() and exp >= -9:
-            return f"{sign}{int(mant)}{_DECIMAL_SUFFIX[exp]}"
-    return f"{sign}{int(value.scaleb(9).to_integral_value(rounding='ROUND_CEILING'))}n"
+    # Two spellings of this module's own, kept: a whole binary value under 1024 as
+    # a plain integer ("1000", not "1k"), and a value finer than nano rounded up to
+    # nano and written in n even where a larger suffix would do ("1000000000n").
+    if binary and value.denominator == 1 and abs(value) < 1024:
+        return str(int(value))
+    if (value * 10**9).denominator != 1:
+        return f"{sign}{math.ceil(abs(value) * 10**9)}n"
+    return resources.format_quantity(value, resources.BINARY_SI if binary else resources.DECIMAL_SI)

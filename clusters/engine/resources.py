@@ -22,11 +22,20 @@ _QUANTITY_RE_TEXT = "^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 ERR_FORMAT_WRONG = f"quantities must match the regular expression '{_QUANTITY_RE_TEXT}'"
 ERR_SUFFIX = "unable to parse quantity's suffix"
 ERR_NUMERIC = "unable to parse numeric part of quantity"
+# The documented regexp of ERR_FORMAT_WRONG, which the API layer reads quantities with
+# (see match_quantity; parse_quantity follows upstream's hand-rolled lexer instead).
+QUANTITY_RE = re.compile(_QUANTITY_RE_TEXT)
 
+BINARY_SI, DECIMAL_SI, DECIMAL_EXPONENT = "BinarySI", "DecimalSI", "DecimalExponent"
 _BINARY_SUFFIXES = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL_SUFFIXES = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_BINARY_SUFFIX_OF = {0: "", **{exp: suffix for suffix, exp in _BINARY_SUFFIXES.items()}}
+_DECIMAL_SUFFIX_OF = {exp: suffix for suffix, exp in _DECIMAL_SUFFIXES.items()}
 _SUFFIX_CHARS = set("eEinumkKMGTP")
-_NANO = Fraction(1, 10**9)
+
+
+class QuantityError(ValueError):
+    """A string that is not a quantity; str() is upstream's message."""
 
 
 def _split_quantity(text: str) -> tuple[str, str]:
@@ -55,21 +64,66 @@ def _split_quantity(text: str) -> tuple[str, str]:
     while pos < end and text[pos].isdigit() and text[pos].isascii():
         pos += 1
     if pos < end:
-        raise ValueError(ERR_FORMAT_WRONG)
+        raise QuantityError(ERR_FORMAT_WRONG)
     return text[:number_end], text[number_end:]
 
 
-def _suffix_multiplier(suffix: str) -> Fraction:
+def quantity_suffix(suffix: str) -> tuple[Fraction, str]:
+    """quantitySuffixer.interpret: (multiplier, format) of a suffix ("Ki", "m", "e3"), or QuantityError(ERR_SUFFIX)."""
     if suffix in _BINARY_SUFFIXES:
-        return Fraction(2 ** _BINARY_SUFFIXES[suffix])
+        return Fraction(2 ** _BINARY_SUFFIXES[suffix]), BINARY_SI
     if suffix in _DECIMAL_SUFFIXES:
-        return Fraction(10) ** _DECIMAL_SUFFIXES[suffix]
+        return Fraction(10) ** _DECIMAL_SUFFIXES[suffix], DECIMAL_SI
     if len(suffix) > 1 and suffix[0] in "eE":  # "e3", "E-2": a decimal exponent
         try:
-            return Fraction(10) ** int(suffix[1:])
+            return Fraction(10) ** int(suffix[1:]), DECIMAL_EXPONENT
         except ValueError:
             pass
-    raise ValueError(ERR_SUFFIX)
+    raise QuantityError(ERR_SUFFIX)
+
+
+def round_up(value: Fraction, digits: int = 9) -> Fraction:
+    """Round away from zero to 10**-digits, as inf.Dec RoundUp does (9: nano, a Quantity's finest scale)."""
+    scaled = value * 10 ** digits
+    if scaled.denominator == 1:
+        return value
+    whole = math.ceil(abs(scaled))
+    return Fraction(whole if value > 0 else -whole, 10 ** digits)
+
+
+def parse_quantity_format(text: str) -> tuple[Fraction, str]:
+    """resource.ParseQuantity: (value, format) of a quantity string, the value rounded up to nano.
+
+    Raises QuantityError (a ValueError) with upstream's message."""
+    if not isinstance(text, str) or not text:
+        raise QuantityError(ERR_FORMAT_WRONG)
+    number, suffix = _split_quantity(text)
+    multiplier, fmt = quantity_suffix(suffix)
+    digits = number.lstrip("+-")
+    if digits == ".":  # a lone point has no numeric part (upstream: inf.Dec refuses it)
+        raise QuantityError(ERR_NUMERIC)
+    amount = Fraction(digits) if digits else Fraction(0)  # "-" and "+" alone read as 0, as upstream
+    if number.startswith("-"):
+        amount = -amount
+    return round_up(amount * multiplier), fmt
+
+
+def match_quantity(text: str, numeric_error: str = ERR_NUMERIC) -> tuple[Fraction, str]:
+    """(exact value, format) of a quantity read with the documented regexp (QUANTITY_RE), not rounded.
+
+    Stricter than parse_quantity_format: the number part needs a digit ("-" and
+    "Mi" are refused) and the checks come in the order format, number, suffix.
+    Raises QuantityError: ERR_FORMAT_WRONG, `numeric_error` or ERR_SUFFIX."""
+    match = QUANTITY_RE.match(text)
+    if not match:
+        raise QuantityError(ERR_FORMAT_WRONG)
+    number, suffix = match.groups()
+    try:
+        amount = Fraction(number)
+    except ValueError:
+        raise QuantityError(numeric_error) from None
+    multiplier, fmt = quantity_suffix(suffix)
+    return amount * multiplier, fmt
 
 
 def parse_quantity(value: str | int | float | Fraction) -> Fraction:
@@ -79,44 +133,54 @@ def parse_quantity(value: str | int | float | Fraction) -> Fraction:
     upstream, non-zero values finer than 1n are rounded up (away from zero) to 1n:
     asking for some resource gets you some resource."""
     if isinstance(value, bool):
-        raise ValueError(ERR_FORMAT_WRONG)
+        raise QuantityError(ERR_FORMAT_WRONG)
     if isinstance(value, Fraction):
         return value
     if isinstance(value, int):
         return Fraction(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(ERR_FORMAT_WRONG)
+            raise QuantityError(ERR_FORMAT_WRONG)
         value = repr(value)
-    if not isinstance(value, str) or not value:
-        raise ValueError(ERR_FORMAT_WRONG)
-    number, suffix = _split_quantity(value)
-    multiplier = _suffix_multiplier(suffix)
-    digits = number.lstrip("+-")
-    if digits == ".":  # a lone point has no numeric part (upstream: inf.Dec refuses it)
-        raise ValueError(ERR_NUMERIC)
-    amount = Fraction(digits) if digits else Fraction(0)  # "-" and "+" alone read as 0, as upstream
-    if number.startswith("-"):
-        amount = -amount
-    amount *= multiplier
-    if amount and (amount / _NANO).denominator != 1:
-        magnitude = Fraction(math.ceil(abs(amount) / _NANO)) * _NANO
-        amount = magnitude if amount > 0 else -magnitude
-    return amount
+    return parse_quantity_format(value)[0]
 
 
-def _as_fraction(q: str | int | float | Fraction) -> Fraction:
-    return parse_quantity(q)
+def format_quantity(value: Fraction, fmt: str, *, cap_exponent: bool = False) -> str:
+    """Quantity.String() (CanonicalizeBytes): the canonical spelling of `value` in format `fmt`.
+
+    A whole BinarySI value of magnitude 1024 or more takes the largest binary
+    suffix that keeps the mantissa whole ("1Gi", "1536Mi"). Anything else is
+    rounded up to nano (away from zero) and written with the largest exponent,
+    a multiple of 3, that keeps the mantissa whole: "500m", "2k", "1e-3"
+    (DecimalExponent), at most 18 ("1000E") except in DecimalExponent unless
+    `cap_exponent` (how the table printer has always written "1e21": "1000e18")."""
+    if fmt == BINARY_SI and value.denominator == 1 and abs(value) >= 1024:
+        mantissa, exponent = int(value), 0
+        while mantissa % 1024 == 0 and exponent < 60:
+            mantissa //= 1024
+            exponent += 10
+        return f"{mantissa}{_BINARY_SUFFIX_OF[exponent]}"
+    value = round_up(value)
+    if value == 0:
+        return "0"
+    mantissa, exponent = int(value * 10**9), -9
+    uncapped = fmt == DECIMAL_EXPONENT and not cap_exponent
+    while mantissa % 1000 == 0 and (exponent < 18 or uncapped):
+        mantissa //= 1000
+        exponent += 3
+    if fmt == DECIMAL_EXPONENT:
+        return f"{mantissa}e{exponent}" if exponent else f"{mantissa}"
+    return f"{mantissa}{_DECIMAL_SUFFIX_OF[exponent]}"
 
 
 def cpu_millis(q: str | int | float | Fraction) -> int:
     """CPU in millicores, rounded up like Quantity.MilliValue ("100m" → 100, "0.5" → 500, "1n" → 1)."""
-    return math.ceil(_as_fraction(q) * 1000)
+    return math.ceil(parse_quantity(q) * 1000)
 
 
 def memory_bytes(q: str | int | float | Fraction) -> int:
     """Bytes, rounded up like Quantity.Value ("1Gi" → 1073741824, "129M" → 129000000)."""
-    return math.ceil(_as_fraction(q))
+    return math.ceil(parse_quantity(q))
 
 
 # ====================================================================== validation messages

@@ -6,8 +6,9 @@ from fractions import Fraction
 import pytest
 
 from clusters.engine.resources import (
-    ERR_FORMAT_WRONG, ERR_NUMERIC, ERR_SUFFIX, cpu_millis, memory_bytes, parse_field_selector,
-    parse_label_selector, parse_quantity, selector_from_label_selector, selector_from_set, unsupported_field,
+    ERR_FORMAT_WRONG, ERR_NUMERIC, ERR_SUFFIX, QuantityError, cpu_millis, format_quantity, match_quantity,
+    memory_bytes, parse_field_selector, parse_label_selector, parse_quantity,
+    parse_quantity_format, round_up, selector_from_label_selector, selector_from_set, unsupported_field,
 )
 
 # ------------------------------------------------------------------ quantities
@@ -51,6 +52,45 @@ def test_cpu_and_memory() -> None:
     assert cpu_millis("1n") == 1  # MilliValue rounds up
     assert cpu_millis(Fraction(3, 2)) == 1500
     assert memory_bytes("64Mi") == 67108864 and memory_bytes("1G") == 10**9 and memory_bytes("500m") == 1
+
+
+@pytest.mark.parametrize("text, fmt", [("1Gi", "BinarySI"), ("500m", "DecimalSI"), ("1e3", "DecimalExponent"),
+                                       ("2", "DecimalSI"), ("1E", "DecimalSI")])
+def test_parse_quantity_format(text: str, fmt: str) -> None:
+    assert parse_quantity_format(text) == (parse_quantity(text), fmt)
+
+
+def test_round_up_is_away_from_zero() -> None:
+    assert round_up(Fraction(1, 10**10)) == Fraction(1, 10**9)
+    assert round_up(Fraction(-1, 10**10)) == Fraction(-1, 10**9)
+    assert round_up(Fraction(1, 10**4), 3) == Fraction(1, 1000) and round_up(Fraction(3, 2), 3) == Fraction(3, 2)
+
+
+def test_match_quantity_reads_the_documented_regexp() -> None:
+    assert match_quantity("1.5Gi") == (3 * 2**29, "BinarySI")
+    assert match_quantity("0.0000000001") == (Fraction(1, 10**10), "DecimalSI")  # not rounded
+    for text, message in [("-", ERR_FORMAT_WRONG), ("Mi", ERR_FORMAT_WRONG), ("1.5.5", ERR_NUMERIC),
+                          (".K", ERR_NUMERIC), ("1K", ERR_SUFFIX)]:
+        with pytest.raises(QuantityError) as err:
+            match_quantity(text)
+        assert str(err.value) == message
+    with pytest.raises(QuantityError, match="^other$"):
+        match_quantity(".", numeric_error="other")
+
+
+@pytest.mark.parametrize("value, fmt, text", [
+    (Fraction(1, 2), "DecimalSI", "500m"), (2**30, "BinarySI", "1Gi"), (3 * 2**29, "BinarySI", "1536Mi"),
+    (1000, "BinarySI", "1k"), (1025, "BinarySI", "1025"), (-2048, "BinarySI", "-2Ki"), (0, "BinarySI", "0"),
+    (1000, "DecimalExponent", "1e3"), (Fraction(1, 1000), "DecimalExponent", "1e-3"), (10**21, "DecimalSI", "1000E"),
+    (10**21, "DecimalExponent", "1e21"), (Fraction(1, 10**10), "DecimalSI", "1n"),
+    (Fraction(-3, 2), "DecimalSI", "-1500m"),
+])
+def test_format_quantity(value: Fraction, fmt: str, text: str) -> None:
+    assert format_quantity(Fraction(value), fmt) == text
+
+
+def test_format_quantity_capped_exponent() -> None:
+    assert format_quantity(Fraction(10**21), "DecimalExponent", cap_exponent=True) == "1000e18"
 
 
 # ------------------------------------------------------------------ label selectors
