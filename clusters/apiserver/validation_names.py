@@ -16,7 +16,10 @@ from fractions import Fraction
 from typing import Any
 
 from clusters.engine import resources
-from clusters.engine.resources import QuantityError
+from clusters.engine.resources import (  # noqa: F401  (re-exported for the validation modules)
+    DNS1123_LABEL_FMT, DNS1123_SUBDOMAIN_FMT, DNS1123_SUBDOMAIN_RE, LABEL_VALUE_FMT, QuantityError,
+    is_dns1123_subdomain, max_len_bytes_error, max_len_error,
+)
 
 # ---------------------------------------------------------------------------
 # field errors (k8s.io/apimachinery/pkg/util/validation/field/errors.go)
@@ -157,26 +160,13 @@ def go_repr(value: Any) -> str:
 # names (util/validation/validation.go, api/validate/content)
 # ---------------------------------------------------------------------------
 
-DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + "(\\." + DNS1123_LABEL_FMT + ")*"
 DNS1035_LABEL_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
 _dns1123_label = re.compile("^" + DNS1123_LABEL_FMT + "$")
-_dns1123_subdomain = re.compile("^" + DNS1123_SUBDOMAIN_FMT + "$")
 _dns1035_label = re.compile("^" + DNS1035_LABEL_FMT + "$")
 
 
-def max_len_error(length: int) -> str:
-    return f"must be no more than {length} characters"
-
-
-def max_len_bytes_error(length: int) -> str:
-    return f"must be no more than {length} bytes"
-
-
 def regex_error(msg: str, fmt: str, *examples: str) -> str:
-    if not examples:
-        return msg + " (regex used for validation is '" + fmt + "')"
-    return msg + " (e.g. " + " or ".join(f"'{e}'" for e in examples) + ", regex used for validation is '" + fmt + "')"
+    return resources.regex_error(msg, fmt, *examples, content=True)
 
 
 def is_dns1123_label(value: str) -> list[str]:
@@ -184,23 +174,12 @@ def is_dns1123_label(value: str) -> list[str]:
     if len(value) > 63:
         errs.append(max_len_error(63))
     if not _dns1123_label.match(value):
-        if _dns1123_subdomain.match(value):
+        if DNS1123_SUBDOMAIN_RE.match(value):
             errs.append("must not contain dots")
         else:
             errs.append(regex_error(
                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
                 "and must start and end with an alphanumeric character", DNS1123_LABEL_FMT, "my-name", "123-abc"))
-    return errs
-
-
-def is_dns1123_subdomain(value: str) -> list[str]:
-    errs = []
-    if len(value) > 253:
-        errs.append(max_len_error(253))
-    if not _dns1123_subdomain.match(value):
-        errs.append(regex_error(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-            "and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN_FMT, "example.com"))
     return errs
 
 
@@ -223,58 +202,16 @@ def name_checker(kind: str):
     return _NAME_RULES.get(kind, is_dns1123_subdomain)
 
 
-LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-LABEL_VALUE_FMT = "(" + LABEL_KEY_FMT + ")?"
-_label_key = re.compile("^" + LABEL_KEY_FMT + "$")
-_label_value = re.compile("^" + LABEL_VALUE_FMT + "$")
-_LABEL_KEY_MSG = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+LABEL_KEY_FMT = resources.QUALIFIED_NAME_FMT
 
 
 def is_qualified_name(value: str) -> list[str]:
     """content.IsLabelKey: [prefix/]name."""
-    errs: list[str] = []
-    parts = value.split("/")
-    if len(parts) == 1:
-        name = parts[0]
-    elif len(parts) == 2:
-        prefix, name = parts
-        if not prefix:
-            errs.append("prefix part must be non-empty")
-        else:
-            errs.extend("prefix part " + m for m in _dns1123_subdomain_bytes(prefix))
-    else:
-        return ["a valid label key " + regex_error(_LABEL_KEY_MSG, LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
-                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
-    if not name:
-        errs.append("name part must be non-empty")
-    elif len(name) > 63:
-        errs.append("name part " + max_len_bytes_error(63))
-    if not _label_key.match(name):
-        errs.append("name part " + regex_error(_LABEL_KEY_MSG, LABEL_KEY_FMT, "MyName", "my.name", "123-abc"))
-    return errs
-
-
-def _dns1123_subdomain_bytes(value: str) -> list[str]:
-    # content.IsDNS1123Subdomain, used for label-key prefixes, counts bytes.
-    errs = []
-    if len(value.encode()) > 253:
-        errs.append(max_len_bytes_error(253))
-    if not _dns1123_subdomain.match(value):
-        errs.append(regex_error(
-            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
-            "and must start and end with an alphanumeric character", DNS1123_SUBDOMAIN_FMT, "example.com"))
-    return errs
+    return resources.is_qualified_name(value, content=True)
 
 
 def is_label_value(value: str) -> list[str]:
-    errs = []
-    if len(value.encode()) > 63:
-        errs.append(max_len_bytes_error(63))
-    if not _label_value.match(value):
-        errs.append(regex_error(
-            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
-            "and must start and end with an alphanumeric character", LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
-    return errs
+    return resources.is_valid_label_value(value, content=True)
 
 
 def validate_labels(labels: Any, path: str, errs: Errors) -> None:

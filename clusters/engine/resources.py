@@ -184,41 +184,62 @@ def memory_bytes(q: str | int | float | Fraction) -> int:
 
 
 # ====================================================================== validation messages
-# k8s.io/apimachinery/pkg/util/validation, as the selector parser reports them.
+# k8s.io/apimachinery/pkg/util/validation, as the selector parser reports them, and
+# api/validate/content, whose wording the apiserver's object validation uses
+# (`content=True`: lengths in bytes, examples joined plainly, "a valid label key").
 
-_QNAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
-_QNAME_RE = re.compile(f"^{_QNAME_FMT}$")
+QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QNAME_RE = re.compile(f"^{QUALIFIED_NAME_FMT}$")
 _QNAME_MSG = ("must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
               "alphanumeric character")
-_LABEL_VALUE_FMT = f"({_QNAME_FMT})?"
-_LABEL_VALUE_RE = re.compile(f"^{_LABEL_VALUE_FMT}$")
+LABEL_VALUE_FMT = f"({QUALIFIED_NAME_FMT})?"
+_LABEL_VALUE_RE = re.compile(f"^{LABEL_VALUE_FMT}$")
 _LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', "
                     "and must start and end with an alphanumeric character")
-_DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_FMT = _DNS1123_LABEL_FMT + "(\\." + _DNS1123_LABEL_FMT + ")*"
-_DNS1123_SUBDOMAIN_RE = re.compile(f"^{_DNS1123_SUBDOMAIN_FMT}$")
+DNS1123_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_SUBDOMAIN_FMT = DNS1123_LABEL_FMT + "(\\." + DNS1123_LABEL_FMT + ")*"
+DNS1123_SUBDOMAIN_RE = re.compile(f"^{DNS1123_SUBDOMAIN_FMT}$")
 _DNS1123_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
                           "'.', and must start and end with an alphanumeric character")
 
 
-def _regex_error(msg: str, fmt: str, *examples: str) -> str:
-    # Upstream's RegexError, double spaces included ("'MyName',  or 'my.name'").
+def regex_error(msg: str, fmt: str, *examples: str, content: bool = False) -> str:
+    """RegexError. util/validation's follows each example with ", " (hence its double spaces:
+    "'MyName',  or 'my.name'"); api/validate/content's (`content=True`) joins them with " or "."""
     if not examples:
         return f"{msg} (regex used for validation is '{fmt}')"
-    msg += " (e.g. "
-    for i, example in enumerate(examples):
-        if i > 0:
-            msg += " or "
-        msg += f"'{example}', "
-    return msg + f"regex used for validation is '{fmt}')"
+    if content:
+        shown = " or ".join(f"'{example}'" for example in examples) + ", "
+    else:
+        shown = " or ".join(f"'{example}', " for example in examples)
+    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
 
 
-def _max_len_error(length: int) -> str:
+def max_len_error(length: int) -> str:
     return f"must be no more than {length} characters"
 
 
-def is_qualified_name(value: str) -> list[str]:
-    """validation.IsQualifiedName: label/annotation keys, `[prefix/]name`."""
+def max_len_bytes_error(length: int) -> str:
+    return f"must be no more than {length} bytes"
+
+
+def _too_long(value: str, length: int, content: bool) -> list[str]:
+    """util/validation counts characters, api/validate/content bytes."""
+    if content:
+        return [max_len_bytes_error(length)] if len(value.encode()) > length else []
+    return [max_len_error(length)] if len(value) > length else []
+
+
+def is_dns1123_subdomain(value: str, *, content: bool = False) -> list[str]:
+    errs = _too_long(value, 253, content)
+    if not DNS1123_SUBDOMAIN_RE.match(value):
+        errs.append(regex_error(_DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, "example.com", content=content))
+    return errs
+
+
+def is_qualified_name(value: str, *, content: bool = False) -> list[str]:
+    """validation.IsQualifiedName: label/annotation keys, `[prefix/]name`
+    (`content=True`: content.IsLabelKey, whose name part is still measured in characters)."""
     errs: list[str] = []
     parts = value.split("/")
     if len(parts) == 1:
@@ -228,29 +249,25 @@ def is_qualified_name(value: str) -> list[str]:
         if not prefix:
             errs.append("prefix part must be non-empty")
         else:
-            if len(prefix) > 253:
-                errs.append("prefix part " + _max_len_error(253))
-            if not _DNS1123_SUBDOMAIN_RE.match(prefix):
-                errs.append("prefix part " + _regex_error(_DNS1123_SUBDOMAIN_MSG, _DNS1123_SUBDOMAIN_FMT,
-                                                          "example.com"))
+            errs.extend("prefix part " + m for m in is_dns1123_subdomain(prefix, content=content))
     else:
-        return ["a qualified name " + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc")
+        return [("a valid label key " if content else "a qualified name ")
+                + regex_error(_QNAME_MSG, QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc", content=content)
                 + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
     if not name:
         errs.append("name part must be non-empty")
     elif len(name) > 63:
-        errs.append("name part " + _max_len_error(63))
+        errs.append("name part " + (max_len_bytes_error(63) if content else max_len_error(63)))
     if not _QNAME_RE.match(name):
-        errs.append("name part " + _regex_error(_QNAME_MSG, _QNAME_FMT, "MyName", "my.name", "123-abc"))
+        errs.append("name part " + regex_error(_QNAME_MSG, QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc",
+                                               content=content))
     return errs
 
 
-def is_valid_label_value(value: str) -> list[str]:
-    errs: list[str] = []
-    if len(value) > 63:
-        errs.append(_max_len_error(63))
+def is_valid_label_value(value: str, *, content: bool = False) -> list[str]:
+    errs = _too_long(value, 63, content)
     if not _LABEL_VALUE_RE.match(value):
-        errs.append(_regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+        errs.append(regex_error(_LABEL_VALUE_MSG, LABEL_VALUE_FMT, "MyValue", "my_value", "12345", content=content))
     return errs
 
 

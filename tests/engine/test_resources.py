@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 
 from clusters.engine.resources import (
-    ERR_FORMAT_WRONG, ERR_NUMERIC, ERR_SUFFIX, QuantityError, cpu_millis, format_quantity, match_quantity,
-    memory_bytes, parse_field_selector, parse_label_selector, parse_quantity,
+    ERR_FORMAT_WRONG, ERR_NUMERIC, ERR_SUFFIX, QuantityError, cpu_millis, format_quantity, is_qualified_name,
+    is_valid_label_value, match_quantity, memory_bytes, parse_field_selector, parse_label_selector, parse_quantity,
     parse_quantity_format, round_up, selector_from_label_selector, selector_from_set, unsupported_field,
 )
 
@@ -91,6 +91,18 @@ def test_format_quantity(value: Fraction, fmt: str, text: str) -> None:
 
 def test_format_quantity_capped_exponent() -> None:
     assert format_quantity(Fraction(10**21), "DecimalExponent", cap_exponent=True) == "1000e18"
+
+
+def test_label_key_wordings() -> None:
+    long_name = "a" * 64
+    assert is_qualified_name(long_name) == ["name part must be no more than 63 characters"]
+    assert is_qualified_name(long_name, content=True) == ["name part must be no more than 63 bytes"]
+    assert is_qualified_name("a/b/c")[0].startswith("a qualified name must consist of")
+    assert "(e.g. 'MyName',  or 'my.name',  or '123-abc', regex" in is_qualified_name("a/b/c")[0]
+    assert is_qualified_name("a/b/c", content=True)[0].startswith("a valid label key must consist of")
+    assert "(e.g. 'MyName' or 'my.name' or '123-abc', regex" in is_qualified_name("a/b/c", content=True)[0]
+    assert is_valid_label_value("é" * 40) != is_valid_label_value("é" * 40, content=True)
+    assert is_valid_label_value("é" * 40, content=True)[0] == "must be no more than 63 bytes"
 
 
 # ------------------------------------------------------------------ label selectors
