@@ -30,10 +30,11 @@ successPolicy, backoffLimitPerIndex, adoption of orphan pods that match the sele
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..state import ClusterState, parse_timestamp, timestamp
+from . import gc
+from .podutil import clone, controller_ref, delete_pod, is_pod_ready, is_terminal, new_controller_ref
 
 COMPONENT = "job-controller"
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
@@ -53,37 +54,13 @@ MSG_COMPLETIONS_REACHED = "Reached expected number of succeeded pods"
 
 
 # --------------------------------------------------------------------------- pod helpers
-# (clusters/engine/controllers/podutil.py is another module's; these few are kept private so
-# this controller does not depend on its landing.)
 
 def _phase(pod: dict) -> str:
     return (pod.get("status") or {}).get("phase") or "Pending"
 
 
-def _is_terminal(pod: dict) -> bool:
-    return _phase(pod) in ("Succeeded", "Failed")
-
-
-def _is_ready(pod: dict) -> bool:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
-
-
-def _controller_ref(obj: dict) -> dict | None:
-    for ref in obj["metadata"].get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref
-    return None
-
-
 def _has_tracking_finalizer(pod: dict) -> bool:
     return TRACKING_FINALIZER in (pod["metadata"].get("finalizers") or ())
-
-
-def _clone(value: Any) -> Any:
-    return json.loads(json.dumps(value))
 
 
 def _completion_index(pod: dict) -> int:
@@ -124,45 +101,31 @@ def _finished_time(pod: dict) -> float:
     return parse_timestamp(meta.get("creationTimestamp")) or 0.0
 
 
-def _grace_period(pod: dict) -> int:
-    """What the API server gives a pod on DELETE: 0 unless it still runs on a node."""
-    spec = pod.get("spec") or {}
-    if not spec.get("nodeName") or _is_terminal(pod):
-        return 0
-    try:
-        return max(0, int(spec.get("terminationGracePeriodSeconds", 30)))
-    except (TypeError, ValueError):
-        return 30
+def _drop_tracking_finalizer(pod: dict) -> None:
+    meta = pod["metadata"]
+    remaining = [f for f in meta.get("finalizers") or () if f != TRACKING_FINALIZER]
+    if remaining:
+        meta["finalizers"] = remaining
+    else:
+        meta.pop("finalizers", None)
 
 
 def _delete_pod(state: ClusterState, pod: dict, *, remove_tracking: bool) -> None:
     """DELETE through the API: finalizers hold the pod, a running pod gets its grace period."""
-    meta = pod["metadata"]
     if remove_tracking and _has_tracking_finalizer(pod):
-        meta["finalizers"] = [f for f in meta["finalizers"] if f != TRACKING_FINALIZER]
-        if not meta["finalizers"]:
-            del meta["finalizers"]
-    if meta.get("deletionTimestamp"):
-        if not meta.get("finalizers") and not meta.get("deletionGracePeriodSeconds"):
-            state.delete(pod)
-        else:
-            state.update(pod)
+        _drop_tracking_finalizer(pod)
+        if pod["metadata"].get("deletionTimestamp"):
+            _remove_tracking_finalizer(state, pod)
+            return
+    if pod["metadata"].get("deletionTimestamp"):
         return
-    grace = _grace_period(pod)
-    if not meta.get("finalizers") and grace == 0:
-        state.delete(pod)
-        return
-    meta["deletionTimestamp"] = timestamp(state.now + grace)
-    meta["deletionGracePeriodSeconds"] = grace
-    state.update(pod)
+    delete_pod(state, pod)
 
 
 def _remove_tracking_finalizer(state: ClusterState, pod: dict) -> None:
     """Patch the finalizer away; like the API server, a pod being deleted with no grace left goes."""
     meta = pod["metadata"]
-    meta["finalizers"] = [f for f in meta.get("finalizers") or [] if f != TRACKING_FINALIZER]
-    if not meta["finalizers"]:
-        del meta["finalizers"]
+    _drop_tracking_finalizer(pod)
     if meta.get("deletionTimestamp") and not meta.get("finalizers") and not meta.get("deletionGracePeriodSeconds"):
         state.delete(pod)
     else:
@@ -291,7 +254,7 @@ def _active_pods_sort_key(pod: dict) -> tuple:
     """controller.ActivePods: unassigned < assigned, Pending < Unknown < Running, not ready < ready,
     ready more recently first, more restarts first, newer first."""
     phase_rank = {"Pending": 0, "Unknown": 1, "Running": 2}.get(_phase(pod), 0)
-    ready = _is_ready(pod)
+    ready = is_pod_ready(pod)
     ready_since = 0.0
     if ready:
         for cond in (pod.get("status") or {}).get("conditions") or []:
@@ -370,7 +333,7 @@ def _pod_from_template(job: dict, index: int) -> dict:
     meta = job["metadata"]
     template = (job.get("spec") or {}).get("template") or {}
     tmeta = template.get("metadata") or {}
-    spec = _clone(template.get("spec") or {})
+    spec = clone(template.get("spec") or {})
     labels = dict(tmeta.get("labels") or {})
     annotations = dict(tmeta.get("annotations") or {})
     finalizers = list(tmeta.get("finalizers") or [])
@@ -396,8 +359,7 @@ def _pod_from_template(job: dict, index: int) -> dict:
     if annotations:
         pod_meta["annotations"] = annotations
     pod_meta["finalizers"] = finalizers
-    pod_meta["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"],
-                                    "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}]
+    pod_meta["ownerReferences"] = [new_controller_ref(job)]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": spec}
 
 
@@ -412,9 +374,9 @@ class _Ctx:
     def __init__(self, job: dict, pods: list[dict]) -> None:
         self.job = job
         self.pods = pods
-        self.active = [p for p in pods if not _is_terminal(p) and not p["metadata"].get("deletionTimestamp")]
-        self.ready = sum(1 for p in self.active if _is_ready(p))
-        self.terminating = sum(1 for p in pods if p["metadata"].get("deletionTimestamp") and not _is_terminal(p))
+        self.active = [p for p in pods if not is_terminal(p) and not p["metadata"].get("deletionTimestamp")]
+        self.ready = sum(1 for p in self.active if is_pod_ready(p))
+        self.terminating = sum(1 for p in pods if p["metadata"].get("deletionTimestamp") and not is_terminal(p))
         self.succeeded = 0
         spec = job.get("spec") or {}
         self.indexed = spec.get("completionMode") == "Indexed" and spec.get("completions") is not None
@@ -463,7 +425,7 @@ def _manage_job(state: ClusterState, ctx: _Ctx, backoff: tuple[int, float | None
         non_pending.update(_completion_index(p) for p in ctx.active)
         if spec.get("podReplacementPolicy") == "Failed":
             non_pending.update(_completion_index(p) for p in ctx.pods
-                               if p["metadata"].get("deletionTimestamp") and not _is_terminal(p))
+                               if p["metadata"].get("deletionTimestamp") and not is_terminal(p))
         indexes = _first_pending_indexes(non_pending, diff, ctx.completions)
     for index in indexes:
         pod = state.create(_pod_from_template(job, index))
@@ -475,7 +437,7 @@ def _manage_job(state: ClusterState, ctx: _Ctx, backoff: tuple[int, float | None
 def _delete_job_pods(state: ClusterState, job: dict, pods: list[dict], ctx: _Ctx) -> int:
     """deleteJobPods: the finalizer goes first (these pods are not counted as failures)."""
     for pod in pods:
-        if _is_ready(pod):
+        if is_pod_ready(pod):
             ctx.ready -= 1
         _delete_pod(state, pod, remove_tracking=True)
         ctx.terminating += 1
@@ -542,7 +504,7 @@ def _sync_job(state: ClusterState, job: dict, pods: list[dict]) -> None:
     if finishing is not None:
         # deleteActivePods: the finalizers stay, so these pods are counted as failed below.
         for pod in ctx.active:
-            if _is_ready(pod):
+            if is_pod_ready(pod):
                 ctx.ready -= 1
             _delete_pod(state, pod, remove_tracking=False)
             ctx.terminating += 1
@@ -672,10 +634,16 @@ def _ttl_after_finished(state: ClusterState, job: dict, pods: list[dict]) -> Non
     if expire_at > state.now:
         state.wake_at(expire_at)
         return
+    remaining = False
     for pod in pods:
         if state.get("Pod", pod["metadata"].get("namespace", ""), pod["metadata"]["name"]) is pod:
-            state.delete(pod)
-    state.delete(job)
+            _delete_pod(state, pod, remove_tracking=True)
+            remaining = remaining or state.get("Pod", pod["metadata"].get("namespace", ""),
+                                               pod["metadata"]["name"]) is pod
+    if remaining:
+        gc.delete_object(state, job, "Foreground")  # the garbage collector removes it after its pods
+    else:
+        state.delete(job)
 
 
 # --------------------------------------------------------------------------- the loop
@@ -685,7 +653,7 @@ def reconcile(state: ClusterState) -> None:
     pods_by_job: dict[str, list[dict]] = {}
     orphans: list[dict] = []
     for pod in state.list("Pod"):
-        ref = _controller_ref(pod)
+        ref = controller_ref(pod)
         if ref is not None and ref.get("kind") == "Job":
             pods_by_job.setdefault(ref.get("uid", ""), []).append(pod)
             if _has_tracking_finalizer(pod):
