@@ -25,6 +25,7 @@ StatefulSet web successful", "create Claim www-web-0 Pod web-0 in StatefulSet we
 """
 from __future__ import annotations
 
+import functools
 import re
 from ..state import ClusterState
 from . import revisions as history
@@ -45,8 +46,9 @@ def phase(pod: dict) -> str:
     return (pod.get("status") or {}).get("phase") or ""
 
 
-def parent_and_ordinal(pod: dict) -> tuple[str, int]:
-    match = _ORDINAL.match(pod["metadata"]["name"])
+@functools.lru_cache(maxsize=16384)
+def _parse_name(name: str) -> tuple[str, int]:
+    match = _ORDINAL.match(name)
     if not match:
         return "", -1
     ordinal = int(match.group(2))
@@ -55,8 +57,13 @@ def parent_and_ordinal(pod: dict) -> tuple[str, int]:
     return match.group(1), ordinal
 
 
+def parent_and_ordinal(pod: dict) -> tuple[str, int]:
+    """getParentNameAndOrdinal: `<parent>-<ordinal>` from the pod's name."""
+    return _parse_name(pod["metadata"]["name"])
+
+
 def ordinal_of(pod: dict) -> int:
-    return parent_and_ordinal(pod)[1]
+    return _parse_name(pod["metadata"]["name"])[1]
 
 
 def pod_name(sts: dict, ordinal: int) -> str:
@@ -116,6 +123,7 @@ class _Set:
                                 if isinstance(t, dict) and (t.get("metadata") or {}).get("name")]
         self.selector_labels = dict((spec.get("selector") or {}).get("matchLabels") or {})
         self.when_deleted, self.when_scaled = _retention(sts)
+        self._unavailable: dict[str, bool] = {}
 
     def in_range(self, pod: dict) -> bool:
         return self.start <= ordinal_of(pod) <= self.end
@@ -129,7 +137,12 @@ class _Set:
         return ok
 
     def unavailable(self, pod: dict) -> bool:
-        return not is_healthy(pod) or not self.available(pod)
+        """isUnavailable (remembered for this sync: it is asked several times per pod)."""
+        key = pod["metadata"]["name"]
+        found = self._unavailable.get(key)
+        if found is None:
+            found = self._unavailable[key] = not is_healthy(pod) or not self.available(pod)
+        return found
 
     def event(self, event_type: str, reason: str, message: str) -> None:
         self.state.event(self.obj, event_type, reason, message, component=COMPONENT)
