@@ -119,6 +119,17 @@ def _alive(state: ClusterState, obj: dict) -> bool:
     return state.get(obj["kind"], meta.get("namespace", ""), meta["name"]) is obj
 
 
+def _owner(state: ClusterState, ref: dict, namespace: str) -> dict | None:
+    """The owner a reference names, as the collector looks it up: by kind and name (in the dependent's
+    namespace, or cluster-scoped), and only if its uid is the referenced one."""
+    kind, name, uid = ref.get("kind", ""), ref.get("name", ""), ref.get("uid")
+    for ns in ((namespace, "") if namespace else ("",)):
+        owner = state.get(kind, ns, name)
+        if owner is not None and owner["metadata"].get("uid") == uid:
+            return owner
+    return None
+
+
 def _waiting_for_dependents(owner: dict) -> bool:
     meta = owner["metadata"]
     return bool(meta.get("deletionTimestamp")) and FOREGROUND in (meta.get("finalizers") or ())
@@ -131,10 +142,11 @@ def _collect_dependent(state: ClusterState, obj: dict, refs: list) -> None:
     solid = False
     gone: set[str] = set()
     waiting = False
+    namespace = obj["metadata"].get("namespace", "")
     for ref in refs:
         uid = ref.get("uid", "")
-        owner = state.by_uid(uid)
-        if owner is None or owner["kind"] != ref.get("kind", owner["kind"]):
+        owner = _owner(state, ref, namespace)
+        if owner is None:
             gone.add(uid)
         elif _waiting_for_dependents(owner):
             gone.add(uid)
