@@ -1090,10 +1090,11 @@ def _format_hpa_metrics(specs: list[dict], statuses: list[dict]) -> str:
     for i, metric in enumerate(specs):
         current_status = statuses[i] if len(statuses) > i else {}
         kind = metric.get("type")
-        if kind == "External":
-            source = metric.get("external") or {}
+        if kind in ("External", "Object"):
+            key = kind.lower()
+            source = metric.get(key) or {}
             target = source.get("target") or {}
-            status = current_status.get("external")
+            status = current_status.get(key)
             if target.get("averageValue") is not None:
                 current = "<unknown>"
                 if status is not None and (status.get("current") or {}).get("averageValue") is not None:
@@ -1111,20 +1112,6 @@ def _format_hpa_metrics(specs: list[dict], statuses: list[dict]) -> str:
             if status is not None:
                 current = _quantity_or_nil((status.get("current") or {}).get("averageValue"))
             shown.append(f"{current}/{_quantity_or_nil((source.get('target') or {}).get('averageValue'))}")
-        elif kind == "Object":
-            source = metric.get("object") or {}
-            target = source.get("target") or {}
-            status = current_status.get("object")
-            if target.get("averageValue") is not None:
-                current = "<unknown>"
-                if status is not None and (status.get("current") or {}).get("averageValue") is not None:
-                    current = _quantity(status["current"]["averageValue"])
-                shown.append(f"{current}/{_quantity(target['averageValue'])} (avg)")
-            else:
-                current = "<unknown>"
-                if status is not None:
-                    current = _quantity_or_nil((status.get("current") or {}).get("value"))
-                shown.append(f"{current}/{_quantity_or_nil(target.get('value'))}")
         elif kind in ("Resource", "ContainerResource"):
             key = "resource" if kind == "Resource" else "containerResource"
             source = metric.get(key) or {}

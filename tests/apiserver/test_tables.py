@@ -440,6 +440,22 @@ def test_hpa_v2_and_v1() -> None:
     assert cells("HorizontalPodAutoscaler", v1)[2:4] == ["cpu: <unknown>/50%", "<unset>"]
 
 
+
+def test_hpa_external_and_object_metrics() -> None:
+    hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": meta("q"),
+           "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "w"}, "maxReplicas": 3, "metrics": [
+               {"type": "External", "external": {"metric": {"name": "queue"},
+                                                 "target": {"type": "AverageValue", "averageValue": "2000"}}},
+               {"type": "Object", "object": {"metric": {"name": "rps"}, "target": {"type": "Value", "value": "10"}}},
+           ]},
+           "status": {"currentMetrics": [{"type": "External", "external": {"current": {"averageValue": "1500m"}}}]}}
+    assert cells("HorizontalPodAutoscaler", hpa)[2] == "1500m/2k (avg), <unknown>/10"
+    hpa["spec"]["metrics"] = [{"type": "Object", "object": {"target": {"type": "AverageValue", "averageValue": "1"}}},
+                              {"type": "External", "external": {"target": {"type": "Value", "value": "0.5"}}}]
+    hpa["status"]["currentMetrics"] = [{"type": "Object", "object": {"current": {"value": "3"}}},
+                                       {"type": "External", "external": {"current": {"value": "250m"}}}]
+    assert cells("HorizontalPodAutoscaler", hpa)[2] == "<unknown>/1 (avg), 250m/500m"
+
 def test_pdb_and_controller_revision_and_pod_template() -> None:
     pdb = {"metadata": meta("zk-pdb"), "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "zk"}}},
            "status": {"disruptionsAllowed": 1}}
