@@ -263,7 +263,8 @@ def test_a_job_deleted_by_hand_goes_missing() -> None:
     run(state, T0 + MINUTE + 1)
     state.delete(state.list("Job", "default")[0])
     run(state, state.now)
-    assert events(state, "MissingJob") == [("Normal", "MissingJob", f"Active job went missing: hello-{minutes(T0) + 1}")]
+    assert events(state, "MissingJob") == [
+        ("Normal", "MissingJob", f"Active job went missing: hello-{minutes(T0) + 1}")]
     assert "active" not in cronjob(state)["status"]
 
 

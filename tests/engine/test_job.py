@@ -127,7 +127,8 @@ def events(state: ClusterState, reason: str | None = None) -> list[tuple[str, st
 
 
 def conditions(job: dict) -> list[tuple[str, str, str, str]]:
-    return [(c["type"], c["status"], c.get("reason", ""), c.get("message", "")) for c in job["status"].get("conditions", [])]
+    return [(c["type"], c["status"], c.get("reason", ""), c.get("message", ""))
+            for c in job["status"].get("conditions", [])]
 
 
 # ----------------------------------------------------------------------------- the pi job
