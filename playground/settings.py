@@ -68,8 +68,13 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Concurrent API writers wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Requests and the embedded control loop run in several threads (one connection each). Write
+    # transactions take the lock when they begin (IMMEDIATE), so a second writer waits for it
+    # instead of failing with "database is locked" when it upgrades a read; WAL lets reads go on.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20, "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -593,19 +593,31 @@ class ApiServer:
         if dry_run:
             return Result(from_storage(stored, rt))
         if meta.get("deletionTimestamp"):
+            if rt.kind == "Pod" and options.get("gracePeriodSeconds") == 0 and not meta.get("finalizers"):
+                self.store.write("DELETED", stored)  # --force --grace-period=0 cuts a graceful deletion short
+                return Result(success_status(rt, stored))
             return Result(from_storage(stored, rt))  # already being deleted: deleting again changes nothing
-        if rt.kind == "Namespace":
-            return self._delete_namespace(rt, stored)
         grace = self._grace_period(stored, options)
-        if meta.get("finalizers") or grace:
-            # Deletion in two steps: finalizers must be removed by their controllers, and a pod bound
-            # to a node is stopped by its kubelet within the grace period (it is Terminating meanwhile).
+        finalizers = list(meta.get("finalizers") or [])
+        # The garbage collector does the cascading: Foreground and Orphan hold the object with a
+        # finalizer until the dependents are deleted or released; Background deletes it now.
+        if policy == "Foreground" and "foregroundDeletion" not in finalizers:
+            finalizers.append("foregroundDeletion")
+        elif policy == "Orphan" and "orphan" not in finalizers:
+            finalizers.append("orphan")
+        if rt.kind == "Namespace" or finalizers or grace:
+            # Deletion in two steps: controllers remove their finalizers (the namespace controller empties
+            # a namespace first) and a kubelet stops a bound pod within its grace period.
             marked = copy.deepcopy(stored)
             marked["metadata"]["deletionTimestamp"] = rfc3339(self.now + grace)
             marked["metadata"]["deletionGracePeriodSeconds"] = grace
+            if finalizers:
+                marked["metadata"]["finalizers"] = finalizers
+            if rt.kind == "Namespace":
+                marked.setdefault("status", {})["phase"] = "Terminating"
             self.store.write("MODIFIED", marked)
             return Result(from_storage(marked, rt))
-        self._delete_with_dependents(stored, policy or "Background")
+        self.store.write("DELETED", stored)
         return Result(success_status(rt, stored))
 
     def _grace_period(self, obj: dict, options: dict) -> int:
@@ -624,41 +636,6 @@ class ApiServer:
         except (TypeError, ValueError):
             raise errors.bad_request(f'invalid gracePeriodSeconds "{grace}"') from None
 
-    def _delete_with_dependents(self, obj: dict, policy: str) -> None:
-        """Garbage collection by ownerReferences, done at once (no GC controller runs yet)."""
-        uid = obj["metadata"].get("uid")
-        namespace = obj["metadata"].get("namespace", "")
-        for kind in {rt.kind for rt in _stored_kinds()}:
-            for dependent in self.store.list(kind, namespace or None):
-                refs = dependent["metadata"].get("ownerReferences") or []
-                if not any(ref.get("uid") == uid for ref in refs):
-                    continue
-                if policy == "Orphan":
-                    orphan = copy.deepcopy(dependent)
-                    remaining = [r for r in refs if r.get("uid") != uid]
-                    if remaining:
-                        orphan["metadata"]["ownerReferences"] = remaining
-                    else:
-                        orphan["metadata"].pop("ownerReferences", None)
-                    self.store.write("MODIFIED", orphan)
-                elif len(refs) == 1:
-                    self._delete_with_dependents(dependent, policy)
-        self.store.write("DELETED", obj)
-
-    def _delete_namespace(self, rt: ResourceType, ns: dict) -> Result:
-        name = ns["metadata"]["name"]
-        terminating = copy.deepcopy(ns)
-        terminating["metadata"]["deletionTimestamp"] = rfc3339(self.now)
-        terminating["metadata"]["deletionGracePeriodSeconds"] = 0
-        terminating.setdefault("status", {})["phase"] = "Terminating"
-        self.store.write("MODIFIED", terminating)
-        # The namespace controller's work, done at once: delete the content, then the namespace.
-        for kind in {t.kind for t in _stored_kinds() if t.namespaced}:
-            for obj in self.store.list(kind, name):
-                self.store.write("DELETED", obj)
-        self.store.write("DELETED", terminating)
-        return Result(from_storage(terminating, rt))
-
     def delete_collection(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
                           field_selector: str = "", options: dict | None = None, dry_run: bool = False) -> Result:
         deleted = []
@@ -668,12 +645,6 @@ class ApiServer:
             deleted.append(obj if result.body.get("kind") == "Status" else result.body)
         return Result({"kind": rt.list_kind, "apiVersion": rt.api_version,
                        "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": deleted})
-
-
-def _stored_kinds() -> list[ResourceType]:
-    from .registry import served
-
-    return [rt for rt in served() if rt.stored and rt.preferred]
 
 
 def _selector_string(selector: dict, kind: str) -> str:

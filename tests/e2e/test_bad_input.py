@@ -33,6 +33,18 @@ class RawApi:
     def resource_version(self) -> str:
         return self.request("GET", "/api/v1/namespaces").json()["metadata"]["resourceVersion"]
 
+    def quiet_resource_version(self, settle: float = 0.8, timeout: float = 20) -> str:
+        """The resourceVersion once the control loops have stopped writing (they run in the background)."""
+        deadline = time.monotonic() + timeout
+        last = self.resource_version()
+        while time.monotonic() < deadline:
+            time.sleep(settle)
+            current = self.resource_version()
+            if current == last:
+                return current
+            last = current
+        raise AssertionError("the cluster kept changing")
+
 
 @pytest.fixture(scope="module")
 def raw(kubectl, tmp_path_factory):
@@ -42,9 +54,9 @@ def raw(kubectl, tmp_path_factory):
 @pytest.fixture
 def unchanged(raw):
     """Asserts after the test that nothing was written to the cluster."""
-    before = raw.resource_version()
+    before = raw.quiet_resource_version()
     yield
-    assert raw.resource_version() == before
+    assert raw.quiet_resource_version() == before
 
 
 def assert_status(response: requests.Response, code: int, reason: str) -> dict:
@@ -141,12 +153,12 @@ def test_stale_update(raw, kubectl):
     current = raw.request("GET", "/api/v1/namespaces/default/configmaps/stale").json()
     current["data"] = {"a": "2"}
     assert raw.request("PUT", "/api/v1/namespaces/default/configmaps/stale", json.dumps(current)).status_code == 200
-    before = raw.resource_version()
+    before = raw.quiet_resource_version()
     current["data"] = {"a": "3"}
     status = assert_status(raw.request("PUT", "/api/v1/namespaces/default/configmaps/stale", json.dumps(current)),
                            409, "Conflict")
     assert "the object has been modified" in status["message"]
-    assert raw.resource_version() == before
+    assert raw.quiet_resource_version() == before
 
 
 def test_tokens(raw, playground, kubectl, unchanged):
