@@ -66,7 +66,7 @@ def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
         store.lock()
         objects, sims = store.snapshot()
         now = cluster.sim_now()
-        rng = random.Random(cluster.seed ^ cluster.resource_version)
+        rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
         state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims)
         state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
         result = None

@@ -134,7 +134,7 @@ def lease_object(node: str, now: float, rng: random.Random) -> dict:
 
 def cluster_objects(*, workers: int, now: float, seed: int, ca_pem: str = "") -> list[dict]:
     """Everything a fresh cluster with one control-plane node and `workers` workers holds."""
-    rng = random.Random(seed)
+    rng = random.Random(f"bootstrap:{seed}")
     objects: list[dict] = []
     for ns in SYSTEM_NAMESPACES:
         objects.append(namespace_object(ns, now, rng))

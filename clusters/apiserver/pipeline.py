@@ -113,7 +113,8 @@ class ApiServer:
         self.ca_pem = ca_pem  # for the kube-root-ca.crt ConfigMap of new namespaces
         self.now = now
         self.limits = limits
-        self.random = random.Random(seed ^ store.resource_version)
+        # Separate streams for the API, the engine and bootstrap: their uids can never coincide.
+        self.random = random.Random(f"api:{seed}:{store.resource_version}")
         # Pods bound to a node are deleted gracefully only when a kubelet exists to finish it.
         self.graceful_pod_deletion = graceful_pod_deletion
 
