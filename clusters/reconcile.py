@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from . import notify
@@ -68,6 +69,7 @@ def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
         now = cluster.sim_now()
         rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
         state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims)
+        state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
         state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
         result = None
         for _ in range(MAX_PASSES_PER_TASK):

@@ -128,6 +128,9 @@ PLAYGROUND = {
     "MAX_REQUEST_BYTES": int(os.environ.get("PLAYGROUND_MAX_REQUEST_BYTES", str(3 * 1024 * 1024))),
     "MAX_OBJECT_BYTES": int(os.environ.get("PLAYGROUND_MAX_OBJECT_BYTES", str(1536 * 1024))),
     "CHANGE_LOG_SIZE": int(os.environ.get("PLAYGROUND_CHANGE_LOG_SIZE", "1000")),
+    # Simulated image pulls and container starts take realistic time; 0 makes them instant
+    # (benchmarks, impatient demos).
+    "START_DELAYS": os.environ.get("PLAYGROUND_START_DELAYS", "1") != "0",
     # Run the control loops inside the server process (the default without REDIS_URL).
     "EMBEDDED_LOOP": os.environ.get("PLAYGROUND_EMBEDDED_LOOP", "" if REDIS_URL else "1") == "1",
 }
