@@ -319,6 +319,7 @@ async def watch_response(request: HttpRequest, cluster: Cluster, target: Resourc
         table=wants(accept, "Table"), include_object=query.get("includeObject", "Metadata"),
         timeout=max(0.0, min(timeout, watch.DEFAULT_TIMEOUT)),
         bookmarks=query.get("allowWatchBookmarks") == "true",
+        initial_events=query.get("sendInitialEvents") == "true",
     )
     await sync_to_async(watch.check_selectors)(spec)
     content_type = TABLE if spec.table else JSON

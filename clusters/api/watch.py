@@ -41,6 +41,9 @@ class WatchSpec:
     include_object: str
     timeout: float
     bookmarks: bool
+    # sendInitialEvents=true (streaming lists, kubectl ≥1.34's default): the current objects first, then a
+    # BOOKMARK annotated k8s.io/initial-events-end, whatever resourceVersion was asked.
+    initial_events: bool = False
     # keys of the objects the client currently sees (to turn label changes into ADDED/DELETED)
     visible: set[tuple[str, str]] = field(default_factory=set)
     columns_sent: bool = False
@@ -80,6 +83,14 @@ def _encode(spec: WatchSpec, event: str, obj: dict) -> bytes:
     return json.dumps({"type": event, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
+def _bookmark(spec: WatchSpec, resource_version: int, *, initial_events_end: bool = False) -> bytes:
+    metadata: dict = {"resourceVersion": str(resource_version)}
+    if initial_events_end:
+        metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+    return json.dumps({"type": "BOOKMARK", "object": {"kind": spec.rt.kind, "apiVersion": spec.rt.api_version,
+                                                      "metadata": metadata}}).encode() + b"\n"
+
+
 def _start(spec: WatchSpec) -> tuple[list[tuple[str, dict]], int, dict | None]:
     """Initial events, the resourceVersion to continue from, or an ERROR Status."""
     current, compacted = selectors.cluster_versions(spec.cluster.pk)
@@ -87,7 +98,7 @@ def _start(spec: WatchSpec) -> tuple[list[tuple[str, dict]], int, dict | None]:
         spec.rt.kind, spec.namespace))
     matching = [o for o in store_objects if _matches(spec, o)]
     spec.visible = {_key(o) for o in matching}
-    if spec.resource_version in ("", "0"):
+    if spec.resource_version in ("", "0") or spec.initial_events:
         # "Get state and start at most recent": the current objects as ADDED events first.
         return [("ADDED", from_storage(o, spec.rt)) for o in matching], current, None
     try:
@@ -133,7 +144,9 @@ async def stream(spec: WatchSpec) -> AsyncIterator[bytes]:
             return
         for event, obj in initial:
             yield _encode(spec, event, obj)
-        if not initial:
+        if spec.initial_events:
+            yield _bookmark(spec, since, initial_events_end=True)
+        elif not initial:
             yield b""  # send the headers now: clients wait for them before they consider the watch open
         loop = asyncio.get_running_loop()
         deadline = loop.time() + spec.timeout
@@ -147,9 +160,7 @@ async def stream(spec: WatchSpec) -> AsyncIterator[bytes]:
                 return
             if spec.bookmarks and loop.time() - last_bookmark >= BOOKMARK_SECONDS:
                 last_bookmark = loop.time()
-                yield json.dumps({"type": "BOOKMARK", "object": {
-                    "kind": spec.rt.kind, "apiVersion": spec.rt.api_version,
-                    "metadata": {"resourceVersion": str(since)}}}).encode() + b"\n"
+                yield _bookmark(spec, since)
             wait = min(remaining, RECHECK_SECONDS)
             try:
                 if layer:
