@@ -55,6 +55,21 @@ def _persist(store: DbStore, state: ClusterState, result) -> tuple[int, int]:
     return written, len(result.sim_changes)
 
 
+def load_state(cluster: Cluster, store: DbStore, *, now: float | None = None) -> ClusterState:
+    """The engine's view of a cluster: its snapshot and the simulation's notes at its simulated now.
+
+    Reconcile passes run the loops over it; readers (`kubectl logs`, `exec`) replay containers from it
+    without writing anything back.
+    """
+    objects, sims = store.snapshot()
+    now = cluster.sim_now() if now is None else now
+    rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
+    state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims)
+    state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
+    state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
+    return state
+
+
 def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
     """Run the control loops of one cluster up to its simulated now and persist what changed."""
     started = time.perf_counter()
@@ -65,12 +80,8 @@ def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
             return report
         store = DbStore(cluster)
         store.lock()
-        objects, sims = store.snapshot()
-        now = cluster.sim_now()
-        rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
-        state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims)
-        state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
-        state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
+        state = load_state(cluster, store)
+        now = state.now
         result = None
         for _ in range(MAX_PASSES_PER_TASK):
             result = step(state, now)
