@@ -344,6 +344,8 @@ def parse_quantity(text: Any) -> Quantity:
 
 def format_quantity(value: Fraction | Decimal, binary: bool) -> str:
     """Quantity.String(): the canonical form ("500m", "1", "2k", "1Gi")."""
+    if isinstance(value, resources.SaturatedQuantity):  # "1e9999999": written from its digits, at once
+        return resources.format_quantity(value, resources.BINARY_SI if binary else resources.DECIMAL_SI)
     value = Fraction(value)
     sign = "-" if value < 0 else ""
     # Two spellings of this module's own, kept: a whole binary value under 1024 as

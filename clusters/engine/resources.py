@@ -68,22 +68,138 @@ def _split_quantity(text: str) -> tuple[str, str]:
     return text[:number_end], text[number_end:]
 
 
-def quantity_suffix(suffix: str) -> tuple[Fraction, str]:
-    """quantitySuffixer.interpret: (multiplier, format) of a suffix ("Ki", "m", "e3"), or QuantityError(ERR_SUFFIX)."""
+_INT64_MIN, _INT64_MAX = -(2 ** 63), 2 ** 63 - 1
+# Decimal magnitudes beyond ±QUANTITY_MAGNITUDE_BOUND are not multiplied out: 10**9999999 as an exact
+# Fraction costs seconds (and printing it, minutes). Such a value is held saturated (see SaturatedQuantity).
+QUANTITY_MAGNITUDE_BOUND = 1000
+
+
+class SaturatedQuantity(Fraction):
+    """A quantity too large to hold exactly ("1e9999999"): ±10**QUANTITY_MAGNITUDE_BOUND for arithmetic
+    and comparisons, with the exact decimal value kept as text (negative, digits, exponent) so that
+    format_quantity still writes what upstream writes. Arithmetic on it yields plain Fractions;
+    comparisons between two of them use the exact values (a request of 2e9999999 exceeds a limit of
+    1e9999999), and any of them lies beyond every exactly held value."""
+    exact: tuple[bool, str, int]
+
+    def _compare(self, other: object, op: str) -> bool:
+        if not isinstance(other, SaturatedQuantity):
+            return getattr(Fraction, f"__{op}__")(self, other)
+        (neg_a, digits_a, exp_a), (neg_b, digits_b, exp_b) = self.exact, other.exact
+        if neg_a != neg_b:
+            order = -1 if neg_a else 1
+        else:
+            mag_a, mag_b = len(digits_a) + exp_a, len(digits_b) + exp_b
+            if mag_a != mag_b:
+                order = 1 if mag_a > mag_b else -1
+            else:
+                width = max(len(digits_a), len(digits_b))
+                x, y = digits_a.ljust(width, "0"), digits_b.ljust(width, "0")
+                order = (x > y) - (x < y)
+            order = -order if neg_a else order
+        return {"lt": order < 0, "le": order <= 0, "gt": order > 0, "ge": order >= 0, "eq": order == 0}[op]
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        return self._compare(other, "lt")
+
+    def __le__(self, other: object) -> bool:  # type: ignore[override]
+        return self._compare(other, "le")
+
+    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+        return self._compare(other, "gt")
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        return self._compare(other, "ge")
+
+    def __eq__(self, other: object) -> bool:  # type: ignore[override]
+        return self._compare(other, "eq")
+
+    def __hash__(self) -> int:
+        return hash(self.exact)
+
+
+def _go_exponent(text: str) -> int:
+    """strconv.ParseInt(text, 10, 64) then int32(): what quantitySuffixer.interpret makes of "e<text>".
+
+    ValueError when ParseInt fails (not a number, or outside int64); a value outside int32 wraps
+    around, as Go's conversion does. O(len(text)): no big-number arithmetic."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not (body.isascii() and body.isdigit()):
+        raise ValueError(text)
+    body = body.lstrip("0") or "0"
+    if len(body) > 19:
+        raise ValueError(text)  # ParseInt: value out of range
+    value = -int(body) if text[:1] == "-" else int(body)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(text)
+    return (value + 2 ** 31) % 2 ** 32 - 2 ** 31
+
+
+def _suffix(suffix: str) -> tuple[int, int, str]:
+    """quantitySuffixer.interpret: (base, exponent, format) of a suffix, or QuantityError(ERR_SUFFIX)."""
     if suffix in _BINARY_SUFFIXES:
-        return Fraction(2 ** _BINARY_SUFFIXES[suffix]), BINARY_SI
+        return 2, _BINARY_SUFFIXES[suffix], BINARY_SI
     if suffix in _DECIMAL_SUFFIXES:
-        return Fraction(10) ** _DECIMAL_SUFFIXES[suffix], DECIMAL_SI
+        return 10, _DECIMAL_SUFFIXES[suffix], DECIMAL_SI
     if len(suffix) > 1 and suffix[0] in "eE":  # "e3", "E-2": a decimal exponent
         try:
-            return Fraction(10) ** int(suffix[1:]), DECIMAL_EXPONENT
+            return 10, _go_exponent(suffix[1:]), DECIMAL_EXPONENT
         except ValueError:
             pass
     raise QuantityError(ERR_SUFFIX)
 
 
+def quantity_suffix(suffix: str) -> tuple[Fraction, str]:
+    """quantitySuffixer.interpret: (multiplier, format) of a suffix ("Ki", "m", "e3"), or QuantityError(ERR_SUFFIX).
+
+    The multiplier of a huge exponent is saturated like the values (see _scaled)."""
+    base, exponent, fmt = _suffix(suffix)
+    if base == 2:
+        return Fraction(2 ** exponent), fmt
+    return _scaled(False, "1", exponent), fmt
+
+
+def _decimal_parts(number: str) -> tuple[bool, str, int]:
+    """'-012.340' → (True, '1234', -2): sign, significant digits (no leading or trailing zeros), and
+    the power of ten they are scaled by. '' digits for zero. O(len(number))."""
+    negative = number.startswith("-")
+    body = number.lstrip("+-")
+    whole, _, frac = body.partition(".")
+    digits = (whole + frac).lstrip("0")
+    exponent = -len(frac)
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    return negative, stripped, exponent
+
+
+def _scaled(negative: bool, digits: str, exponent: int) -> Fraction:
+    """±digits × 10**exponent as a Fraction, saturated beyond ±QUANTITY_MAGNITUDE_BOUND (O(1) then)."""
+    if not digits:
+        return Fraction(0)
+    magnitude = len(digits) + exponent  # the value lies in [10**(magnitude-1), 10**magnitude)
+    if magnitude > QUANTITY_MAGNITUDE_BOUND:
+        huge = SaturatedQuantity(-(10 ** QUANTITY_MAGNITUDE_BOUND) if negative else 10 ** QUANTITY_MAGNITUDE_BOUND)
+        huge.exact = (negative, digits, exponent)
+        return huge
+    if magnitude < -QUANTITY_MAGNITUDE_BOUND:
+        # Far below a nano: every reader rounds it up (away from zero) to the smallest unit anyway.
+        return Fraction(-1 if negative else 1, 10 ** (QUANTITY_MAGNITUDE_BOUND + 9))
+    value = int(digits) * Fraction(10) ** exponent
+    return -value if negative else value
+
+
+def _quantity_value(number: str, base: int, exponent: int) -> Fraction:
+    negative, digits, scale = _decimal_parts(number)
+    if base == 2:
+        value = _scaled(negative, digits, scale)
+        return value if isinstance(value, SaturatedQuantity) else value * 2 ** exponent
+    return _scaled(negative, digits, scale + exponent)
+
+
 def round_up(value: Fraction, digits: int = 9) -> Fraction:
     """Round away from zero to 10**-digits, as inf.Dec RoundUp does (9: nano, a Quantity's finest scale)."""
+    if isinstance(value, SaturatedQuantity) or value.denominator == 1:
+        return value
     scaled = value * 10 ** digits
     if scaled.denominator == 1:
         return value
@@ -98,14 +214,12 @@ def parse_quantity_format(text: str) -> tuple[Fraction, str]:
     if not isinstance(text, str) or not text:
         raise QuantityError(ERR_FORMAT_WRONG)
     number, suffix = _split_quantity(text)
-    multiplier, fmt = quantity_suffix(suffix)
+    base, exponent, fmt = _suffix(suffix)
     digits = number.lstrip("+-")
     if digits == ".":  # a lone point has no numeric part (upstream: inf.Dec refuses it)
         raise QuantityError(ERR_NUMERIC)
-    amount = Fraction(digits) if digits else Fraction(0)  # "-" and "+" alone read as 0, as upstream
-    if number.startswith("-"):
-        amount = -amount
-    return round_up(amount * multiplier), fmt
+    # "-" and "+" alone read as 0, as upstream
+    return round_up(_quantity_value(number, base, exponent)), fmt
 
 
 def match_quantity(text: str, numeric_error: str = ERR_NUMERIC) -> tuple[Fraction, str]:
@@ -118,12 +232,10 @@ def match_quantity(text: str, numeric_error: str = ERR_NUMERIC) -> tuple[Fractio
     if not match:
         raise QuantityError(ERR_FORMAT_WRONG)
     number, suffix = match.groups()
-    try:
-        amount = Fraction(number)
-    except ValueError:
-        raise QuantityError(numeric_error) from None
-    multiplier, fmt = quantity_suffix(suffix)
-    return amount * multiplier, fmt
+    if not re.fullmatch(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)", number):
+        raise QuantityError(numeric_error)  # what Fraction() (inf.Dec SetString upstream) refuses: "1.2.3", "."
+    base, exponent, fmt = _suffix(suffix)
+    return _quantity_value(number, base, exponent), fmt
 
 
 def parse_quantity(value: str | int | float | Fraction) -> Fraction:
@@ -154,6 +266,8 @@ def format_quantity(value: Fraction, fmt: str, *, cap_exponent: bool = False) ->
     a multiple of 3, that keeps the mantissa whole: "500m", "2k", "1e-3"
     (DecimalExponent), at most 18 ("1000E") except in DecimalExponent unless
     `cap_exponent` (how the table printer has always written "1e21": "1000e18")."""
+    if isinstance(value, SaturatedQuantity):
+        return _format_saturated(value, fmt)
     if fmt == BINARY_SI and value.denominator == 1 and abs(value) >= 1024:
         mantissa, exponent = int(value), 0
         while mantissa % 1024 == 0 and exponent < 60:
@@ -171,6 +285,21 @@ def format_quantity(value: Fraction, fmt: str, *, cap_exponent: bool = False) ->
     if fmt == DECIMAL_EXPONENT:
         return f"{mantissa}e{exponent}" if exponent else f"{mantissa}"
     return f"{mantissa}{_DECIMAL_SUFFIX_OF[exponent]}"
+
+
+def _format_saturated(value: SaturatedQuantity, fmt: str) -> str:
+    """format_quantity of a value too large to multiply out, from its digits (O(len(digits)))."""
+    negative, digits, exponent = value.exact
+    sign = "-" if negative else ""
+    if fmt == BINARY_SI:
+        # ParseQuantity caps a BinarySI amount at maxAllowed (int64 max): "9223372036854775807".
+        return f"{sign}{_INT64_MAX}"
+    shift = exponent % 3  # the exponent is written as a multiple of 3, the mantissa whole
+    mantissa, exponent = digits + "0" * shift, exponent - shift
+    if fmt == DECIMAL_SI and exponent - 18 <= QUANTITY_MAGNITUDE_BOUND:
+        return f"{sign}{mantissa}{'0' * (exponent - 18)}E"
+    # DecimalExponent, or a DecimalSI value beyond its largest suffix: upstream falls back to "e<exponent>".
+    return f"{sign}{mantissa}e{exponent}"
 
 
 def cpu_millis(q: str | int | float | Fraction) -> int:

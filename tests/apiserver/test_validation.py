@@ -673,3 +673,43 @@ def test_named_go_string_types_in_type_errors():
     assert bad_request(obj, POD).message.endswith(
         "json: cannot unmarshal number into Go struct field ContainerPort.spec.containers.ports.protocol "
         "of type v1.Protocol")
+
+
+# --- quantities with huge exponents: answered at once, as the real server answers ----------------
+
+def test_huge_exponent_quantity_is_accepted_at_once_like_upstream():
+    # ParseQuantity takes "1e9999999" on its int64 fast path (value 1, scale 9999999) and keeps the
+    # string; SetDefaults_ResourceList's RoundUp(-3) leaves it alone: the server stores it as written.
+    from clusters.apiserver.defaults import apply_defaults
+    for text in ("1e9999999", "1e999999"):
+        started = time.perf_counter()
+        obj = deployment()
+        obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": text}}
+        check_decoding(copy.deepcopy(obj), DEPLOY)
+        apply_defaults(obj, DEPLOY)
+        validate_object(obj, DEPLOY)
+        assert obj["spec"]["template"]["spec"]["containers"][0]["resources"] == {"limits": {"cpu": text}}
+        p = pod(containers=[container(resources={"limits": {"memory": text}})])
+        apply_defaults(p, POD)
+        validate_object(p, POD)
+        assert p["spec"]["containers"][0]["resources"] == {"limits": {"memory": text}, "requests": {"memory": text}}
+        assert time.perf_counter() - started < 0.5
+
+
+def test_exponent_beyond_int64_is_rejected_at_once_with_the_suffix_error():
+    started = time.perf_counter()
+    obj = deployment()
+    obj["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": "1e99999999999999999999"}}
+    err = bad_request(obj, DEPLOY)
+    assert err.message == ('Deployment in version "v1" cannot be handled as a Deployment: '
+                           "unable to parse quantity's suffix")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_huge_request_above_huge_limit_is_reported_at_once():
+    started = time.perf_counter()
+    obj = pod(containers=[container(resources={"limits": {"cpu": "1e9999999"}, "requests": {"cpu": "2e9999999"}})])
+    assert single(invalid(obj, POD)) == ("spec.containers[0].resources.requests",
+                                         'Invalid value: "2e9999999": must be less than or equal to cpu limit of '
+                                         "1e9999999", "FieldValueInvalid")
+    assert time.perf_counter() - started < 0.5

@@ -300,3 +300,59 @@ def test_unsupported_fields() -> None:
     # terms are checked in sorted order, like the server's Transform
     assert sel.unsupported("Pod") == "field label not supported: spec.bogus"
     assert parse_field_selector("metadata.name=x").unsupported("ConfigMap") is None
+
+
+# ------------------------------------------------------------------ huge exponents (no big-number DoS)
+# ParseQuantity (quantity.go) reads an "e" suffix with strconv.ParseInt(…, 10, 64) — ErrSuffix beyond
+# int64 — then converts it with int32(), which wraps; "1e9999999" is accepted and kept as written.
+
+@pytest.mark.parametrize("text, canonical", [
+    ("1e9999999", "1e9999999"),
+    ("1e999999", "1e999999"),
+    ("-1e9999999", "-1e9999999"),
+    ("10e9999999", "10e9999999"),
+    ("1.5e9999999", "1500e9999996"),
+    ("1E2147483647", "10e2147483646"),
+    ("1e4294967296", "1"),             # int32(2**32) == 0
+    ("1e9223372036854775807", "100e-3"),  # int32(int64 max) == -1
+    ("0e9999999", "0"),
+])
+def test_huge_exponents_parse_fast_like_upstream(text: str, canonical: str) -> None:
+    import time
+    started = time.perf_counter()
+    value, fmt = parse_quantity_format(text)
+    assert format_quantity(value, fmt) == canonical
+    exact, fmt = match_quantity(text)
+    assert format_quantity(exact, fmt) == canonical
+    assert time.perf_counter() - started < 0.05
+
+
+def test_huge_quantities_compare_and_convert_fast() -> None:
+    import time
+    started = time.perf_counter()
+    assert parse_quantity("1e9999999") > parse_quantity("1e300") > parse_quantity("64Gi")
+    assert parse_quantity("-1e9999999") < 0
+    assert cpu_millis("1e9999999") > 10 ** 100 and memory_bytes("1e9999999") > 10 ** 100
+    assert parse_quantity("1e-9999999") == Fraction(1, 10 ** 9)  # rounded up to 1n
+    assert cpu_millis("1e-9999999") == 1
+    assert parse_quantity("1" + "0" * 5000) > 10 ** 100  # a 5001-digit number, no suffix
+    assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize("text", ["1e9223372036854775808", "1e99999999999999999999", "1e-9223372036854775809",
+                                  "1e" + "9" * 100_000])
+def test_exponent_beyond_int64_is_the_suffix_error(text: str) -> None:
+    import time
+    started = time.perf_counter()
+    for parse in (parse_quantity, match_quantity):
+        with pytest.raises(QuantityError) as err:
+            parse(text)
+        assert str(err.value) == "unable to parse quantity's suffix"
+    assert time.perf_counter() - started < 0.1
+
+
+def test_huge_quantities_keep_their_order() -> None:
+    one, two = parse_quantity("1e9999999"), parse_quantity("2e9999999")
+    assert one < two and two > one and one == parse_quantity("10e9999998") and one != two
+    assert parse_quantity("-2e9999999") < parse_quantity("-1e9999999") < 0 < parse_quantity("1e300") < one
+    assert parse_quantity("15e9999999") < parse_quantity("1.6e10000000")
