@@ -339,3 +339,154 @@ def test_startup_logs() -> None:
     assert image("hello-world").startup_logs[1] == "Hello from Docker!"
     httpd = render_logs(image("httpd").startup_logs, when, hostname="10.244.1.5")
     assert "using 10.244.1.5." in httpd[0]
+
+
+# ------------------------------------------------------------------ the kubernetes.io examples
+
+# Every `image:` of kubernetes/website content/en/examples/** (current and earlier versions of the
+# files), except placeholders (gcr.io/<project>/job-wq-1, gcr.io/my-gcp-project/my-kube-scheduler) and
+# the Windows examples' mcr.microsoft.com images, which a Linux node cannot run.
+WEBSITE_EXAMPLE_IMAGES = [
+    # application/
+    "nginx", "nginx:1.14.2", "nginx:1.16.1", "nginx:1.7.9", "nginx:1.9.2", "registry.k8s.io/nginx-slim:0.7",
+    "registry.k8s.io/nginx-slim:0.8", "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24",
+    "registry.k8s.io/kubernetes-zookeeper:1.0-3.4.10", "gcr.io/google-samples/cassandra:v13",
+    "mysql:5.6", "mysql:5.7", "mysql:8.0", "gcr.io/google-samples/xtrabackup:1.0", "wordpress:6.2.1-apache",
+    "mongo:4.2", "redis", "docker.io/redis:6.0.5", "rabbitmq", "busybox", "busybox:1.28", "busybox:1.37",
+    "docker.io/library/busybox", "docker.io/library/bash", "alpine:latest", "registry.k8s.io/pause",
+    "registry.k8s.io/hpa-example", "gcr.io/google-samples/hello-app:1.0", "gcr.io/google-samples/hello-app:2.0",
+    "us-docker.pkg.dev/google-samples/containers/gke/gb-frontend:v5",
+    "us-docker.pkg.dev/google-samples/containers/gke/gb-redis-follower:v2",
+    "gcr.io/google_samples/gb-redisslave:v1", "gcr.io/google-samples/gb-frontend:v4",
+    # controllers/
+    "perl", "perl:5.34.0", "docker.io/library/bash:5", "python", "docker.io/library/python:3",
+    "quay.io/fluentd_elasticsearch/fluentd:v2.5.2",
+    # pods/
+    "debian", "fedora", "redis:5", "registry.k8s.io/busybox", "registry.k8s.io/busybox:1.27.2",
+    "registry.k8s.io/e2e-test-images/agnhost:2.40", "registry.k8s.io/e2e-test-images/agnhost:2.45",
+    "registry.k8s.io/goproxy:0.1", "registry.k8s.io/etcd:3.5.1-0", "registry.k8s.io/pause:3.8",
+    "registry.k8s.io/liveness", "k8s.gcr.io/liveness", "polinux/stress", "vish/stress",
+    "gcr.io/google-samples/node-hello:1.0", "hashicorp/http-echo:1.0", "docker.io/alpine/socat:1.8.0.3",
+    # service/
+    "gcr.io/google-samples/hello-go-gke:1.0", "gcr.io/google-samples/hello-frontend:1.0",
+    "us-docker.pkg.dev/google-samples/containers/gke/hello-app:2.0", "docker.io/curlimages/curl:8.18.0",
+    "bprashanth/nginxhttps:1.0", "radial/busyboxplus:curl",
+    # admin/ and debug/
+    "registry.k8s.io/e2e-test-images/agnhost:2.39", "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3",
+    "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3", "registry.k8s.io/fluentd-gcp:1.30",
+    "registry.k8s.io/fluentd-gcp:2.0.2", "registry.k8s.io/event-exporter:v0.2.3",
+    "registry.k8s.io/node-problem-detector:v0.1", "registry.k8s.io/cpa/cluster-proportional-autoscaler:1.8.4",
+    "k8s.gcr.io/cloud-controller-manager:v1.8.0", "registry.k8s.io/kas-network-proxy/proxy-server:v0.0.32",
+    "us.gcr.io/k8s-artifacts-prod/kas-network-proxy/proxy-agent:v0.0.37", "k8s.gcr.io/echoserver:1.4",
+    # older spellings of the same tutorials
+    "gcr.io/google_containers/busybox", "gcr.io/google_containers/liveness",
+    "gcr.io/google_containers/echoserver:1.4", "gcr.io/google_containers/kubernetes-zookeeper:1.0-3.4.10",
+    "gcr.io/google_containers/nginx-slim:0.8", "k8s.gcr.io/kubernetes-zookeeper:1.0-3.4.10",
+    "ubuntu", "memcached", "mongo",
+]
+
+
+@pytest.mark.parametrize("name", WEBSITE_EXAMPLE_IMAGES)
+def test_every_website_example_image_pulls(name: str) -> None:
+    found = image(name)
+    assert found.size_bytes > 0 and 0.3 <= found.pull_seconds <= 10
+
+
+PI_JOB = ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]
+
+
+def test_pi_job_runs_perls_own_program() -> None:
+    perl = image("perl:5.34.0")
+    assert program_args(perl, PI_JOB, None) == PI_JOB[1:]
+    assert run_mode(perl, PI_JOB, None) == "exit" and perl.exit_code == 0
+    assert 2 <= perl.start_seconds <= 10  # Math::BigFloat takes a few seconds
+    (line,) = render_logs(perl.startup_logs, datetime(2025, 1, 2, tzinfo=timezone.utc))
+    assert len(line) == 2001 and line.startswith("3.14159265358979323846264338327950288419716939937510")
+    assert line.endswith("4780275901")  # …47802759009 rounded at the 2000th digit
+    # also through `sh -c`, and from the kubelet's point of view (program.py)
+    assert run_mode(perl, ["sh", "-c", "perl -Mbignum=bpi -wle 'print bpi(2000)'"], None) == "exit"
+
+
+def test_pi_digits_are_computed_exactly() -> None:
+    from decimal import Decimal, getcontext
+
+    from clusters.engine.kubelet.images import _pi_digits
+    assert _pi_digits(10) == "3.141592654"
+    getcontext().prec = 60
+    # Machin's formula with Decimal as an independent check of the first 50 digits
+    def atan_inv(x: int) -> Decimal:
+        total, term, k, sign, x2 = Decimal(0), Decimal(1) / x, 1, 1, x * x
+        while term > Decimal(10) ** -58:
+            total += sign * term / k
+            term /= x2
+            k += 2
+            sign = -sign
+        return total
+    assert _pi_digits(50) == str(+(16 * atan_inv(5) - 4 * atan_inv(239)))[:51]
+
+
+def test_pi_job_program_exits_0_with_the_digits() -> None:
+    from clusters.engine.kubelet.environment import ContainerWorld
+    from clusters.engine.kubelet.program import program_for
+    container = {"name": "pi", "image": "perl:5.34.0", "command": PI_JOB}
+    prog = program_for(image("perl:5.34.0"), container, ContainerWorld(env={"HOSTNAME": "pi-x"}), 1000.0, None)
+    assert prog.run(1001.0).exited is False
+    done = prog.run(1060.0)
+    assert done.exited and done.exit_code == 0 and done.reason == "Completed"
+    assert [line for _, _, line in done.logs][0][:12] == "3.1415926535" and len(done.logs[0][2]) == 2001
+
+
+def test_other_perl_scripts_are_not_the_pi_model() -> None:
+    perl = image("perl")
+    assert run_mode(perl, ["perl", "-e", "print 42"], None) == "shell"
+    assert run_mode(perl, ["perl", "-Mbignum=bpi", "-wle", "print bpi(1000)"], None) == "shell"
+
+
+@pytest.mark.parametrize("name, command, args, ports, mode", [
+    ("registry.k8s.io/kubernetes-zookeeper:1.0-3.4.10", ["sh", "-c", "start-zookeeper --servers=3 --heap=512M"], None,
+     ((2181, "TCP"), (2888, "TCP"), (3888, "TCP")), "server"),
+    ("gcr.io/google-samples/cassandra:v13", None, None, ((7000, "TCP"), (7001, "TCP"), (7199, "TCP"), (9042, "TCP")),
+     "server"),
+    ("memcached", None, None, ((11211, "TCP"),), "server"),
+    ("rabbitmq", None, None, ((5672, "TCP"), (4369, "TCP"), (25672, "TCP")), "server"),
+    ("mongo:4.2", None, ["--bind_ip", "0.0.0.0"], ((27017, "TCP"),), "server"),
+    ("registry.k8s.io/etcd:3.5.1-0", ["/usr/local/bin/etcd", "--data-dir", "/var/lib/etcd"], None,
+     ((2379, "TCP"), (2380, "TCP")), "server"),
+    ("gcr.io/google-samples/hello-go-gke:1.0", None, None, ((80, "TCP"),), "server"),
+    ("gcr.io/google-samples/node-hello:1.0", None, None, ((8080, "TCP"),), "server"),
+    ("docker.io/alpine/socat:1.8.0.3", None, ["tcp-listen:5432,fork", "tcp-connect:db:5432"], ((5432, "TCP"),),
+     "server"),
+    ("hashicorp/http-echo:1.0", None, ["-text=just made some syscalls!"], ((5678, "TCP"),), "server"),
+    ("polinux/stress", ["stress"], ["--vm", "1", "--vm-bytes", "150M", "--vm-hang", "1"], (), "server"),
+    ("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", None, None, (), "exit"),
+    ("docker.io/library/bash:5", None, None, (), "exit"),
+    ("fedora", None, None, (), "exit"),
+])
+def test_website_example_programs(name: str, command, args, ports, mode) -> None:
+    found = image(name)
+    own = program_args(found, command, args)
+    assert run_mode(found, command, args) == mode
+    assert serving_ports(found, own if own is not None else None) == ports
+
+
+def test_website_example_http_answers() -> None:
+    assert http_response(image("gcr.io/google-samples/hello-go-gke:1.0"), None, 80, "/", 1) == \
+        (200, '{"message":"Hello"}')
+    assert http_response(image("gcr.io/google-samples/node-hello:1.0"), None, 8080, "/", 1) == \
+        (200, "Hello Kubernetes!")
+    echo = image("hashicorp/http-echo:1.0")
+    assert http_response(echo, ["-text=just made some syscalls!"], 5678, "/", 1) == \
+        (200, "just made some syscalls!\n")
+    assert http_response(image("registry.k8s.io/etcd:3.5.1-0"), [], 2379, "/health", 1)[0] == 200
+    assert http_response(image("memcached"), None, 11211, "/", 1) == (0, "")
+
+
+def test_dns_debugging_images_have_the_tools() -> None:
+    for name in ("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3",
+                 "registry.k8s.io/e2e-test-images/agnhost:2.39"):
+        assert {"nslookup", "dig"} <= image(name).binaries
+
+
+def test_memory_task_stress_fits_200mi_not_100mi() -> None:
+    stress = image("polinux/stress")
+    assert 100 * 2**20 < stress.memory_bytes < 200 * 2**20

@@ -32,11 +32,16 @@ Sources for the wording, so learners see what a real cluster prints:
 * program behaviour: kubernetes/kubernetes test/images/agnhost (liveness,
   netexec), docker-library entrypoints (mysql 8.4 docker_verify_minimum_env,
   postgres docker_verify_minimum_env), nginx/httpd default pages.
+* which images: every `image:` of kubernetes/website content/en/examples/** (the list is in
+  tests/engine/test_images.py WEBSITE_EXAMPLE_IMAGES), e.g. the Job tutorial's perl:5.34.0, whose
+  modelled program is `perl -Mbignum=bpi -wle 'print bpi(2000)'` (pi computed here exactly).
 """
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
@@ -231,6 +236,15 @@ def program_args(image: Image, command: list[str] | None, args: list[str] | None
     argv = effective_argv(image, command, args)
     if not argv:
         return None
+    if image.kind in _SHELL_WRAPPED_KINDS:
+        argv = _unwrap_shell(argv) or argv
+    if image.kind == "perl":
+        # The perl model knows one program: the Job tutorial's pi. Any other script is left to the shell model.
+        if argv == image.default_argv:
+            return []
+        if argv[0].rsplit("/", 1)[-1].startswith("perl") and _perl_pi_args(argv[1:]):
+            return argv[1:]
+        return None
     own = _OWN_PROGRAMS.get(image.kind, ())
     first = argv[0].rsplit("/", 1)[-1]
     if image.entrypoint and argv[:len(image.entrypoint)] == list(image.entrypoint):
@@ -238,6 +252,31 @@ def program_args(image: Image, command: list[str] | None, args: list[str] | None
     if argv == image.default_argv or first in own:
         return argv[1:]
     return None
+
+
+# Kinds whose tutorials start the program through `sh -c "start-zookeeper --servers=3 …"`.
+_SHELL_WRAPPED_KINDS = frozenset({"zookeeper", "perl", "cassandra", "node-hello"})
+
+
+def _unwrap_shell(argv: list[str]) -> list[str] | None:
+    """["sh", "-c", "exec start-zookeeper --servers=3"] → ["start-zookeeper", "--servers=3"]: a script that
+    is one plain command (no expansions, redirections, pipes or lists) runs that command."""
+    if len(argv) != 3 or argv[0].rsplit("/", 1)[-1] not in ("sh", "bash", "ash", "dash") or argv[1] != "-c":
+        return None
+    script = argv[2].strip()
+    if any(c in script for c in "`$\n"):
+        return None
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:
+        return None
+    if any(word and all(c in "();<>|&" for c in word) for word in words):
+        return None  # a list, pipe, redirection or subshell: the shell model runs it
+    if words[:1] == ["exec"]:
+        words = words[1:]
+    return words or None
 
 
 def run_mode(image: Image, command: list[str] | None = None, args: list[str] | None = None) -> str:
@@ -325,7 +364,7 @@ def _with_variants(base: Iterable[str], variants: Iterable[str]) -> set[str]:
     return base | {f"{b}-{v}" for b in base for v in variants} | set(variants)
 
 
-_NGINX_MINORS = {"1.9": 15, "1.10": 3, "1.11": 13, "1.12": 2, "1.13": 12, "1.14": 2, "1.15": 12, "1.16": 1,
+_NGINX_MINORS = {"1.7": 12, "1.8": 1, "1.9": 15, "1.10": 3, "1.11": 13, "1.12": 2, "1.13": 12, "1.14": 2, "1.15": 12, "1.16": 1,
                  "1.17": 10, "1.18": 0, "1.19": 10, "1.20": 2, "1.21": 6, "1.22": 1, "1.23": 4, "1.24": 0,
                  "1.25": 5, "1.26": 3, "1.27": 5, "1.28": 0, "1.29": 3}
 _NGINX_TAGS = _with_variants(_versions(_NGINX_MINORS) | {"1", "stable", "mainline"},
@@ -345,7 +384,7 @@ _POSTGRES_TAGS = _with_variants(
     _versions({"9.6": 24, "10": 23, "11": 22, "12": 22, "13": 22, "14": 19, "15": 14, "16": 10, "17": 6, "18": 0})
     - {"10.0", "11.0", "12.0", "13.0", "14.0", "15.0", "16.0", "17.0", "18.0"},
     ["alpine", "bookworm", "bullseye", "trixie", "alpine3.21", "alpine3.22"]) | {"latest"}
-_MONGO_TAGS = _with_variants(_versions({"4.4": 29, "5.0": 31, "6.0": 26, "7.0": 25, "8.0": 16}) | {"4", "5", "6", "7", "8"},
+_MONGO_TAGS = _with_variants(_versions({"3.6": 23, "4.0": 28, "4.2": 24, "4.4": 29, "5.0": 31, "6.0": 26, "7.0": 25, "8.0": 16}) | {"4", "5", "6", "7", "8"},
                              ["jammy", "noble", "focal"]) | {"latest"}
 _BUSYBOX_TAGS = _with_variants(_versions({f"1.{m}": 4 for m in range(21, 38)}) | {"stable", "unstable"},
                                ["musl", "glibc", "uclibc"]) | {"latest"}
@@ -375,9 +414,21 @@ _PHP_TAGS = _with_variants(_versions({"5.6": 40, "7.0": 33, "7.1": 33, "7.2": 34
                            ["apache", "fpm", "cli", "zts", "alpine", "fpm-alpine", "cli-alpine", "apache-bookworm",
                             "fpm-bookworm", "cli-bookworm"]) | {"latest"}
 _AGNHOST_TAGS = {f"2.{m}" for m in range(1, 58)}
-_CURL_TAGS = {f"8.{m}.{p}" for m in range(0, 17) for p in range(0, 2)} | {f"7.{m}.{p}" for m in range(70, 89)
+_CURL_TAGS = {f"8.{m}.{p}" for m in range(0, 19) for p in range(0, 2)} | {f"7.{m}.{p}" for m in range(70, 89)
                                                                          for p in range(0, 2)} | {"latest"}
 _NETSHOOT_TAGS = {f"v0.{m}" for m in range(1, 15)} | {"latest"}
+_PERL_TAGS = _with_variants(_versions({"5.30": 3, "5.32": 1, "5.34": 3, "5.36": 3, "5.38": 4, "5.40": 2, "5.42": 0})
+                            | {"5", "stable"}, ["slim", "threaded", "slim-threaded", "bookworm", "bullseye", "buster",
+                                                "slim-bookworm", "slim-bullseye", "slim-buster"]) | {"latest"}
+_MEMCACHED_TAGS = _with_variants(_versions({"1.5": 22, "1.6": 39}) | {"1"}, ["alpine", "bookworm"]) | {"latest"}
+_RABBITMQ_TAGS = _with_variants(_versions({"3.8": 34, "3.9": 29, "3.10": 25, "3.11": 28, "3.12": 14, "3.13": 7,
+                                           "4.0": 9, "4.1": 4}) | {"3", "4"},
+                                ["management", "alpine", "management-alpine"]) | {"latest"}
+_BASH_TAGS = _with_variants(_versions({"4.4": 23, "5.0": 18, "5.1": 16, "5.2": 37, "5.3": 3}) | {"4", "5"},
+                            ["alpine3.21", "alpine3.22"]) | {"latest", "devel"}
+_FEDORA_TAGS = {str(v) for v in range(35, 44)} | {"latest", "rawhide"}
+_ETCD_TAGS = {f"3.{m}.{p}-0" for m in (4, 5, 6) for p in range(0, 25)} | {"3.4.3", "3.5.0", "3.6.0"}
+_JESSIE_DNSUTILS_TAGS = {"1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.7"}
 
 
 # ---------------------------------------------------------------------- building an Image
@@ -787,6 +838,242 @@ def _netshoot(ref: ImageRef, tag: str) -> Image:
                   argv=["zsh"], behaviour="exit", memory=2 * _MIB, kind="netshoot")
 
 
+# --- images of the kubernetes.io tasks and tutorials (content/en/examples of kubernetes/website)
+
+
+@lru_cache(maxsize=4)
+def _pi_digits(significant: int) -> str:
+    """pi to `significant` digits, rounded (Machin's formula in exact integers): what perl's
+    `perl -Mbignum=bpi -wle 'print bpi(N)'` prints. Math::BigFloat rounds half to even; pi's digits
+    are never a tie, so that is plain rounding of the next digit."""
+    guard = 10
+    scale = 10 ** (significant + guard)
+
+    def atan_inv(x: int) -> int:
+        total = term = scale // x
+        x2, k, sign = x * x, 1, 1
+        while term:
+            term //= x2
+            k += 2
+            sign = -sign
+            total += sign * (term // k)
+        return total
+
+    digits = str(16 * atan_inv(5) - 4 * atan_inv(239))  # "31415…", significant + guard + 1 digits
+    kept = int(digits[:significant]) + (1 if digits[significant] >= "5" else 0)
+    text = str(kept)
+    return f"{text[0]}.{text[1:]}"
+
+
+_PI_COMMAND = re.compile(r"^print\s+bpi\(\s*(\d+)\s*\);?$")
+_PI_JOB_DIGITS = 2000  # the Job tutorial (controllers/job.yaml): print bpi(2000)
+
+
+def _perl_pi_args(args: list[str]) -> bool:
+    """perl's arguments are the Job tutorial's: -Mbignum=bpi -wle 'print bpi(2000)' (flags in any grouping)."""
+    flags = args[:-1]
+    match = _PI_COMMAND.match(args[-1].strip()) if args else None
+    if not match or int(match.group(1)) != _PI_JOB_DIGITS:
+        return False
+    joined = " ".join(flags)
+    return "-Mbignum=bpi" in joined and any(f.startswith("-") and "e" in f.lstrip("-") and not f.startswith("-M")
+                                            for f in flags)
+
+
+def _perl(ref: ImageRef, tag: str) -> Image:
+    # The official image (buildpack-deps base, ~330 MB; -slim ~30 MB). CMD ["perl5.x.y", "-de0"].
+    # Its modelled program is the Job tutorial's pi computation, which Math::BigFloat takes a few
+    # seconds for: one log line of 2001 characters, exit 0. Other perl scripts are not simulated.
+    base = tag.split("-")[0]
+    version = base if base.count(".") == 2 else "5.40.2"
+    slim = "slim" in tag
+    return _image(ref, size=30_600_000 if slim else 323_000_000, start=4.0, shell="/bin/sh",
+                  binaries=(_COREUTILS if slim else _BUILDPACK) | {"perl", f"perl{version}", "cpanm"},
+                  argv=[f"perl{version}", "-de0"], behaviour="exit", memory=40 * _MIB,
+                  logs=[_pi_digits(_PI_JOB_DIGITS)], kind="perl", version=version)
+
+
+def _zookeeper(ref: ImageRef, tag: str) -> Image:
+    # The ZooKeeper StatefulSet tutorial: Ubuntu + OpenJDK 8 + ZooKeeper 3.4.10 and the scripts
+    # start-zookeeper (writes zoo.cfg and myid from the hostname, then execs zkServer.sh start-foreground)
+    # and zookeeper-ready (`echo ruok | nc 127.0.0.1 2181` must answer imok).
+    logs = ["#This file was autogenerated DO NOT EDIT",
+            "clientPort=2181", "dataDir=/var/lib/zookeeper/data", "dataLogDir=/var/lib/zookeeper/data/log",
+            "tickTime=2000", "initLimit=10", "syncLimit=5", "maxClientCnxns=60", "minSessionTimeout=4000",
+            "maxSessionTimeout=40000", "autopurge.snapRetainCount=3", "autopurge.purgeInteval=12",
+            "server.1={hostname}.zk-hs.default.svc.cluster.local:2888:3888",
+            "Creating ZooKeeper log4j configuration",
+            "ZooKeeper JMX enabled by default", "Using config: /usr/bin/../etc/zookeeper/zoo.cfg",
+            "{go},000 [myid:1] - INFO  [main:QuorumPeerConfig@124] - Reading configuration from: "
+            "/usr/bin/../etc/zookeeper/zoo.cfg",
+            "{go},000 [myid:1] - INFO  [main:QuorumPeerMain@127] - Starting quorum peer",
+            "{go},000 [myid:1] - INFO  [main:NIOServerCnxnFactory@89] - binding to port 0.0.0.0/0.0.0.0:2181"]
+    return _image(ref, size=273_000_000, start=5.0, shell="/bin/sh",
+                  binaries=_COREUTILS | _PROCPS | {"start-zookeeper", "zookeeper-ready", "zkServer.sh", "zkCli.sh",
+                                                   "zkGenConfig.sh", "java", "nc", "netcat"},
+                  argv=["start-zookeeper"], behaviour="server",
+                  ports=[(2181, "TCP"), (2888, "TCP"), (3888, "TCP")], memory=200 * _MIB, cpu_idle=5, logs=logs,
+                  kind="zookeeper", version="3.4.10")
+
+
+def _cassandra(ref: ImageRef, tag: str) -> Image:
+    # The Cassandra StatefulSet tutorial (gcr.io/google-samples/cassandra:v13, Cassandra 3.11): /run.sh
+    # renders cassandra.yaml from the CASSANDRA_* variables and starts Cassandra in the foreground.
+    logs = ["Starting Cassandra on {hostname}",
+            "CASSANDRA_CONF_DIR /etc/cassandra",
+            "CASSANDRA_CFG /etc/cassandra/cassandra.yaml",
+            "CASSANDRA_AUTO_BOOTSTRAP true",
+            "INFO  {go},000 StorageService.java:1439 - JOINING: Finish joining ring",
+            "INFO  {go},000 Server.java:156 - Starting listening for CQL clients on /0.0.0.0:9042 (unencrypted)..."]
+    return _image(ref, size=134_000_000, start=30.0, shell="/bin/sh",
+                  binaries=_COREUTILS | _PROCPS | {"cassandra", "nodetool", "cqlsh", "run.sh", "ready-probe.sh",
+                                                   "java"},
+                  argv=["/run.sh"], behaviour="server",
+                  ports=[(7000, "TCP"), (7001, "TCP"), (7199, "TCP"), (9042, "TCP")], memory=600 * _MIB,
+                  cpu_idle=20, logs=logs, kind="cassandra", version="3.11.2")
+
+
+def _dnsutils(ref: ImageRef, tag: str) -> Image:
+    # DNS debugging images: Debian jessie with dnsutils (jessie-dnsutils), or Alpine with bind-tools
+    # (the older gcr.io/kubernetes-e2e-test-images/dnsutils). No server: CMD is the base shell.
+    alpine = ref.repository.endswith("/dnsutils")
+    tools = {"nslookup", "dig", "host", "nc", "ping", "wget"} | ({"curl"} if not alpine else set())
+    return _image(ref, size=4_600_000 if alpine else 73_000_000, start=0.0, shell="/bin/sh",
+                  binaries=(_BUSYBOX if alpine else _COREUTILS | _PROCPS) | tools,
+                  argv=["/bin/sh"] if alpine else ["bash"], behaviour="exit", memory=1 * _MIB, kind="dnsutils")
+
+
+def _memcached(ref: ImageRef, tag: str) -> Image:
+    # memcached logs nothing at start unless run with -v.
+    alpine = "alpine" in tag
+    return _image(ref, size=4_300_000 if alpine else 32_000_000, start=0.05, shell="/bin/sh",
+                  binaries=(_BUSYBOX if alpine else _COREUTILS) | {"memcached", "docker-entrypoint.sh"},
+                  argv=["docker-entrypoint.sh", "memcached"], entrypoint=("docker-entrypoint.sh",),
+                  behaviour="server", ports=[(11211, "TCP")], memory=3 * _MIB, kind="memcached")
+
+
+def _rabbitmq(ref: ImageRef, tag: str) -> Image:
+    base = tag.split("-")[0]
+    version = base if base.count(".") == 2 else "4.1.4"
+    logs = ["{iso} [notice] <0.44.0> Application syslog exited with reason: stopped",
+            "{iso} [notice] <0.248.0> Logging: switching to configured handler(s); following messages may not "
+            "be visible in this log output",
+            "",
+            "  ##  ##      RabbitMQ " + version,
+            "  ##  ##",
+            "  ##########  Copyright (c) 2007-2025 Broadcom Inc and/or its subsidiaries",
+            "  ######  ##",
+            "  ##########  Licensed under the MPL 2.0. Website: https://rabbitmq.com",
+            "",
+            "{iso} [info] <0.599.0> Ready to start client connection listeners",
+            "{iso} [info] <0.709.0> started TCP listener on [::]:5672",
+            "{iso} [info] <0.9.0> Time to start RabbitMQ: 6041 ms"]
+    ports = [(5672, "TCP"), (4369, "TCP"), (25672, "TCP")] + ([(15672, "TCP")] if "management" in tag else [])
+    return _image(ref, size=110_000_000 if "alpine" not in tag else 62_000_000, start=6.0, shell="/bin/sh",
+                  binaries=_COREUTILS | {"rabbitmq-server", "rabbitmqctl", "rabbitmq-diagnostics",
+                                         "rabbitmq-plugins", "docker-entrypoint.sh", "erl"},
+                  argv=["docker-entrypoint.sh", "rabbitmq-server"], entrypoint=("docker-entrypoint.sh",),
+                  behaviour="server", ports=ports, memory=110 * _MIB, cpu_idle=10, logs=logs, kind="rabbitmq",
+                  version=version)
+
+
+def _bash(ref: ImageRef, tag: str) -> Image:
+    # docker.io/library/bash: Alpine + bash; ENTRYPOINT ["docker-entrypoint.sh"] CMD ["bash"] (EOF: exit 0).
+    return _image(ref, size=6_000_000, start=0.0, shell="/bin/sh", binaries=_BUSYBOX | {"bash"},
+                  argv=["docker-entrypoint.sh", "bash"], entrypoint=("docker-entrypoint.sh",), behaviour="exit",
+                  memory=1 * _MIB, kind="bash")
+
+
+def _xtrabackup(ref: ImageRef, tag: str) -> Image:
+    # The replicated MySQL tutorial's sidecar image: Debian with Percona XtraBackup 2.4 and ncat.
+    return _image(ref, size=94_000_000, start=0.0, shell="/bin/sh",
+                  binaries=_COREUTILS | {"xtrabackup", "xbstream", "innobackupex", "ncat", "mysql"},
+                  argv=["bash"], behaviour="exit", memory=2 * _MIB, kind="xtrabackup")
+
+
+def _go_daemon(binary: str, ports: Iterable[tuple[int, str]] = (), size: int = 20_000_000, kind: str = "daemon",
+               logs: Iterable[str] = ()) -> Callable[[ImageRef, str], Image]:
+    """A single Go program on a distroless/scratch base (cluster add-ons, control-plane helpers)."""
+    def build(ref: ImageRef, tag: str) -> Image:
+        return _image(ref, size=size, start=0.5, shell=None, binaries={binary.rsplit("/", 1)[-1]},
+                      argv=[binary], entrypoint=(binary,), behaviour="server", ports=ports, memory=15 * _MIB,
+                      cpu_idle=1, logs=logs, kind=kind, version=tag)
+    return build
+
+
+def _etcd(ref: ImageRef, tag: str) -> Image:
+    # registry.k8s.io/etcd (the gRPC liveness probe example): no CMD of its own; a pod runs
+    # /usr/local/bin/etcd, which serves the client API (gRPC and HTTP /health) on 2379.
+    return _image(ref, size=57_000_000, start=0.5, shell="/bin/sh" if tag < "3.5.1" else None,
+                  binaries={"etcd", "etcdctl", "etcdutl"}, argv=["/usr/local/bin/etcd"], behaviour="server",
+                  ports=[(2379, "TCP"), (2380, "TCP")], memory=30 * _MIB, cpu_idle=10, kind="etcd",
+                  version=tag.split("-")[0],
+                  logs=['{{"level":"info","ts":"{iso}","caller":"etcdmain/etcd.go:73","msg":"Running: ",'
+                        '"args":["/usr/local/bin/etcd"]}}',
+                        '{{"level":"info","ts":"{iso}","caller":"embed/serve.go:98","msg":"ready to serve client '
+                        'requests"}}'])
+
+
+def _hello_go_gke(ref: ImageRef, tag: str) -> Image:
+    # "Connect a Frontend to a Backend Using Services": a Go server on 80 answering {"message":"Hello"}.
+    return _image(ref, size=3_700_000, start=0.05, shell=None, binaries={"hello"}, argv=["/hello"],
+                  entrypoint=("/hello",), behaviour="server", ports=[(80, "TCP")], memory=3 * _MIB,
+                  cpu_request=0.1, kind="hello-go", logs=["{go} Server listening on port 80"])
+
+
+def _hello_frontend(ref: ImageRef, tag: str) -> Image:
+    # The same tutorial's frontend: nginx 1.x proxying / to http://hello (the backend Service).
+    image = _nginx(ref, "1.14.2")
+    return _replace(image, kind="hello-frontend", binaries=image.binaries | {"/usr/sbin/nginx"})
+
+
+def _node_hello(ref: ImageRef, tag: str) -> Image:
+    # gcr.io/google-samples/node-hello:1.0 (security context task): node server.js on 8080.
+    return _image(ref, size=251_000_000, start=0.3, shell="/bin/sh", binaries=_COREUTILS | _PROCPS | {"node", "npm"},
+                  argv=["/bin/sh", "-c", "node server.js"], behaviour="server", ports=[(8080, "TCP")],
+                  memory=20 * _MIB, cpu_request=0.3, kind="node-hello")
+
+
+def _nginxhttps(ref: ImageRef, tag: str) -> Image:
+    # bprashanth/nginxhttps:1.0 (Connecting Applications with Services): nginx on 80 and 443.
+    image = _nginx(ref, "1.9.1")
+    return _replace(image, ports=((80, "TCP"), (443, "TCP")), size_bytes=45_000_000,
+                    pull_seconds=_pull_time(45_000_000))
+
+
+def _polinux_stress(ref: ImageRef, tag: str) -> Image:
+    # Memory tasks: `stress --vm 1 --vm-bytes 150M --vm-hang 1` holds ~150 MiB: it runs under a
+    # 200Mi limit and is OOM-killed under a 100Mi one (the limit the task's second pod sets).
+    return _image(ref, size=4_200_000, start=0.5, shell="/bin/sh", binaries=_BUSYBOX | {"stress"},
+                  argv=["stress", "--vm", "1", "--vm-bytes", "150M", "--vm-hang", "1"], behaviour="server",
+                  memory=150 * 1000 * 1000 + 2 * _MIB, cpu_idle=1, kind="stress",
+                  logs=["stress: info: [1] dispatching hogs: 0 cpu, 0 io, 1 vm, 0 hdd"])
+
+
+def _vish_stress(ref: ImageRef, tag: str) -> Image:
+    # CPU task: ENTRYPOINT ["/stress", "-logtostderr"]; `-cpus 2` spins two threads (throttled to the limit).
+    return _image(ref, size=1_100_000, start=0.1, shell=None, binaries={"stress"},
+                  argv=["/stress", "-logtostderr"], entrypoint=("/stress", "-logtostderr"), behaviour="server",
+                  memory=1 * _MIB, cpu_idle=2000, kind="vish-stress",
+                  logs=['I0102 03:04:05.000000       1 main.go:26] Allocating "0" memory, in "4Ki" chunks, with a '
+                        '1ms sleep between allocations',
+                        "I0102 03:04:05.000000       1 main.go:39] Spawning a thread to consume CPU",
+                        "I0102 03:04:05.000000       1 main.go:39] Spawning a thread to consume CPU"])
+
+
+def _http_echo(ref: ImageRef, tag: str) -> Image:
+    # hashicorp/http-echo (seccomp tutorial): ENTRYPOINT ["/http-echo"], answers -text on :5678.
+    return _image(ref, size=3_200_000, start=0.05, shell=None, binaries={"http-echo"}, argv=["/http-echo"],
+                  entrypoint=("/http-echo",), behaviour="server", ports=[(5678, "TCP")], memory=3 * _MIB,
+                  kind="http-echo", logs=["{go} [INFO] server is listening on :5678"])
+
+
+def _socat(ref: ImageRef, tag: str) -> Image:
+    # alpine/socat (the ambassador sidecar example): ENTRYPOINT ["socat"]; listens where its args say.
+    return _image(ref, size=4_900_000, start=0.0, shell="/bin/sh", binaries=_BUSYBOX | {"socat"},
+                  argv=["socat"], entrypoint=("socat",), behaviour="server", memory=1 * _MIB, kind="socat")
+
+
 # ---------------------------------------------------------------------- the catalog
 
 _Builder = Callable[[ImageRef, str], Image]
@@ -838,12 +1125,65 @@ CATALOG: dict[str, _Repo] = {
     "docker.io/corelab/gb-frontend": _repo({"v4", "v5"}, _gb_frontend),
     "gcr.io/google-samples/hello-app": _repo({"1.0", "2.0"}, _hello_app),
     "us-docker.pkg.dev/google-samples/containers/gke/hello-app": _repo({"1.0", "2.0"}, _hello_app),
+    "docker.io/library/perl": _repo(_PERL_TAGS, _perl),
+    "docker.io/library/memcached": _repo(_MEMCACHED_TAGS, _memcached),
+    "docker.io/library/rabbitmq": _repo(_RABBITMQ_TAGS, _rabbitmq),
+    "docker.io/library/bash": _repo(_BASH_TAGS, _bash),
+    "docker.io/library/fedora": _repo(_FEDORA_TAGS, _distro(["/bin/bash"], 63_000_000,
+                                                            _COREUTILS | _PROCPS | {"dnf", "rpm", "curl"}, "fedora")),
+    "gcr.io/google-samples/cassandra": _repo({"v11", "v12", "v13", "v14"}, _cassandra),
+    "gcr.io/google-samples/xtrabackup": _repo({"1.0"}, _xtrabackup),
+    "gcr.io/google-samples/hello-go-gke": _repo({"1.0"}, _hello_go_gke),
+    "gcr.io/google-samples/hello-frontend": _repo({"1.0"}, _hello_frontend),
+    "gcr.io/google-samples/node-hello": _repo({"1.0"}, _node_hello),
+    "gcr.io/kubernetes-e2e-test-images/dnsutils": _repo({"1.1", "1.2", "1.3"}, _dnsutils),
+    "docker.io/bprashanth/nginxhttps": _repo({"1.0"}, _nginxhttps),
+    "docker.io/radial/busyboxplus": _repo({"curl", "git", "latest"}, lambda r, t: _replace(
+        _busybox(r, t, 4_230_000), binaries=_BUSYBOX | {"busybox", "curl"} | ({"git"} if t == "git" else set()))),
+    "docker.io/polinux/stress": _repo({"latest", "1.0.4"}, _polinux_stress),
+    "docker.io/vish/stress": _repo({"latest"}, _vish_stress),
+    "docker.io/hashicorp/http-echo": _repo({"latest", "0.2.3", "1.0", "1.0.0"}, _http_echo),
+    "docker.io/alpine/socat": _repo({"latest", "1.7.4.4", "1.8.0.0", "1.8.0.1", "1.8.0.3"}, _socat),
+    "us.gcr.io/k8s-artifacts-prod/kas-network-proxy/proxy-agent": _repo(
+        {f"v0.{m}.{p}" for m in (0, 1, 28, 29, 30, 31, 32, 33) for p in range(0, 45)},
+        _go_daemon("/proxy-agent", [(8133, "TCP"), (8134, "TCP")], 13_000_000, "konnectivity")),
+    "us.gcr.io/k8s-artifacts-prod/kas-network-proxy/proxy-server": _repo(
+        {f"v0.{m}.{p}" for m in (0, 1, 28, 29, 30, 31, 32, 33) for p in range(0, 45)},
+        _go_daemon("/proxy-server", [(8132, "TCP"), (8133, "TCP"), (8134, "TCP")], 14_000_000, "konnectivity")),
     "quay.io/fluentd_elasticsearch/fluentd": _repo({f"v2.{m}.{p}" for m in range(0, 10) for p in range(0, 3)}
                                                    | {f"v3.{m}.{p}" for m in range(0, 5) for p in range(0, 3)}
                                                    | {f"v4.{m}.{p}" for m in range(0, 8) for p in range(0, 3)}
                                                    | {"v5.0.0", "v5.0.1", "v5.0.2"}, _fluentd),
 }
-for _registry in _K8S:
+# gcr.io/google_containers (and its google-containers spelling) is the project behind k8s.gcr.io: the
+# pre-2019 docs name it, and its images are still served.
+_K8S_LEGACY = ("gcr.io/google_containers", "gcr.io/google-containers")
+for _registry in _K8S + _K8S_LEGACY:
+    CATALOG.update({
+        f"{_registry}/kubernetes-zookeeper": _repo({"1.0-3.4.10"}, _zookeeper),
+        f"{_registry}/etcd": _repo(_ETCD_TAGS, _etcd),
+        f"{_registry}/fluentd-gcp": _repo({"1.20", "1.21", "1.25", "1.28", "1.30", "1.32", "1.34", "1.38", "2.0",
+                                          "2.0.2", "2.0.9", "2.0.17", "3.1.0", "3.2.0"}, _fluentd),
+        f"{_registry}/event-exporter": _repo({"v0.1.0", "v0.1.4", "v0.1.7", "v0.2.3", "v0.2.4", "v0.2.5", "v0.3.1"},
+                                             _go_daemon("/event-exporter", (), 12_000_000, "event-exporter")),
+        f"{_registry}/node-problem-detector": _repo({"v0.1", "v0.2", "v0.3.0", "v0.4.0", "v0.4.1", "v0.5.0",
+                                                    "v0.6.0", "v0.7.0", "v0.8.0"},
+                                                   _go_daemon("/node-problem-detector", [(20256, "TCP")],
+                                                              22_000_000, "node-problem-detector")),
+        f"{_registry}/cpa/cluster-proportional-autoscaler": _repo(
+            {f"1.{m}.{p}" for m in (7, 8) for p in range(0, 10)} | {f"v1.{m}.{p}" for m in (8, 9, 10) for p in range(0, 5)},
+            _go_daemon("/cluster-proportional-autoscaler", (), 16_000_000, "cpa")),
+        f"{_registry}/cloud-controller-manager": _repo({f"v1.{m}.{p}" for m in range(8, 14) for p in range(0, 16)},
+                                                       _go_daemon("/usr/local/bin/cloud-controller-manager",
+                                                                  [(10258, "TCP")], 40_000_000, "ccm")),
+        f"{_registry}/kas-network-proxy/proxy-server": _repo(
+            {f"v0.{m}.{p}" for m in (0, 1, 28, 29, 30, 31, 32, 33) for p in range(0, 45)},
+            _go_daemon("/proxy-server", [(8132, "TCP"), (8133, "TCP"), (8134, "TCP")], 14_000_000, "konnectivity")),
+        f"{_registry}/kas-network-proxy/proxy-agent": _repo(
+            {f"v0.{m}.{p}" for m in (0, 1, 28, 29, 30, 31, 32, 33) for p in range(0, 45)},
+            _go_daemon("/proxy-agent", [(8133, "TCP"), (8134, "TCP")], 13_000_000, "konnectivity")),
+        f"{_registry}/e2e-test-images/jessie-dnsutils": _repo(_JESSIE_DNSUTILS_TAGS, _dnsutils),
+    })
     CATALOG.update({
         f"{_registry}/busybox": _repo({"latest", "1.24", "1.27", "1.27.2"}, lambda r, t: _busybox(r, t, 1_144_547)),
         f"{_registry}/hpa-example": _repo({"latest"}, _hpa_example),
@@ -899,6 +1239,24 @@ _OWN_PROGRAMS: dict[str, tuple[str, ...]] = {
     "gb-frontend": ("apache2-foreground", "docker-php-entrypoint"),
     "hello-app": ("hello-app",),
     "fluentd": ("run.sh", "entrypoint.sh", "fluentd"),
+    "perl": (),  # only the pi job is modelled: see program_args
+    "zookeeper": ("start-zookeeper", "zkServer.sh"),
+    "cassandra": ("run.sh", "cassandra"),
+    "memcached": ("memcached", "docker-entrypoint.sh"),
+    "rabbitmq": ("rabbitmq-server", "docker-entrypoint.sh"),
+    "etcd": ("etcd",),
+    "hello-go": ("hello",),
+    "hello-frontend": ("nginx",),
+    "node-hello": ("node",),
+    "stress": ("stress",),
+    "vish-stress": ("stress",),
+    "http-echo": ("http-echo",),
+    "socat": ("socat",),
+    "event-exporter": ("event-exporter",),
+    "node-problem-detector": ("node-problem-detector",),
+    "cpa": ("cluster-proportional-autoscaler",),
+    "ccm": ("cloud-controller-manager",),
+    "konnectivity": ("proxy-server", "proxy-agent"),
 }
 
 
@@ -944,6 +1302,16 @@ def serving_ports(image: Image, args: list[str] | None = None) -> tuple[tuple[in
     """Ports the image's program listens on, given the arguments it runs with (None: its default CMD)."""
     if image.kind == "agnhost":
         return _agnhost_ports(list(image.cmd if args is None else args))
+    if image.kind == "socat" and args:
+        # socat's first address: TCP-LISTEN:5432,fork (case-insensitive, TCP4-/TCP6-LISTEN alike)
+        found = re.match(r"(?i)(tcp|udp)[46]?-listen:(\d+)", args[0])
+        return ((int(found.group(2)), found.group(1).upper()),) if found else ()
+    if image.kind == "http-echo" and args:
+        for arg in args:
+            if arg.startswith(("-listen=", "--listen=")):
+                port = arg.split("=", 1)[1].rsplit(":", 1)[-1]
+                return ((int(port), "TCP"),) if port.isdigit() else image.ports
+        return image.ports
     if image.kind == "nginx" and args:
         return image.ports  # `nginx -g 'daemon off;'` variants still serve the default config
     return image.ports
@@ -1135,6 +1503,24 @@ def http_response(image: Image, args: list[str] | None, port: int, path: str, se
             version = "2.0.0" if image.version.startswith("2") else "1.0.0"
             return 200, f"Hello, world!\nVersion: {version}\nHostname: {hostname}\n"
         return _GO_404
+    if kind == "hello-go":
+        return (200, '{"message":"Hello"}') if route == "/" else _GO_404
+    if kind == "hello-frontend":
+        # nginx proxying to the `hello` Service; the tutorial's curl shows the backend's answer.
+        return 200, '{"message":"Hello"}'
+    if kind == "node-hello":
+        return 200, "Hello Kubernetes!"
+    if kind == "http-echo":
+        text = next((a.split("=", 1)[1] for a in (args or []) if a.startswith(("-text=", "--text="))), "")
+        if route == "/health":
+            return 200, '{"status":"ok"}'
+        return 200, text + "\n"
+    if kind == "etcd":
+        if route in ("/health", "/livez", "/readyz"):
+            return 200, '{"health":"true","reason":""}' if route == "/health" else "ok"
+        if route == "/version":
+            return 200, f'{{"etcdserver":"{image.version}","etcdcluster":"{image.version.rsplit(".", 1)[0]}.0"}}'
+        return 404, "404 page not found\n"
     if kind == "echoserver":
         return 200, (f"\n\nHostname: {hostname}\n\nRequest Information:\n\tmethod=GET\n\treal path={route}\n"
                      f"\tquery={split.query}\n\trequest_version=1.1\n")
