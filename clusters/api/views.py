@@ -17,7 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from clusters import selectors, services
+from clusters import containers, selectors, services
 from clusters.apiserver import discovery, errors, openapi
 from clusters.apiserver.decode import decode_body
 from clusters.apiserver.errors import ApiError
@@ -25,7 +25,7 @@ from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.tables import build_table
 from clusters.models import Cluster
 
-from . import watch
+from . import logstream, watch
 from .paths import Endpoint, ResourcePath, parse
 from .responses import (JSON, PARTIAL, PARTIAL_LIST, PATCH_TYPES, TABLE, json_response, status_response, wants)
 
@@ -40,7 +40,12 @@ def _bearer_token(request: HttpRequest) -> str:
 
 def authenticate(request: HttpRequest, cluster_id: uuid.UUID) -> Cluster:
     """The cluster the request may use: its token must be one issued for this very cluster."""
-    token_cluster = services.token_cluster_id(_bearer_token(request))
+    return authenticate_token(_bearer_token(request), cluster_id)
+
+
+def authenticate_token(token: str, cluster_id: uuid.UUID) -> Cluster:
+    """authenticate() for a bearer token already taken from the headers (the WebSocket streams use it)."""
+    token_cluster = services.token_cluster_id(token)
     if token_cluster is None:
         raise errors.unauthorized()
     if token_cluster != cluster_id:
@@ -61,6 +66,8 @@ async def cluster_api(request: HttpRequest, cluster_id: str, rest: str) -> HttpR
             return endpoint_response(request, target, f"/clusters/{cluster_id}")
         if request.method == "GET" and not target.name and request.GET.get("watch") in ("true", "1"):
             return await watch_response(request, cluster, target)
+        if request.method == "GET" and target.subresource == "log" and request.GET.get("follow") in ("true", "1"):
+            return await log_follow_response(request, cluster, target)
         return await sync_to_async(resource_response)(request, cluster, target)
     except ApiError as error:
         return status_response(error)
@@ -165,6 +172,9 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
             raise errors.bad_request(f"{target.subresource} is not available in the playground yet")
         obj = services.api_call(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
         return object_response(obj, accept, cluster, rt.kind)
+
+    if target.subresource in ("exec", "attach") and method in ("GET", "POST"):
+        return stream_fallback_response(request, cluster, target)
 
     if method == "POST":
         if target.name:
@@ -278,21 +288,88 @@ def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) 
                           "metadata": {"resourceVersion": str(version)}, "items": items})
 
 
+def _int_param(query, name: str, minimum: int = 0) -> int | None:
+    value = query.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise errors.bad_request(f'invalid {name} "{value}"') from None
+    if number < minimum:
+        raise errors.bad_request(f"{name}: Invalid value: {number}: must be greater than or equal to {minimum}")
+    return number
+
+
+def log_options(request: HttpRequest) -> containers.LogOptions:
+    """PodLogOptions from the query, as kubectl sends them."""
+    query = request.GET
+    since_time = None
+    if query.get("sinceTime"):
+        from clusters.engine.state import parse_timestamp
+
+        since_time = parse_timestamp(query["sinceTime"])
+        if since_time is None:
+            raise errors.bad_request(f'invalid sinceTime "{query["sinceTime"]}"')
+    return containers.LogOptions(
+        container=query.get("container") or None, previous=query.get("previous") in ("true", "1"),
+        timestamps=query.get("timestamps") in ("true", "1"), tail_lines=_int_param(query, "tailLines"),
+        since_seconds=_int_param(query, "sinceSeconds", 1), since_time=since_time,
+        limit_bytes=_int_param(query, "limitBytes", 1))
+
+
 def log_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
-    pod = services.api_call(cluster=cluster, operation=lambda api: api.get(target.rt, target.namespace or "",
-                                                                          target.name))
-    containers = [c["name"] for c in pod.get("spec", {}).get("containers") or []]
-    wanted = request.GET.get("container")
-    if wanted is None and len(containers) > 1:
-        raise errors.bad_request(f"a container name must be specified for pod {target.name}, choose one of: "
-                                 f"[{' '.join(containers)}]")
-    wanted = wanted or (containers[0] if containers else "")
-    if wanted not in containers:
-        init = [c["name"] for c in pod.get("spec", {}).get("initContainers") or []]
-        if wanted not in init:
-            raise errors.bad_request(f"container {wanted} is not valid for pod {target.name}")
-    # The kubelet is not simulated yet: a container that never started has written nothing.
-    return HttpResponse(b"", content_type="text/plain")
+    options = log_options(request)
+    log = containers.container_logs(cluster=cluster, namespace=target.namespace or "", pod=target.name,
+                                    options=options)
+    body = containers.format_lines(log, options, cluster.sim_now())
+    return HttpResponse(body, content_type="text/plain")
+
+
+async def log_follow_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    """`kubectl logs -f`: what exists, then new lines as simulated time passes, until the container exits."""
+    options = log_options(request)
+    namespace = target.namespace or ""
+    first = await sync_to_async(containers.container_logs)(cluster=cluster, namespace=namespace, pod=target.name,
+                                                           options=options)
+    head = containers.format_lines(first, options, cluster.sim_now())
+
+    async def stream():
+        budget = options.limit_bytes
+        yield head  # possibly empty: the headers go out now, as the kubelet's zero-byte write does
+        if budget is not None:
+            budget -= len(head)
+        if options.previous:
+            return
+        async for line in logstream.follow(cluster.pk, namespace, target.name, first, logstream.position_of(first)):
+            chunk = containers.format_line(line, options.timestamps)
+            if budget is not None:
+                if budget <= 0:
+                    return
+                chunk, budget = chunk[:budget], budget - len(chunk)
+            yield chunk
+
+    response = StreamingHttpResponse(stream(), content_type="text/plain")
+    response.headers["Cache-Control"] = "no-cache, private"
+    return response
+
+
+def stream_fallback_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    """exec/attach without a WebSocket: kubectl's SPDY fallback after the WebSocket upgrade was refused.
+
+    It repeats the checks so kubectl prints the real error (a Status, or the kubelet's plain-text 404
+    `container not found ("c")`, shown as `unable to upgrade connection: …`). Streams themselves are
+    served over WebSocket only (clusters/api/remotecommand.py).
+    """
+    try:
+        containers.container_stream_check(cluster=cluster, namespace=target.namespace or "", pod=target.name,
+                                          container=request.GET.get("container") or None)
+    except containers.ContainerNotFound as missing:
+        return HttpResponse(str(missing).encode(), status=404, content_type="text/plain; charset=utf-8")
+    if target.subresource == "exec" and not request.GET.getlist("command"):
+        raise errors.bad_request("you must specify at least one command for the container")
+    raise errors.bad_request(f"the playground serves {target.subresource} over WebSocket only "
+                             "(v5.channel.k8s.io: kubectl 1.30 or newer)")
 
 
 def metrics_response(request: HttpRequest, target: ResourcePath) -> HttpResponse:

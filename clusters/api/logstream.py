@@ -1,0 +1,89 @@
+"""Following a container's output as simulated time passes: `kubectl logs -f` and `kubectl attach`.
+
+A container's output is a replay (clusters.containers), so new lines appear
+without any write to the database: the stream re-reads every second of wall
+time, and also as soon as the cluster's channel group says something changed
+(the container exited, the clock was moved). It ends when the attempt being
+followed has exited (a restart starts a new attempt: real `kubectl logs -f`
+ends there too) or when the client goes away.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from clusters import containers, notify, selectors
+from clusters.apiserver.errors import ApiError
+from clusters.engine.kubelet.logs import ContainerLog, LogLine
+
+RECHECK_SECONDS = 1.0
+MAX_FOLLOW_SECONDS = 4 * 3600.0   # a forgotten `kubectl logs -f` does not hold a connection forever
+
+
+def _keys(lines: list[LogLine]) -> list[tuple[float, int]]:
+    """A position for each line that survives the replay keeping only the latest lines: (time, n-th at it)."""
+    keys, previous, count = [], None, 0
+    for line in lines:
+        count = count + 1 if line.time == previous else 0
+        previous = line.time
+        keys.append((line.time, count))
+    return keys
+
+
+def _after(lines: list[LogLine], position: tuple[float, int] | None) -> tuple[list[LogLine], tuple | None]:
+    keys = _keys(lines)
+    fresh = [line for line, key in zip(lines, keys) if position is None or key > position]
+    return fresh, (keys[-1] if keys else position)
+
+
+def position_of(log: ContainerLog) -> tuple[float, int] | None:
+    keys = _keys(log.lines)
+    return keys[-1] if keys else None
+
+
+async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
+                 position: tuple[float, int] | None) -> AsyncIterator[LogLine]:
+    """The lines of `first`'s attempt after `position`, as they appear, until the attempt exits."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel() if layer else None
+    group = notify.group_name(cluster_id)
+    if layer:
+        await layer.group_add(group, channel)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + MAX_FOLLOW_SECONDS
+    options = containers.LogOptions(container=first.container)
+    try:
+        log = first
+        while not log.ended and loop.time() < deadline:
+            try:
+                if layer:
+                    await asyncio.wait_for(layer.receive(channel), RECHECK_SECONDS)
+                else:
+                    await asyncio.sleep(RECHECK_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            cluster = await sync_to_async(selectors.cluster_by_id)(cluster_id)
+            if cluster is None:
+                return
+            try:
+                log = await sync_to_async(containers.container_logs)(
+                    cluster=cluster, namespace=namespace, pod=pod, options=options)
+                if log.attempt != first.attempt:
+                    # Restarted between two looks: finish the attempt we were following, then stop.
+                    options.previous = True
+                    log = await sync_to_async(containers.container_logs)(
+                        cluster=cluster, namespace=namespace, pod=pod, options=options)
+                    if log.attempt != first.attempt:
+                        return
+                    log.ended = True
+            except ApiError:
+                return  # the pod is gone (or the container can no longer be read): the stream ends
+            fresh, position = _after(log.lines, position)
+            for line in fresh:
+                yield line
+    finally:
+        if layer:
+            await layer.group_discard(group, channel)
