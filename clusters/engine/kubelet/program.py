@@ -70,7 +70,7 @@ class Program:
             if until >= at:
                 return ProgramRun(True, 1, at, "Error", self._logs(failing))
             return ProgramRun(next_event=at)
-        logs = self._logs(self.image.startup_logs)
+        logs = self._logs(images.program_logs(self.image, self.image_args) or self.image.startup_logs)
         if self.mode == "exit":
             at = self.start + max(self.image.start_seconds, 0.0)
             if until >= at:
