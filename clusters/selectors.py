@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
+from django.db.models import Count, Q, QuerySet
+
+from .apiserver.tables import build_table
 from .models import ApiObject, Change, Cluster
 
 
@@ -17,6 +22,50 @@ def cluster_by_name(*, username: str, name: str) -> Cluster | None:
 
 def clusters_all() -> list[Cluster]:
     return list(Cluster.objects.select_related("owner").order_by("owner__username", "name"))
+
+
+def clusters_of_user(user) -> QuerySet[Cluster]:
+    """A learner's clusters, newest first, each with its `node_count` and `pod_count`."""
+    if not getattr(user, "is_authenticated", False):
+        return Cluster.objects.none()
+    return (Cluster.objects.filter(owner=user)
+            .annotate(node_count=Count("api_objects", filter=Q(api_objects__kind="Node")),
+                      pod_count=Count("api_objects", filter=Q(api_objects__kind="Pod")))
+            .order_by("-created", "name"))
+
+
+def cluster_of_user(user, name: str) -> Cluster | None:
+    """The learner's own cluster of that name; None for anyone else's, so pages answer 404 alike."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Cluster.objects.select_related("owner").filter(owner=user, name=name).first()
+
+
+@dataclass
+class Table:
+    """A server-side table as `kubectl get` prints it: the default (priority 0) columns only."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+
+def _cell(value) -> str:
+    return "<none>" if value is None else str(value)
+
+
+def object_table(cluster: Cluster, kind: str, *, all_namespaces: bool = False) -> Table:
+    """`kubectl get <kind>` (with `-A`: a NAMESPACE column first) from the real columns in apiserver.tables."""
+    rows = ApiObject.objects.filter(cluster=cluster, kind=kind).order_by("namespace", "name")
+    objects = [json.loads(data) for data in rows.values_list("data", flat=True)]
+    table = build_table(kind, objects, now=datetime.fromtimestamp(cluster.sim_now(), timezone.utc))
+    shown = [i for i, column in enumerate(table["columnDefinitions"]) if column.get("priority", 0) == 0]
+    columns = [table["columnDefinitions"][i]["name"].upper() for i in shown]
+    cells = [[_cell(row["cells"][i]) for i in shown] for row in table["rows"]]
+    if all_namespaces:
+        columns.insert(0, "NAMESPACE")
+        for obj, row in zip(objects, cells):
+            row.insert(0, obj["metadata"].get("namespace", ""))
+    return Table(columns, cells)
 
 
 def object_count(cluster: Cluster) -> int:

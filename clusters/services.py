@@ -1,4 +1,4 @@
-"""The only writers: create/delete clusters, issue tokens, run API operations in a transaction.
+"""The only writers: create/reset/delete clusters, issue tokens, run API operations in a transaction.
 
 Views, consumers, tasks and management commands parse their input and call one
 of these. An API operation runs the apiserver pipeline over a DbStore inside one
@@ -24,7 +24,7 @@ from . import notify
 from .apiserver.bootstrap import cluster_objects
 from .apiserver.errors import ApiError
 from .apiserver.pipeline import ApiServer, Limits
-from .models import ApiObject, Cluster, ClusterToken, hash_token
+from .models import ApiObject, Change, Cluster, ClusterToken, _new_seed, hash_token
 from .runner import request_reconcile
 from .storage import DbStore, in_transaction
 from .tls import ensure_serving_files
@@ -80,6 +80,52 @@ def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: f
         store.bulk_add(cluster_objects(workers=workers, now=cluster.sim_now(), seed=cluster.seed, ca_pem=ca_pem()))
         store.finish()
     request_reconcile(cluster.pk)
+    return cluster
+
+
+# The order a reset deletes in: pods first, then everything else, nodes and namespaces last, so that a
+# watcher never sees a pod outlive its node or an object outlive its namespace.
+_RESET_DELETE_ORDER = {"Pod": 0, "Node": 2, "Namespace": 3}
+
+
+def _worker_count(cluster: Cluster) -> int:
+    """How many workers the cluster was made with: the highest worker-N node, even if one was deleted."""
+    names = ApiObject.objects.filter(cluster=cluster, kind="Node").values_list("name", flat=True)
+    numbers = [int(name[7:]) for name in names if name.startswith("worker-") and name[7:].isdigit()]
+    return min(max(numbers, default=0), MAX_WORKERS)
+
+
+def cluster_reset(*, cluster: Cluster) -> Cluster:
+    """Back to a fresh cluster's content; id, owner, name, clock and API tokens stay.
+
+    Watchers see one consistent stream: every object is DELETED, then the fresh ones are ADDED, at
+    increasing resourceVersions. The change log from before the reset is dropped (watches that resume
+    from before it get 410 Gone and relist, as after an etcd compaction). The cluster gets a new seed,
+    so the fresh objects get new uids: clients that key on uids never mistake them for the old ones.
+    """
+    def work(store: DbStore) -> None:
+        store.lock()
+        current = Cluster.objects.get(pk=cluster.pk)  # the clock as it is now, under the lock
+        workers = _worker_count(current)
+        before = store.resource_version
+        Change.objects.filter(cluster_id=cluster.pk).delete()
+        Cluster.objects.filter(pk=cluster.pk).update(compacted_resource_version=before)
+        objects = [json.loads(data) for data in
+                   ApiObject.objects.filter(cluster_id=cluster.pk).values_list("data", flat=True)]
+        objects.sort(key=lambda o: (_RESET_DELETE_ORDER.get(o["kind"], 1), o["kind"],
+                                    o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        for obj in objects:
+            store.write(Change.DELETED, obj)
+        current.seed = _new_seed()
+        Cluster.objects.filter(pk=cluster.pk).update(seed=current.seed, next_wake=time.time())
+        store.bulk_add(cluster_objects(workers=workers, now=current.sim_now(), seed=current.seed, ca_pem=ca_pem()))
+
+    def committed(rv: int) -> None:
+        notify.cluster_changed(cluster.pk, rv)
+        request_reconcile(cluster.pk)
+
+    in_transaction(cluster, work, committed)
+    cluster.refresh_from_db()
     return cluster
 
 
@@ -194,4 +240,4 @@ def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
 
 
 __all__ = ["ApiError", "ClusterError", "api_call", "cluster_create", "cluster_delete", "cluster_kubeconfig",
-           "token_cluster_id", "token_issue", "user_get_or_create"]
+           "cluster_reset", "token_cluster_id", "token_issue", "user_get_or_create"]

@@ -109,8 +109,11 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Whitenoise serves static/ as it is: `make run` and `serve` need no collectstatic step.
+WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = LOGOUT_REDIRECT_URL = "/"
 
 # The Kubernetes API: ports, certificate names, limits.
 PLAYGROUND = {

@@ -1,8 +1,23 @@
-from django.urls import include, path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, re_path
 
-from clusters.views import home
+from clusters import views
+
+# A cluster's name as services.cluster_create allows it (DNS label).
+NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True, next_page="home"),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    # The Kubernetes API (/clusters/<uuid>/api/…) before the pages: its paths never end like a page's.
     path("", include("clusters.api.urls")),
+    path("clusters/new", views.cluster_create, name="cluster-create"),
+    re_path(rf"^clusters/{NAME}/$", views.cluster_detail, name="cluster-detail"),
+    re_path(rf"^clusters/{NAME}/kubeconfig$", views.cluster_kubeconfig, name="cluster-kubeconfig"),
+    re_path(rf"^clusters/{NAME}/reset$", views.cluster_reset, name="cluster-reset"),
+    re_path(rf"^clusters/{NAME}/delete$", views.cluster_delete, name="cluster-delete"),
 ]
