@@ -35,6 +35,7 @@ services:
 
 bench: $(VENV)/.dev services
 	$(PY) bench/api_latency.py
+	$(PY) bench/engine.py
 
 clean:
 	rm -rf var .pytest_cache

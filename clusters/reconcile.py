@@ -26,6 +26,7 @@ from .storage import DbStore, dumps
 
 MAX_PASSES_PER_TASK = 5   # immediate wake-ups handled in the same task before handing back
 LEASE_SECONDS = 30.0      # a handed-out cluster is retried after this if its worker vanished
+                          # (default of settings.PLAYGROUND["LEASE_SECONDS"], PLAYGROUND_LEASE_SECONDS)
 
 
 @dataclass
@@ -41,18 +42,20 @@ class ReconcileReport:
 
 def _persist(store: DbStore, state: ClusterState, result) -> tuple[int, int]:
     sims = result.sim_changes
-    written = 0
+    items = []
     for event, obj in result.changes:
         uid = obj["metadata"].get("uid", "")
         sim = sims.pop(uid, None)
-        store.write(event, obj, sim=dumps(sim) if sim is not None else None)
-        written += 1
+        items.append((event, obj, dumps(sim) if sim is not None else None))
+    # A pass writes hundreds of rows when a Deployment scales up: in a few statements, not two per row.
+    store.write_many(items)
+    notes_only = []
     for uid, notes in sims.items():
         obj = state.by_uid(uid)
         if obj is not None and notes is not None:
-            kind, namespace, name = key_of(obj)
-            store.set_sim(kind, namespace, name, dumps(notes))
-    return written, len(result.sim_changes)
+            notes_only.append((*key_of(obj), dumps(notes)))
+    store.set_sims(notes_only)
+    return len(items), len(result.sim_changes)
 
 
 def load_state(cluster: Cluster, store: DbStore, *, now: float | None = None) -> ClusterState:
@@ -78,25 +81,26 @@ def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
         cluster = Cluster.objects.select_for_update().filter(pk=cluster_id).first()
         if cluster is None:
             return report
-        store = DbStore(cluster)
-        store.lock()
+        store = DbStore(cluster, locked=True)  # the row lock above is the store's write lock
         state = load_state(cluster, store)
         now = state.now
         result = None
-        for _ in range(MAX_PASSES_PER_TASK):
+        for round_ in range(MAX_PASSES_PER_TASK):
+            if round_:
+                state.commit()  # only before another step: it re-serialises every object
             result = step(state, now)
             report.passes += result.passes
             changes, sim_changes = _persist(store, state, result)
             report.changes += changes
             report.sim_changes += sim_changes
-            state.commit()
             now = cluster.sim_now()
             if result.next_wake is None or result.next_wake > now:
                 break
         wake_sim = result.next_wake if result else None
         report.next_wake = cluster.wall_time(max(wake_sim, now)) if wake_sim is not None else None
         report.resource_version = store.finish()
-        Cluster.objects.filter(pk=cluster.pk).update(next_wake=report.next_wake)
+        if report.next_wake != cluster.next_wake:  # an idle pass writes nothing at all
+            Cluster.objects.filter(pk=cluster.pk).update(next_wake=report.next_wake)
         if report.resource_version is not None:
             rv = report.resource_version
             transaction.on_commit(lambda: notify.cluster_changed(cluster.pk, rv))
@@ -106,13 +110,14 @@ def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
 
 def clusters_due(limit: int = 500) -> list[str]:
     """Clusters whose wake-up time has come; each is leased for LEASE_SECONDS so it is handed out once."""
+    lease = settings.PLAYGROUND.get("LEASE_SECONDS", LEASE_SECONDS)
     now = time.time()
     with transaction.atomic():
         due = list(Cluster.objects.select_for_update(skip_locked=True)
                    .filter(next_wake__isnull=False, next_wake__lte=now)
                    .order_by("next_wake").values_list("pk", flat=True)[:limit])
         if due:
-            Cluster.objects.filter(pk__in=due).update(next_wake=now + LEASE_SECONDS)
+            Cluster.objects.filter(pk__in=due).update(next_wake=now + lease)
     return [str(pk) for pk in due]
 
 

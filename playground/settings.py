@@ -134,6 +134,9 @@ PLAYGROUND = {
     # Simulated image pulls and container starts take realistic time; 0 makes them instant
     # (benchmarks, impatient demos).
     "START_DELAYS": os.environ.get("PLAYGROUND_START_DELAYS", "1") != "0",
+    # A cluster handed out by the sweeper is handed out again after this many seconds if its worker
+    # vanished (clusters/reconcile.py); tests lower it to see a killed worker's cluster recover fast.
+    "LEASE_SECONDS": float(os.environ.get("PLAYGROUND_LEASE_SECONDS", "30")),
     # Run the control loops inside the server process (the default without REDIS_URL).
     "EMBEDDED_LOOP": os.environ.get("PLAYGROUND_EMBEDDED_LOOP", "" if REDIS_URL else "1") == "1",
 }
