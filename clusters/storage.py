@@ -77,8 +77,9 @@ class DbStore:
         objects: list[dict] = []
         sims: dict[str, dict] = {}
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT data, sim FROM {ApiObject._meta.db_table} WHERE cluster_id = %s",
-                           [self.cluster.pk])
+            # The key as this database stores it (a 32-hex string on SQLite, a uuid on PostgreSQL).
+            key = Cluster._meta.pk.get_db_prep_value(self.cluster.pk, connection)
+            cursor.execute(f"SELECT data, sim FROM {ApiObject._meta.db_table} WHERE cluster_id = %s", [key])
             for data, sim in cursor.fetchall():
                 obj = loads(data)
                 objects.append(obj)
