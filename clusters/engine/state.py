@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -174,6 +175,14 @@ class ClusterState:
         self._deleted[key] = current
         self.writes += 1
         self._sims.pop(current["metadata"].get("uid", ""), None)
+
+    def fingerprint(self, obj: dict) -> int | None:
+        """A stable checksum of the object as it stood when this run began, or None if it has been
+        written since: lets a controller tell that nobody touched an object since it last looked."""
+        key = key_of(obj)
+        if key in self._dirty or key not in self._original:
+            return None
+        return zlib.crc32(self._original[key].encode())
 
     # --------------------------------------------------- private bookkeeping
     def sim(self, obj: dict) -> dict:

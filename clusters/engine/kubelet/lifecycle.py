@@ -74,6 +74,14 @@ class PodWorker:
         self.changed = False
         self._programs: dict[str, Program] = {}
         self._runs: dict[str, object] = {}
+        self.next_due: float | None = None   # the earliest wake-up this pod asked for
+        self.waits_on_cluster = False         # waiting for something else to change (a ConfigMap, a volume)
+
+    def wake_at(self, when: float | None) -> None:
+        if when is None:
+            return
+        self.next_due = when if self.next_due is None else min(self.next_due, when)
+        self.state.wake_at(when)
 
     # ------------------------------------------------------------------ events
     def event(self, container: dict | None, kind: str, reason: str, message: str, init: bool = False) -> None:
@@ -94,6 +102,7 @@ class PodWorker:
             self._admit()
         problems = missing_volume_sources(self.state, pod)
         if problems:
+            self.waits_on_cluster = True
             if self.notes.get("mount_problem") != problems[0]:
                 self.notes["mount_problem"] = problems[0]
                 self.event(None, "Warning", "FailedMount", problems[0])
@@ -161,7 +170,7 @@ class PodWorker:
             if due is None:
                 break
             if due > self.state.now:
-                self.state.wake_at(due)
+                self.wake_at(due)
                 break
         return record
 
@@ -251,6 +260,7 @@ class PodWorker:
         try:
             container_environment(self.state, self.pod, container, self.node)
         except ConfigError as error:
+            self.waits_on_cluster = True
             if record.get("st") != "cfgerr" or record.get("msg") != str(error):
                 self.event(container, "Warning", "Failed", f"Error: {error}", init)
                 record.update(st="cfgerr", msg=str(error), waiting=("CreateContainerConfigError", str(error)))
@@ -557,7 +567,7 @@ class PodWorker:
         if self.state.now >= stopped_at:
             self.state.delete(self.pod)
         else:
-            self.state.wake_at(stopped_at)
+            self.wake_at(stopped_at)
 
 
 def reconcile(state: ClusterState) -> None:
@@ -567,4 +577,21 @@ def reconcile(state: ClusterState) -> None:
         node = nodes.get((pod.get("spec") or {}).get("nodeName") or "")
         if node is None or state.sim(node).get("failed"):
             continue
-        PodWorker(state, pod, node, fast).sync()
+        notes = state.sim(pod)
+        meta = pod["metadata"]
+        quiet = notes.get("quiet")
+        # A pod nobody changed since the kubelet last looked, with nothing due before a known time,
+        # needs no work now: most pods of an idle cluster. The fingerprint tells whether anyone wrote it.
+        fingerprint = state.fingerprint(pod)
+        if quiet and fingerprint is not None and quiet[1] == fingerprint and not meta.get("deletionTimestamp") \
+                and (quiet[0] is None or state.now < quiet[0]):
+            state.wake_at(quiet[0])
+            continue
+        worker = PodWorker(state, pod, node, fast)
+        worker.sync()
+        if state.fingerprint(pod) is not None and not worker.waits_on_cluster:
+            mark = [worker.next_due, state.fingerprint(pod)]
+            if notes.get("quiet") != mark:
+                notes["quiet"] = mark
+        elif "quiet" in notes:
+            notes.pop("quiet")
