@@ -64,10 +64,10 @@ def load_state(cluster: Cluster, store: DbStore, *, now: float | None = None) ->
     Reconcile passes run the loops over it; readers (`kubectl logs`, `exec`) replay containers from it
     without writing anything back.
     """
-    objects, sims = store.snapshot()
+    objects, sims, texts = store.snapshot(with_texts=True)
     now = cluster.sim_now() if now is None else now
     rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
-    state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims)
+    state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims, texts=texts)
     state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
     state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
     return state

@@ -70,11 +70,13 @@ class DbStore:
         ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name) \
             .update(sim=sim)
 
-    def snapshot(self) -> tuple[list[dict], dict[str, dict]]:
-        """Every object of the cluster and the simulation's notes about them (by uid)."""
+    def snapshot(self, *, with_texts: bool = False):
+        """Every object of the cluster and the simulation's notes about them (by uid); with_texts adds
+        the stored JSON of each object (aligned with the objects)."""
         # One plain query without the ORM's per-row machinery: this runs on every reconcile pass.
         loads = json.loads
         objects: list[dict] = []
+        texts: list[str] = []
         sims: dict[str, dict] = {}
         with connection.cursor() as cursor:
             # The key as this database stores it (a 32-hex string on SQLite, a uuid on PostgreSQL).
@@ -83,9 +85,10 @@ class DbStore:
             for data, sim in cursor.fetchall():
                 obj = loads(data)
                 objects.append(obj)
+                texts.append(data)
                 if sim != "{}":
                     sims[obj["metadata"]["uid"]] = loads(sim)
-        return objects, sims
+        return (objects, sims, texts) if with_texts else (objects, sims)
 
     def _lock(self) -> None:
         if not self._locked:

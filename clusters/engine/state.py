@@ -56,6 +56,12 @@ def parse_timestamp(value: str | None) -> float | None:
         return None
 
 
+def object_text(obj: dict) -> str:
+    """An object as the store serialises it (compact JSON, keys in their order). Comparing this with the
+    stored text tells whether an object changed, without re-serialising what was only read."""
+    return json.dumps(obj, separators=(",", ":"))
+
+
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True)
 
@@ -64,7 +70,8 @@ class ClusterState:
     """The objects of one cluster at one simulated instant, with change tracking."""
 
     def __init__(self, objects: Iterable[dict], *, now: float, seed: int = 0,
-                 sims: dict[str, dict] | None = None, prepare: Prepare | None = None) -> None:
+                 sims: dict[str, dict] | None = None, prepare: Prepare | None = None,
+                 texts: list[str] | None = None) -> None:
         self.now = now
         self.rng = random.Random(seed)
         # Simulation settings of this cluster (e.g. {"start_delays": False} makes pulls and starts instant).
@@ -86,10 +93,12 @@ class ClusterState:
         self._event_seq = 0
         self.writes = 0  # every create/update/delete: the loop runs passes until a pass writes nothing
         self.events: list[dict] = []
-        for obj in objects:
+        objects = list(objects)
+        # `texts`: the stored JSON of each object, as read (saves serialising every object up front).
+        for obj, text in zip(objects, texts if texts is not None else [None] * len(objects)):
             key = key_of(obj)
             self._objects[key] = obj
-            self._original[key] = _dumps(obj)
+            self._original[key] = text if text is not None else object_text(obj)
             self._index(key, obj)
 
     # ------------------------------------------------------------- indexes
@@ -261,7 +270,7 @@ class ClusterState:
             original = self._original.get(key)
             if original is None:
                 found.append(("ADDED", obj))
-            elif _dumps(obj) != original:
+            elif object_text(obj) != original:
                 found.append(("MODIFIED", obj))
         for key, obj in sorted(self._deleted.items()):
             if key in self._original and key not in self._objects:
@@ -283,7 +292,7 @@ class ClusterState:
 
     def commit(self) -> None:
         """Forget the recorded changes (after they were persisted); the objects stay."""
-        self._original = {k: _dumps(o) for k, o in self._objects.items()}
+        self._original = {k: object_text(o) for k, o in self._objects.items()}
         self._sims_original = {uid: _dumps(s) for uid, s in self._sims.items()}
         self._dirty.clear()
         self._deleted.clear()
