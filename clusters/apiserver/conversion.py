@@ -6,6 +6,8 @@ autoscale` posts) is stored as autoscaling/v2, as the real server does.
 """
 from __future__ import annotations
 
+import base64
+
 from .registry import ResourceType, storage_type
 
 
@@ -62,8 +64,23 @@ _CONVERTERS = {
 }
 
 
+def _secret_string_data(obj: dict) -> dict:
+    """v1 Secret → storage: stringData is write-only; its values land base64-encoded in data."""
+    string_data = obj.get("stringData")
+    if not isinstance(string_data, dict):
+        return obj
+    data = dict(obj.get("data") or {})
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    out = {k: v for k, v in obj.items() if k != "stringData"}
+    out["data"] = data
+    return out
+
+
 def to_storage(obj: dict, rt: ResourceType) -> dict:
     """The object as stored: converted to the kind's storage version when `rt` is another one."""
+    if rt.kind == "Secret":
+        obj = _secret_string_data(obj)
     target = storage_type(rt.kind).api_version
     if rt.api_version == target:
         return obj

@@ -50,6 +50,22 @@ def _decoded(secret: dict, key: str) -> str:
         return ""
 
 
+def _referenced(state: ClusterState, namespace: str, kind: str, ref: dict) -> dict | None:
+    """The ConfigMap/Secret a reference names; None if missing but optional, else ConfigError."""
+    found = state.get(kind, namespace, ref.get("name", ""))
+    if found is None and not ref.get("optional"):
+        raise ConfigError(f'{kind.lower()} "{ref.get("name", "")}" not found')
+    return found
+
+
+def _values(obj: dict) -> dict[str, str]:
+    """A ConfigMap's data, or a Secret's decoded data (stringData too, as it would be stored)."""
+    if obj["kind"] == "ConfigMap":
+        return dict(obj.get("data") or {})
+    keys = list(obj.get("data") or {}) + [k for k in obj.get("stringData") or {} if k not in (obj.get("data") or {})]
+    return {key: _decoded(obj, key) for key in keys}
+
+
 def _field_ref(pod: dict, path: str) -> str:
     meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
     simple = {
@@ -117,55 +133,30 @@ def container_environment(state: ClusterState, pod: dict, container: dict, node:
         env[f"{prefix}_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{ip}:{first.get('port')}"
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
-        if "configMapRef" in source:
-            ref = source["configMapRef"]
-            found = state.get("ConfigMap", namespace, ref.get("name", ""))
-            if found is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
-            for key, value in (found.get("data") or {}).items():
-                env[prefix + key] = value
-        elif "secretRef" in source:
-            ref = source["secretRef"]
-            found = state.get("Secret", namespace, ref.get("name", ""))
-            if found is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{ref.get("name", "")}" not found')
-            for key in (found.get("data") or {}):
-                env[prefix + key] = _decoded(found, key)
+        for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            if field in source:
+                found = _referenced(state, namespace, kind, source[field])
+                if found is not None:
+                    env.update({prefix + key: value for key, value in _values(found).items()})
     for var in container.get("env") or []:
         name = var.get("name", "")
         if "valueFrom" not in var:
             env[name] = expand(str(var.get("value", "")), env)
             continue
         source = var["valueFrom"]
-        if "configMapKeyRef" in source:
-            ref = source["configMapKeyRef"]
-            found = state.get("ConfigMap", namespace, ref.get("name", ""))
+        key_ref = next(((kind, source[field]) for field, kind in
+                        (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")) if field in source), None)
+        if key_ref is not None:
+            kind, ref = key_ref
+            found = _referenced(state, namespace, kind, ref)
             if found is None:
+                continue
+            values = _values(found)
+            if ref.get("key") not in values:
                 if ref.get("optional"):
                     continue
-                raise ConfigError(f'configmap "{ref.get("name", "")}" not found')
-            data = found.get("data") or {}
-            if ref.get("key") not in data:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f"couldn't find key {ref.get('key')} in ConfigMap {namespace}/{ref.get('name')}")
-            env[name] = data[ref["key"]]
-        elif "secretKeyRef" in source:
-            ref = source["secretKeyRef"]
-            found = state.get("Secret", namespace, ref.get("name", ""))
-            if found is None:
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f'secret "{ref.get("name", "")}" not found')
-            if ref.get("key") not in (found.get("data") or {}) and ref.get("key") not in (found.get("stringData") or {}):
-                if ref.get("optional"):
-                    continue
-                raise ConfigError(f"couldn't find key {ref.get('key')} in Secret {namespace}/{ref.get('name')}")
-            env[name] = _decoded(found, ref["key"])
+                raise ConfigError(f"couldn't find key {ref.get('key')} in {kind} {namespace}/{ref.get('name')}")
+            env[name] = values[ref["key"]]
         elif "fieldRef" in source:
             env[name] = _field_ref(pod, source["fieldRef"].get("fieldPath", ""))
         elif "resourceFieldRef" in source:

@@ -1,0 +1,79 @@
+"""The apiserver pipeline over an in-memory store: write semantics the e2e tests only see from outside."""
+from __future__ import annotations
+
+import pytest
+
+from clusters.apiserver.bootstrap import cluster_objects
+from clusters.apiserver.errors import ApiError
+from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.registry import by_path
+from clusters.apiserver.store import MemoryStore
+
+NOW = 1_800_000_000.0
+PODS = by_path("", "v1", "pods")
+SECRETS = by_path("", "v1", "secrets")
+CONFIGMAPS = by_path("", "v1", "configmaps")
+NAMESPACES = by_path("", "v1", "namespaces")
+DEPLOYMENTS = by_path("apps", "v1", "deployments")
+
+
+@pytest.fixture
+def api() -> ApiServer:
+    return ApiServer(MemoryStore(cluster_objects(workers=2, now=NOW, seed=3)), now=NOW, seed=3,
+                     graceful_pod_deletion=True)
+
+
+def test_secret_string_data_is_stored_base64_in_data(api):
+    created = api.create(SECRETS, "default", {"metadata": {"name": "s"}, "stringData": {"password": "hunter2"}})
+    assert created.body["data"] == {"password": "aHVudGVyMg=="} and "stringData" not in created.body
+    assert created.body["type"] == "Opaque"
+
+
+def test_background_delete_removes_the_object_at_once(api):
+    api.create(CONFIGMAPS, "default", {"metadata": {"name": "gone"}})
+    result = api.delete(CONFIGMAPS, "default", "gone", {"propagationPolicy": "Background"})
+    assert result.body["kind"] == "Status" and result.body["status"] == "Success"
+    with pytest.raises(ApiError) as missing:
+        api.get(CONFIGMAPS, "default", "gone")
+    assert missing.value.code == 404
+
+
+@pytest.mark.parametrize("policy, finalizer", [("Foreground", "foregroundDeletion"), ("Orphan", "orphan")])
+def test_foreground_and_orphan_hold_the_object_with_a_finalizer(api, policy, finalizer):
+    api.create(DEPLOYMENTS, "default", {"metadata": {"name": "web"}, "spec": {
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+    marked = api.delete(DEPLOYMENTS, "default", "web", {"propagationPolicy": policy}).body
+    assert marked["metadata"]["finalizers"] == [finalizer]
+    assert marked["metadata"]["deletionTimestamp"]
+
+
+def test_bound_pod_deletion_is_graceful_and_force_cuts_it_short(api):
+    api.create(PODS, "default", {"metadata": {"name": "p"}, "spec": {
+        "nodeName": "worker-1", "containers": [{"name": "c", "image": "nginx"}]}})
+    marked = api.delete(PODS, "default", "p", {}).body
+    assert marked["metadata"]["deletionGracePeriodSeconds"] == 30
+    assert api.get(PODS, "default", "p")["metadata"]["deletionTimestamp"] == "2027-01-15T08:00:30Z"
+    api.delete(PODS, "default", "p", {"gracePeriodSeconds": 0})
+    with pytest.raises(ApiError):
+        api.get(PODS, "default", "p")
+
+
+def test_unscheduled_pod_is_deleted_at_once(api):
+    api.create(PODS, "default", {"metadata": {"name": "q"}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
+    assert api.delete(PODS, "default", "q", {}).body["status"] == "Success"
+
+
+def test_namespace_deletion_is_terminating_and_blocks_new_content(api):
+    api.create(NAMESPACES, "", {"metadata": {"name": "dev"}})
+    terminating = api.delete(NAMESPACES, "", "dev", {}).body
+    assert terminating["status"]["phase"] == "Terminating"
+    with pytest.raises(ApiError) as refused:
+        api.create(CONFIGMAPS, "dev", {"metadata": {"name": "late"}})
+    assert refused.value.code == 403 and "is being terminated" in refused.value.message
+
+
+def test_system_namespaces_cannot_be_deleted(api):
+    with pytest.raises(ApiError) as refused:
+        api.delete(NAMESPACES, "", "kube-system", {})
+    assert refused.value.code == 403
