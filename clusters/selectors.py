@@ -86,3 +86,20 @@ def cluster_versions(cluster_id: uuid.UUID) -> tuple[int, int]:
     """(current resourceVersion, compacted-up-to resourceVersion) of a cluster."""
     found = Cluster.objects.filter(pk=cluster_id).values_list("resource_version", "compacted_resource_version").first()
     return found if found else (0, 0)
+
+
+def changes_after(cluster_id: uuid.UUID, resource_version: int, *, kinds: tuple[str, ...] | None = None,
+                  limit: int = 500) -> list[tuple[int, str, str, dict]]:
+    """The logged writes of any kind (or of `kinds`) after `resource_version`, oldest first:
+    (resourceVersion, event type, kind, object)."""
+    rows = Change.objects.filter(cluster_id=cluster_id, resource_version__gt=resource_version)
+    if kinds is not None:
+        rows = rows.filter(kind__in=kinds)
+    return [(rv, event, kind, json.loads(data)) for rv, event, kind, data in
+            rows.order_by("resource_version").values_list("resource_version", "type", "kind", "data")[:limit]]
+
+
+def objects_of_kinds(cluster_id: uuid.UUID, kinds: tuple[str, ...]) -> list[tuple[str, dict]]:
+    """The stored objects of those kinds: (kind, object), by kind, namespace and name."""
+    rows = ApiObject.objects.filter(cluster_id=cluster_id, kind__in=kinds).order_by("kind", "namespace", "name")
+    return [(kind, json.loads(data)) for kind, data in rows.values_list("kind", "data")]

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP (the page and the Kubernetes API) and WebSockets (`kubectl exec` / `attach`)."""
+"""ASGI entry point: HTTP (the pages and the Kubernetes API) and WebSockets (`kubectl exec` / `attach`
+with a bearer token; the cluster page's live feed with the browser's session)."""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,16 +9,22 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 # Django must be set up before the consumers (and the models they import) are loaded.
 http_application = get_asgi_application()
 
+from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from clusters.api.remotecommand import RemoteCommandConsumer  # noqa: E402
+from clusters.consumers import ClusterConsumer  # noqa: E402
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 websocket_routes = [
     re_path(rf"^clusters/(?P<cluster_id>{_UUID})/api/v1/namespaces/(?P<namespace>[^/]+)/pods/(?P<name>[^/]+)/"
             r"(?P<action>exec|attach)$", RemoteCommandConsumer.as_asgi()),
+    # The page's feed: the session user must own the cluster (only this route needs cookies and an Origin).
+    re_path(r"^clusters/(?P<name>[^/]+)/live$",
+            AllowedHostsOriginValidator(AuthMiddlewareStack(ClusterConsumer.as_asgi()))),
 ]
 
 application = ProtocolTypeRouter({

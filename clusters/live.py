@@ -1,0 +1,116 @@
+"""What the live cluster page is sent: small per-object summaries (pure: objects in, dicts out).
+
+The consumer (clusters/consumers.py) reads the objects and the change log; this
+module turns each object into the few fields the page draws — the cells
+`kubectl get` prints for its kind (default columns only), and per kind what the
+map needs: a pod's node, readiness, restarts and STATUS reason; who owns a
+ReplicaSet; which pods a Service's EndpointSlices point at; an Event's reason.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .apiserver.tables import build_table, column_definitions, pod_status_reason
+
+# The kinds the page shows, in the order of its per-kind lists.
+KINDS = ("Node", "Namespace", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod",
+         "Service", "EndpointSlice", "Ingress", "ConfigMap", "Secret", "PersistentVolumeClaim",
+         "HorizontalPodAutoscaler", "Event")
+EVENT_LIMIT = 200   # the snapshot carries at most this many Events (the newest)
+
+
+def _shown(kind: str) -> list[int]:
+    return [i for i, column in enumerate(column_definitions(kind)) if column.get("priority", 0) == 0]
+
+
+def columns(kind: str) -> list[str]:
+    """The column headers `kubectl get <kind>` prints (default columns, upper-cased)."""
+    definitions = column_definitions(kind)
+    return [definitions[i]["name"].upper() for i in _shown(kind)]
+
+
+def all_columns() -> dict[str, list[str]]:
+    return {kind: columns(kind) for kind in KINDS}
+
+
+def _cell(value) -> str:
+    return "<none>" if value is None else str(value)
+
+
+def _owner(meta: dict) -> dict | None:
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller"):
+            return {"kind": ref.get("kind", ""), "name": ref.get("name", "")}
+    refs = meta.get("ownerReferences") or []
+    return {"kind": refs[0].get("kind", ""), "name": refs[0].get("name", "")} if refs else None
+
+
+def _restarts(pod: dict) -> int:
+    status = pod.get("status") or {}
+    return sum(int(c.get("restartCount") or 0)
+               for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []))
+
+
+def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> dict:
+    """One object as the page sees it."""
+    meta = obj.get("metadata") or {}
+    summary: dict = {"kind": kind, "namespace": meta.get("namespace", ""), "name": meta.get("name", ""),
+                     "uid": meta.get("uid", ""), "event": event,
+                     "labels": meta.get("labels") or {}}
+    if meta.get("deletionTimestamp"):
+        summary["terminating"] = True
+    row = build_table(kind, [obj], now=now, include_object="None")["rows"][0]["cells"]
+    summary["cells"] = [_cell(row[i]) for i in _shown(kind)]
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    if kind == "Pod":
+        all_cells = dict(zip((c["name"] for c in column_definitions(kind)), row))
+        summary.update(node=spec.get("nodeName") or "", phase=status.get("phase") or "Pending",
+                       ready=_cell(all_cells.get("Ready", "")), restarts=_restarts(obj),
+                       reason=pod_status_reason(obj), owner=_owner(meta))
+    elif kind in ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"):
+        summary.update(owner=_owner(meta), replicas=spec.get("replicas"),
+                       readyReplicas=int(status.get("readyReplicas") or 0))
+    elif kind == "Service":
+        summary.update(selector=spec.get("selector") or {}, type=spec.get("type") or "ClusterIP")
+    elif kind == "EndpointSlice":
+        summary.update(service=(meta.get("labels") or {}).get("kubernetes.io/service-name", ""),
+                       pods=[e["targetRef"]["name"] for e in obj.get("endpoints") or []
+                             if (e.get("targetRef") or {}).get("kind") == "Pod" and e["targetRef"].get("name")],
+                       ready=[e["targetRef"]["name"] for e in obj.get("endpoints") or []
+                              if (e.get("targetRef") or {}).get("kind") == "Pod"
+                              and (e.get("conditions") or {}).get("ready", True) is not False])
+    elif kind == "Node":
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        summary.update(ready=conditions.get("Ready") == "True", unschedulable=bool(spec.get("unschedulable")))
+    elif kind == "Event":
+        involved = obj.get("involvedObject") or {}
+        summary.update(reason=obj.get("reason") or "", message=obj.get("message") or "",
+                       type=obj.get("type") or "Normal", count=int(obj.get("count") or 1),
+                       lastTimestamp=obj.get("lastTimestamp") or obj.get("eventTime") or
+                       meta.get("creationTimestamp") or "",
+                       involvedObject={"kind": involved.get("kind", ""), "name": involved.get("name", ""),
+                                       "namespace": involved.get("namespace", "")})
+    return summary
+
+
+def sim_time(sim_now: float) -> datetime:
+    return datetime.fromtimestamp(sim_now, timezone.utc)
+
+
+def snapshot(objects: list[tuple[str, dict]], *, rv: int, now: datetime) -> dict:
+    """The first message: every shown object (Events: the newest EVENT_LIMIT) at resourceVersion rv."""
+    events = [o for k, o in objects if k == "Event"]
+    events.sort(key=lambda e: e.get("lastTimestamp") or "", reverse=True)
+    keep = {id(e) for e in events[:EVENT_LIMIT]}
+    summaries = [summarize(kind, obj, now=now) for kind, obj in objects
+                 if kind in KINDS and (kind != "Event" or id(obj) in keep)]
+    return {"type": "snapshot", "rv": rv, "columns": all_columns(), "objects": summaries}
+
+
+def changes(rows: list[tuple[int, str, str, dict]], *, since: int, now: datetime) -> dict | None:
+    """A "changes" message from change-log rows (rv, event, kind, object) after `since`; None if none."""
+    if not rows:
+        return None
+    return {"type": "changes", "from": since, "to": rows[-1][0],
+            "changes": [{**summarize(kind, obj, now=now, event=event), "rv": rv}
+                        for rv, event, kind, obj in rows if kind in KINDS]}

@@ -1,0 +1,230 @@
+"""The cluster page's live feed: clusters/live.py's summaries and the owner-only WebSocket consumer."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from clusters import live, services
+from clusters.apiserver import registry
+from clusters.models import Cluster
+from playground.asgi import application
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _pod(**status) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-abc-1", "namespace": "default", "uid": "u1",
+                         "creationTimestamp": "2026-01-01T11:59:00Z",
+                         "ownerReferences": [{"kind": "ReplicaSet", "name": "web-abc", "controller": True}]},
+            "spec": {"nodeName": "lab-worker", "containers": [{"name": "web", "image": "nginx"}]},
+            "status": status}
+
+
+# ----------------------------------------------------------------------------------------- summaries
+
+def test_running_pod_summary():
+    pod = _pod(phase="Running", conditions=[{"type": "Ready", "status": "True"}],
+               containerStatuses=[{"name": "web", "ready": True, "restartCount": 0,
+                                   "state": {"running": {"startedAt": "2026-01-01T11:59:05Z"}}}])
+    s = live.summarize("Pod", pod, now=NOW)
+    assert (s["kind"], s["namespace"], s["name"], s["uid"]) == ("Pod", "default", "web-abc-1", "u1")
+    assert (s["node"], s["phase"], s["ready"], s["restarts"], s["reason"]) == (
+        "lab-worker", "Running", "1/1", 0, "Running")
+    assert s["owner"] == {"kind": "ReplicaSet", "name": "web-abc"}
+    assert s["cells"] == ["web-abc-1", "1/1", "Running", "0", "60s"]
+    assert live.columns("Pod") == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+
+
+def test_crashing_and_pending_pods():
+    crashing = _pod(phase="Running", containerStatuses=[{
+        "name": "web", "ready": False, "restartCount": 4,
+        "lastState": {"terminated": {"exitCode": 1, "finishedAt": "2026-01-01T11:59:50Z"}},
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}}}])
+    s = live.summarize("Pod", crashing, now=NOW, event="MODIFIED")
+    assert (s["ready"], s["restarts"], s["reason"], s["event"]) == ("0/1", 4, "CrashLoopBackOff", "MODIFIED")
+    assert s["cells"][3] == "4 (10s ago)"
+    pending = _pod(phase="Pending")
+    pending["spec"].pop("nodeName")
+    s = live.summarize("Pod", pending, now=NOW)
+    assert (s["node"], s["phase"], s["reason"]) == ("", "Pending", "Pending")
+
+
+def test_workload_service_slice_and_event_summaries():
+    rs = {"kind": "ReplicaSet", "metadata": {"name": "web-abc", "namespace": "default", "uid": "r",
+                                             "ownerReferences": [{"kind": "Deployment", "name": "web",
+                                                                  "controller": True}]},
+          "spec": {"replicas": 3}, "status": {"replicas": 3, "readyReplicas": 2}}
+    s = live.summarize("ReplicaSet", rs, now=NOW)
+    assert (s["owner"], s["replicas"], s["readyReplicas"]) == ({"kind": "Deployment", "name": "web"}, 3, 2)
+    assert live.columns("ReplicaSet") == ["NAME", "DESIRED", "CURRENT", "READY", "AGE"]
+
+    svc = {"kind": "Service", "metadata": {"name": "web", "namespace": "default", "uid": "s"},
+           "spec": {"selector": {"app": "web"}, "type": "ClusterIP", "clusterIP": "10.96.0.10",
+                    "ports": [{"port": 80, "protocol": "TCP"}]}}
+    s = live.summarize("Service", svc, now=NOW)
+    assert s["selector"] == {"app": "web"} and s["cells"][:4] == ["web", "ClusterIP", "10.96.0.10", "<none>"]
+
+    eps = {"kind": "EndpointSlice", "addressType": "IPv4",
+           "metadata": {"name": "web-x1", "namespace": "default", "uid": "e",
+                        "labels": {"kubernetes.io/service-name": "web"}},
+           "endpoints": [{"addresses": ["10.244.1.2"], "conditions": {"ready": True},
+                          "targetRef": {"kind": "Pod", "name": "web-abc-1"}},
+                         {"addresses": ["10.244.1.3"], "conditions": {"ready": False},
+                          "targetRef": {"kind": "Pod", "name": "web-abc-2"}}]}
+    s = live.summarize("EndpointSlice", eps, now=NOW)
+    assert (s["service"], s["pods"], s["ready"]) == ("web", ["web-abc-1", "web-abc-2"], ["web-abc-1"])
+
+    event = {"kind": "Event", "metadata": {"name": "web-abc-1.1", "namespace": "default", "uid": "v"},
+             "involvedObject": {"kind": "Pod", "name": "web-abc-1", "namespace": "default"},
+             "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
+             "count": 3, "lastTimestamp": "2026-01-01T11:59:30Z"}
+    s = live.summarize("Event", event, now=NOW)
+    assert (s["reason"], s["type"], s["count"], s["lastTimestamp"]) == ("BackOff", "Warning", 3,
+                                                                        "2026-01-01T11:59:30Z")
+    assert s["involvedObject"] == {"kind": "Pod", "name": "web-abc-1", "namespace": "default"}
+
+
+def test_snapshot_and_changes_messages():
+    events = [{"kind": "Event", "metadata": {"name": f"e{i}", "namespace": "default", "uid": str(i)},
+               "involvedObject": {}, "lastTimestamp": f"2026-01-01T10:{i // 60:02d}:{i % 60:02d}Z"}
+              for i in range(live.EVENT_LIMIT + 5)]
+    message = live.snapshot([("Event", e) for e in events] + [("ClusterRole", {"metadata": {"name": "x"}})],
+                            rv=42, now=NOW)
+    assert message["type"] == "snapshot" and message["rv"] == 42
+    assert len(message["objects"]) == live.EVENT_LIMIT   # the newest Events; kinds the page ignores left out
+    assert {o["name"] for o in message["objects"]} == {f"e{i}" for i in range(5, live.EVENT_LIMIT + 5)}
+    assert message["columns"]["Node"] == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+
+    assert live.changes([], since=7, now=NOW) is None
+    cm = {"kind": "ConfigMap", "metadata": {"name": "x", "namespace": "default", "uid": "c"}, "data": {"a": "1"}}
+    message = live.changes([(8, "ADDED", "ConfigMap", cm), (9, "MODIFIED", "ClusterRole", {"metadata": {}})],
+                           since=7, now=NOW)
+    assert (message["from"], message["to"]) == (7, 9)
+    assert [(c["kind"], c["name"], c["event"], c["rv"]) for c in message["changes"]] == [
+        ("ConfigMap", "x", "ADDED", 8)]
+
+
+# ------------------------------------------------------------------------------------------ consumer
+
+def _session_cookie(user) -> bytes:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}".encode()
+
+
+def _communicator(path: str, cookie: bytes | None = None) -> WebsocketCommunicator:
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if cookie:
+        headers.append((b"cookie", cookie))
+    return WebsocketCommunicator(application, path, headers=headers)
+
+
+@pytest.fixture
+def lab(transactional_db):
+    owner = get_user_model().objects.create_user("alice")
+    return services.cluster_create(owner=owner, name="lab", workers=2)
+
+
+def _create_configmap(cluster: Cluster, name: str) -> None:
+    services.api_call(cluster=cluster, operation=lambda api: api.create(
+        registry.by_path("", "v1", "configmaps"), "default",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}))
+
+
+async def _receive_until(communicator, predicate, timeout: float = 8.0) -> dict:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        message = await communicator.receive_json_from(timeout=max(0.1, deadline - loop.time()))
+        if predicate(message):
+            return message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_owner_gets_snapshot_then_changes(lab):
+    cookie = _session_cookie(lab.owner)
+
+    async def body():
+        communicator = _communicator("/clusters/lab/live", cookie)
+        connected, _ = await communicator.connect()
+        assert connected
+        snapshot = await communicator.receive_json_from(timeout=5)
+        assert snapshot["type"] == "snapshot"
+        nodes = sorted(o["name"] for o in snapshot["objects"] if o["kind"] == "Node")
+        assert nodes == ["control-plane", "worker-1", "worker-2"]
+        node = next(o for o in snapshot["objects"] if o["kind"] == "Node")
+        assert node["cells"][0] == node["name"]
+
+        await sync_to_async(_create_configmap)(lab, "settings")
+        message = await _receive_until(communicator, lambda m: m["type"] == "changes" and any(
+            c["kind"] == "ConfigMap" and c["name"] == "settings" for c in m["changes"]))
+        assert message["from"] >= snapshot["rv"] and message["to"] > message["from"]
+        change = next(c for c in message["changes"] if c["name"] == "settings")
+        assert change["event"] == "ADDED" and change["namespace"] == "default"
+        await communicator.disconnect()
+
+    async_to_sync(body)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resume_continues_or_resyncs(lab):
+    cookie = _session_cookie(lab.owner)
+    lab.refresh_from_db()
+    before = lab.resource_version
+    _create_configmap(lab, "missed")
+
+    async def body():
+        # Reconnecting with the last rv seen: only what was missed, no snapshot.
+        communicator = _communicator(f"/clusters/lab/live?rv={before}", cookie)
+        assert (await communicator.connect())[0]
+        message = await communicator.receive_json_from(timeout=5)
+        assert message["type"] == "changes" and message["from"] == before
+        assert [c["name"] for c in message["changes"] if c["kind"] == "ConfigMap"] == ["missed"]
+        await communicator.disconnect()
+
+    async_to_sync(body)()
+
+    Cluster.objects.filter(pk=lab.pk).update(compacted_resource_version=before + 1)
+
+    async def too_old():
+        communicator = _communicator("/clusters/lab/live", cookie)
+        assert (await communicator.connect())[0]
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
+        await communicator.send_json_to({"type": "resume", "rv": before})
+        message = await communicator.receive_json_from(timeout=5)
+        assert message["type"] == "snapshot" and message["rv"] > before
+        assert "missed" in {o["name"] for o in message["objects"] if o["kind"] == "ConfigMap"}
+        await communicator.disconnect()
+
+    async_to_sync(too_old)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_owner_connects(lab):
+    mallory = get_user_model().objects.create_user("mallory")
+    services.cluster_create(owner=mallory, name="other", workers=0)
+    cookie = _session_cookie(mallory)
+
+    async def body():
+        for path, cookie_header in [("/clusters/lab/live", cookie),      # someone else's cluster
+                                    ("/clusters/nope/live", cookie),     # no such cluster: the same answer
+                                    ("/clusters/lab/live", None)]:       # anonymous
+            communicator = _communicator(path, cookie_header)
+            connected, code = await communicator.connect()
+            assert not connected and code == 4403, path
+            await communicator.disconnect()
+        # The owner of "other" does reach their own.
+        communicator = _communicator("/clusters/other/live", cookie)
+        assert (await communicator.connect())[0]
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
+        await communicator.disconnect()
+
+    async_to_sync(body)()
