@@ -3,9 +3,10 @@ default ServiceAccount and kube-root-ca.crt."""
 from __future__ import annotations
 
 from clusters.engine.controllers import namespace
+from clusters.engine.loop import step
 
 from .conftest import T0, apply, new_state
-from .test_gc import exists, make_pod, replica_set, run_housekeeping
+from .test_gc import HOUSEKEEPING, exists, make_pod, replica_set, run_housekeeping
 
 
 def conditions(ns: dict) -> dict[str, tuple[str, str, str]]:
@@ -140,3 +141,30 @@ def test_terminating_helper():
     assert not namespace.terminating(state, "shop")
     mark_namespace_deleted(state, ns)
     assert namespace.terminating(state, "shop") and namespace.terminating(state, "missing")
+
+
+def test_a_controller_that_keeps_creating_pods_cannot_stall_the_deletion():
+    """The API server refuses new content in a terminating namespace; a workload controller that does
+    not check `terminating()` must not race the deletion forever: its refused pod goes, and so do its
+    controllers."""
+    state = new_state()
+    ns = new_namespace(state)
+    rs = apply(state, {**replica_set(state), "metadata": {"name": "web-1a2b3c", "namespace": "shop"}})
+    make_pod(state, "web-1a2b3c-aaaaa", namespace="shop", owner=rs)
+    state.commit()
+
+    def careless_replicaset(state):
+        current = state.get("ReplicaSet", "shop", "web-1a2b3c")
+        if current is None:
+            return
+        active = [p for p in state.list("Pod", "shop") if not p["metadata"].get("deletionTimestamp")]
+        if not active:
+            make_pod(state, f"web-1a2b3c-{len(state.list('Pod', 'shop')):05d}", namespace="shop", owner=current)
+
+    mark_namespace_deleted(state, ns)  # in the very second the pod was created
+    for _ in range(3):
+        result = step(state, state.now, controllers=HOUSEKEEPING + [careless_replicaset])
+        state.commit()
+        assert not result.notes
+    assert state.get("ReplicaSet", "shop", "web-1a2b3c") is None
+    assert [p["metadata"]["name"] for p in state.list("Pod", "shop")] == ["web-1a2b3c-aaaaa"]  # terminating

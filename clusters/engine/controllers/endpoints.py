@@ -24,7 +24,9 @@ Endpoints this controller made is deleted when its Service is gone (slices go by
 from __future__ import annotations
 
 from ..state import ClusterState, timestamp
-from .gc import delete_object, is_pod_ready
+from .gc import delete_object
+from .namespace import terminating
+from .podutil import is_pod_ready
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 SLICE_MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by"
@@ -214,6 +216,8 @@ def _sync_slices(state: ClusterState, svc: dict, pods: list[dict], existing: lis
         slc["ports"], slc["endpoints"], slc["addressType"] = ports, endpoints, "IPv4"
         slc_meta["labels"] = dict(labels)
         state.update(slc)
+    if unmatched and terminating(state, meta.get("namespace", "")):
+        return  # the API server refuses new content in a namespace being deleted
     for index in unmatched:
         ports, endpoints = desired[index]
         state.create({
@@ -276,6 +280,8 @@ def _sync_endpoints(state: ClusterState, svc: dict, pods: list[dict]) -> None:
     trigger = timestamp(state.now)
     current = state.get("Endpoints", namespace, name)
     if current is None:
+        if terminating(state, namespace):
+            return
         obj = {"apiVersion": "v1", "kind": "Endpoints",
                "metadata": {"name": name, "namespace": namespace, "labels": labels,
                             "annotations": {TRIGGER_TIME: trigger}}}

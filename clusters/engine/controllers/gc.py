@@ -22,6 +22,7 @@ bound to a node, finalizers and propagation policy honoured); namespace and node
 from __future__ import annotations
 
 from ..state import ClusterState, timestamp
+from .podutil import is_terminal
 
 FOREGROUND = "foregroundDeletion"   # metav1.FinalizerDeleteDependents
 ORPHAN = "orphan"                   # metav1.FinalizerOrphanDependents
@@ -30,18 +31,7 @@ OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
 DEFAULT_GRACE = 30                  # core/v1 defaults: terminationGracePeriodSeconds
 
 
-# ----------------------------------------------------------------- pod helpers (until podutil exists)
-
-def is_terminal(pod: dict) -> bool:
-    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
-
-
-def is_pod_ready(pod: dict) -> bool:
-    for cond in (pod.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
-
+# ----------------------------------------------------------------- pods
 
 def pod_grace_seconds(pod: dict) -> int:
     """The grace period a DELETE gives a pod (pod strategy CheckGracefulDelete): 0 for a pod that

@@ -16,7 +16,7 @@ refuses: "unable to create new content in namespace X because it is being termin
 """
 from __future__ import annotations
 
-from ..state import ClusterState, timestamp
+from ..state import ClusterState, parse_timestamp, timestamp
 from .gc import delete_object
 
 FINALIZER = "kubernetes"
@@ -177,13 +177,48 @@ def _content(state: ClusterState, name: str) -> list[dict]:
     return [o for o in state.all_objects() if o["metadata"].get("namespace") == name]
 
 
-def _delete_content(state: ClusterState, name: str) -> list[dict]:
+def _refuse(state: ClusterState, obj: dict) -> None:
+    """An object created in the namespace after its deletion began: the API server would have refused
+    it, so it goes at once. Its controllers (the chain of controller owners) go too, since a controller
+    that keeps creating here would otherwise race the deletion forever; controllers that check
+    `terminating()` before creating never get here."""
+    seen: set[str] = set()
+    current: dict | None = obj
+    while current is not None and current["metadata"].get("uid") not in seen:
+        seen.add(current["metadata"].get("uid", ""))
+        ref = next((r for r in current["metadata"].get("ownerReferences") or () if r.get("controller")), None)
+        owner = None
+        if ref is not None:
+            owner = state.get(ref.get("kind", ""), current["metadata"].get("namespace", ""), ref.get("name", ""))
+            if owner is not None and owner["metadata"].get("uid") != ref.get("uid"):
+                owner = None
+        if current is obj:
+            state.delete(obj)
+        else:
+            delete_object(state, current, "Background")
+        current = owner
+
+
+def _delete_content(state: ClusterState, ns: dict) -> list[dict]:
     """deleteAllContent: pods first; the rest only once no pod is left. Returns what remains."""
+    name = ns["metadata"]["name"]
     content = _content(state, name)
     pods = [o for o in content if o["kind"] == "Pod"]
+    deleted_at = parse_timestamp(ns["metadata"].get("deletionTimestamp")) or state.now
+    notes = state.sim(ns)
+    if "present" not in notes:
+        # First sight of the deletion: every pod here now was admitted before it. Timestamps have
+        # whole seconds, so those of the deletion's own second are remembered by uid.
+        notes["present"] = sorted(p["metadata"].get("uid", "") for p in pods
+                                  if (parse_timestamp(p["metadata"].get("creationTimestamp")) or 0) >= deleted_at)
     if pods:
         for pod in pods:
-            delete_object(state, pod, "Background")
+            created = parse_timestamp(pod["metadata"].get("creationTimestamp"))
+            if created is not None and created >= deleted_at and not pod["metadata"].get("deletionTimestamp") \
+                    and pod["metadata"].get("uid") not in notes["present"]:
+                _refuse(state, pod)
+            elif state.get("Pod", name, pod["metadata"]["name"]) is pod:
+                delete_object(state, pod, "Background")
         pods = [p for p in state.list("Pod", name)]
         if pods:
             return pods
@@ -203,7 +238,7 @@ def _terminate(state: ClusterState, ns: dict) -> None:
         changed = True
     spec = ns.setdefault("spec", {})
     if FINALIZER in (spec.get("finalizers") or ()):
-        remaining = _delete_content(state, meta["name"])
+        remaining = _delete_content(state, ns)
         changed |= _update_conditions(ns, _remaining(remaining), state.now)
         if not remaining:
             # finalizeNamespace: our token goes; the namespace is deleted once no finalizer is left.
