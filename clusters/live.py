@@ -8,6 +8,7 @@ ReplicaSet; which pods a Service's EndpointSlices point at; an Event's reason.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from .apiserver.tables import build_table, column_definitions, pod_status_reason
@@ -51,6 +52,25 @@ def _restarts(pod: dict) -> int:
                for c in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or []))
 
 
+_INSUFFICIENT = re.compile(r"\d+ (Insufficient [\w/-]+(?:\.[\w/-]+)*)")
+
+
+def unschedulable(pod: dict) -> str:
+    """Why the scheduler could not place the pod, shortly ("Insufficient cpu"); "" when it is not stuck."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            message = condition.get("message") or ""
+            found = _INSUFFICIENT.findall(message)
+            if found:
+                return ", ".join(dict.fromkeys(found))
+            if "untolerated taint" in message:
+                return "untolerated taint"
+            if "didn't match" in message:
+                return "no matching node"
+            return condition.get("reason") or "Unschedulable"
+    return ""
+
+
 def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> dict:
     """One object as the page sees it."""
     meta = obj.get("metadata") or {}
@@ -66,7 +86,7 @@ def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> d
         all_cells = dict(zip((c["name"] for c in column_definitions(kind)), row))
         summary.update(node=spec.get("nodeName") or "", phase=status.get("phase") or "Pending",
                        ready=_cell(all_cells.get("Ready", "")), restarts=_restarts(obj),
-                       reason=pod_status_reason(obj), owner=_owner(meta))
+                       reason=pod_status_reason(obj), owner=_owner(meta), unschedulable=unschedulable(obj))
     elif kind in ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"):
         summary.update(owner=_owner(meta), replicas=spec.get("replicas"),
                        readyReplicas=int(status.get("readyReplicas") or 0))

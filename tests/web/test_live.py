@@ -54,7 +54,12 @@ def test_crashing_and_pending_pods():
     pending = _pod(phase="Pending")
     pending["spec"].pop("nodeName")
     s = live.summarize("Pod", pending, now=NOW)
-    assert (s["node"], s["phase"], s["reason"]) == ("", "Pending", "Pending")
+    assert (s["node"], s["phase"], s["reason"], s["unschedulable"]) == ("", "Pending", "Pending", "")
+    pending["status"]["conditions"] = [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                        "message": "0/3 nodes are available: 1 node(s) had untolerated taint "
+                                                   "{node-role.kubernetes.io/control-plane: }, 2 Insufficient "
+                                                   "cpu. preemption: 0/3 nodes are available."}]
+    assert live.summarize("Pod", pending, now=NOW)["unschedulable"] == "Insufficient cpu"
 
 
 def test_workload_service_slice_and_event_summaries():

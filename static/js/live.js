@@ -1,0 +1,312 @@
+// The cluster page's live view: one WebSocket (clusters/consumers.py), a snapshot, then changes.
+// Plain JavaScript, no build step. Without it (or until the first snapshot) the server-rendered tables show.
+(function () {
+  "use strict";
+
+  const root = document.getElementById("live");
+  if (!root || !("WebSocket" in window)) return;
+
+  const $ = (id) => document.getElementById(id);
+  const els = {
+    status: $("live-status"), map: $("live-map"), workloads: $("live-workloads"), services: $("live-services"),
+    events: $("live-events"), eventsCount: $("live-events-count"), filter: $("live-events-filter"),
+    kinds: $("live-kinds"), list: $("live-list"), system: $("live-system"), fallback: $("static-tables"),
+  };
+  const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
+  const NAMESPACED = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
+    "Service", "EndpointSlice", "Ingress", "ConfigMap", "Secret", "PersistentVolumeClaim",
+    "HorizontalPodAutoscaler", "Event"]);
+  const BAD = /CrashLoopBackOff|Error|ErrImage|ImagePullBackOff|InvalidImageName|OOMKilled|ContainerCannotRun|DeadlineExceeded|Evicted|Failed|NodeLost|Unknown/;
+
+  const objects = new Map();      // "Kind/namespace/name" -> summary
+  const touched = new Map();      // key -> "new" | "changed" (animated on the next render)
+  const leaving = new Map();      // key -> summary still drawn while it fades out
+  let columns = {};
+  let rv = null;                  // the last resourceVersion applied
+  let socket = null;
+  let attempt = 0;
+  let selectedKind = "Pod";
+  let renderQueued = false;
+
+  const keyOf = (o) => `${o.kind}/${o.namespace}/${o.name}`;
+  const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => (
+    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  const ofKind = (kind) => [...objects.values()].filter((o) => o.kind === kind);
+  const visible = (o) => els.system.checked || !SYSTEM_NAMESPACES.has(o.namespace);
+  const byName = (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+
+  // ------------------------------------------------------------------------------ connection
+  function setStatus(state, text) {
+    els.status.dataset.state = state;
+    els.status.querySelector(".text").textContent = text;
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const query = rv === null ? "" : `?rv=${rv}`;
+    socket = new WebSocket(`${scheme}//${location.host}${root.dataset.socket}${query}`);
+    socket.addEventListener("open", () => { attempt = 0; });
+    socket.addEventListener("message", (event) => onMessage(JSON.parse(event.data)));
+    socket.addEventListener("close", (event) => {
+      socket = null;
+      if (event.code === 4403) { setStatus("off", "Not allowed to watch this cluster. Reload the page."); return; }
+      if (root.dataset.gone) return;
+      const delay = Math.min(30000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
+      attempt += 1;
+      setStatus("retry", `Reconnecting… (connection lost; retrying in ${Math.round(delay / 1000) || 1} s)`);
+      setTimeout(connect, delay);
+    });
+  }
+
+  function onMessage(message) {
+    if (message.type === "snapshot") {
+      const before = new Set(objects.keys());
+      objects.clear();
+      for (const o of message.objects) {
+        objects.set(keyOf(o), o);
+        if (rv !== null && !before.has(keyOf(o))) touched.set(keyOf(o), "new");
+      }
+      columns = message.columns || columns;
+      rv = message.rv;
+      root.hidden = false;
+      if (els.fallback) els.fallback.hidden = true;
+      setStatus("live", "Live");
+      queueRender();
+    } else if (message.type === "changes") {
+      if (rv !== null && message.from > rv) {
+        // A gap: something between our rv and this batch never arrived. Ask again from where we are.
+        socket.send(JSON.stringify({ type: "resume", rv }));
+        return;
+      }
+      for (const change of message.changes) {
+        const key = keyOf(change);
+        if (change.rv !== undefined && change.rv <= rv) continue;   // already applied
+        if (change.event === "DELETED") {
+          const old = objects.get(key);
+          objects.delete(key);
+          if (old) { leaving.set(key, old); setTimeout(() => { leaving.delete(key); queueRender(); }, 700); }
+        } else {
+          touched.set(key, objects.has(key) ? "changed" : "new");
+          leaving.delete(key);
+          objects.set(key, change);
+        }
+      }
+      rv = Math.max(rv ?? 0, message.to);
+      setStatus("live", "Live");
+      queueRender();
+    } else if (message.type === "gone") {
+      root.dataset.gone = "1";
+      setStatus("off", "This cluster was deleted.");
+    }
+  }
+
+  // ------------------------------------------------------------------------------ rendering
+  function queueRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      const focused = document.activeElement?.dataset?.key;
+      render();
+      touched.clear();
+      if (focused) root.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+    });
+  }
+
+  function anim(key) {
+    if (leaving.has(key)) return " leaving";
+    const t = touched.get(key);
+    return t ? ` ${t}` : "";
+  }
+
+  function podState(p) {
+    const reason = p.reason || p.phase;
+    if (p.terminating || reason === "Terminating") return "s-done";
+    if (reason === "Completed" || p.phase === "Succeeded") return "s-done";
+    if (BAD.test(reason) || p.phase === "Failed") return "s-bad";
+    if (p.phase === "Running" && reason === "Running") {
+      const [ready, total] = (p.ready || "0/0").split("/").map(Number);
+      return total > 0 && ready === total ? "s-ok" : "s-wait";
+    }
+    return "s-wait";
+  }
+
+  function podReason(p) {
+    if (p.unschedulable && (p.reason === "Pending" || !p.node)) return `Pending: ${p.unschedulable}`;
+    return p.reason;
+  }
+
+  function podChip(p) {
+    const key = keyOf(p);
+    const reason = podReason(p);
+    const restarts = p.restarts ? ` <span class="restarts" title="restarts">↻${p.restarts}</span>` : "";
+    const label = `Pod ${p.name}${p.namespace !== "default" ? ` in ${p.namespace}` : ""}: ${reason}, ` +
+      `${p.ready} ready, ${p.restarts} restart${p.restarts === 1 ? "" : "s"}${p.node ? `, on ${p.node}` : ""}`;
+    return `<li class="chip ${podState(p)}${anim(key)}" tabindex="0" data-key="${esc(key)}" title="${esc(label)}" ` +
+      `aria-label="${esc(label)}"><span class="chip-name">${esc(p.name)}</span>` +
+      `<span class="chip-reason">${esc(reason)} · ${esc(p.ready)}</span>${restarts}</li>`;
+  }
+
+  function pods() {
+    const all = ofKind("Pod");
+    for (const [key, o] of leaving) if (o.kind === "Pod" && !objects.has(key)) all.push(o);
+    return all.filter(visible).sort(byName);
+  }
+
+  function chipList(list, empty) {
+    return list.length ? `<ul class="chips">${list.map(podChip).join("")}</ul>` : `<p class="muted none">${empty}</p>`;
+  }
+
+  function renderMap() {
+    const all = pods();
+    const nodes = ofKind("Node").sort(byName);
+    const boxes = nodes.map((n) => {
+      const here = all.filter((p) => p.node === n.name);
+      const roles = n.cells[2] && n.cells[2] !== "<none>" ? n.cells[2] : "worker";
+      const flags = `${n.ready ? "" : ' <span class="badge s-bad">NotReady</span>'}` +
+        `${n.unschedulable ? ' <span class="badge s-wait">SchedulingDisabled</span>' : ""}`;
+      return `<article class="node${anim(keyOf(n))}" tabindex="0" data-key="${esc(keyOf(n))}" ` +
+        `aria-label="Node ${esc(n.name)}, ${here.length} pod${here.length === 1 ? "" : "s"}">` +
+        `<header><h3>${esc(n.name)}</h3><span class="muted">${esc(roles)}${flags}</span>` +
+        `<span class="node-count muted">${here.length} pod${here.length === 1 ? "" : "s"}</span></header>` +
+        `${chipList(here, "No pods")}</article>`;
+    });
+    const unscheduled = all.filter((p) => !p.node);
+    if (unscheduled.length) {
+      boxes.push(`<article class="node node-unscheduled" tabindex="0" aria-label="Not scheduled, ${unscheduled.length} pods">` +
+        `<header><h3>Not scheduled</h3><span class="muted">waiting for a node</span></header>` +
+        `${chipList(unscheduled, "")}</article>`);
+    }
+    els.map.innerHTML = boxes.join("") || '<p class="muted">No nodes.</p>';
+  }
+
+  function renderWorkloads() {
+    const all = pods();
+    const owned = (kind, name, ns) => all.filter((p) => p.owner && p.owner.kind === kind && p.owner.name === name &&
+      p.namespace === ns);
+    const rsets = ofKind("ReplicaSet");
+    const item = (o, body, extra = "") => {
+      const key = keyOf(o);
+      const ready = o.replicas === undefined || o.replicas === null ? "" : ` <span class="muted">${o.readyReplicas}/${o.replicas} ready</span>`;
+      return `<li class="wl${anim(key)}${extra}"><div class="wl-head" tabindex="0" data-key="${esc(key)}">` +
+        `<span class="kind">${esc(o.kind.toLowerCase())}/</span><strong>${esc(o.name)}</strong>` +
+        `${o.namespace !== "default" ? ` <span class="ns">${esc(o.namespace)}</span>` : ""}${ready}</div>${body}</li>`;
+    };
+    const parts = [];
+    for (const d of ofKind("Deployment").filter(visible).sort(byName)) {
+      const children = rsets.filter((r) => r.owner && r.owner.kind === "Deployment" && r.owner.name === d.name &&
+        r.namespace === d.namespace).sort((a, b) => (b.replicas || 0) - (a.replicas || 0) || byName(a, b));
+      const body = children.map((r) => {
+        const rp = owned("ReplicaSet", r.name, r.namespace);
+        return item(r, chipList(rp, "No pods"), !r.replicas && !rp.length ? " old" : "");
+      }).join("");
+      parts.push(item(d, body ? `<ul class="tree">${body}</ul>` : ""));
+    }
+    for (const kind of ["StatefulSet", "DaemonSet", "Job"]) {
+      for (const o of ofKind(kind).filter(visible).sort(byName)) {
+        parts.push(item(o, chipList(owned(kind, o.name, o.namespace), "No pods")));
+      }
+    }
+    for (const r of rsets.filter((r) => visible(r) && !(r.owner && r.owner.kind === "Deployment")).sort(byName)) {
+      parts.push(item(r, chipList(owned("ReplicaSet", r.name, r.namespace), "No pods")));
+    }
+    const bare = all.filter((p) => !p.owner);
+    if (bare.length) {
+      parts.push(`<li class="wl"><div class="wl-head"><strong>Pods without a controller</strong></div>${chipList(bare, "")}</li>`);
+    }
+    els.workloads.innerHTML = parts.length ? `<ul class="tree top">${parts.join("")}</ul>` :
+      '<p class="muted">No workloads yet. Try <code>kubectl create deployment web --image=nginx:1.27 --replicas=3</code></p>';
+  }
+
+  function renderServices() {
+    const slices = ofKind("EndpointSlice");
+    const podsByKey = new Map(ofKind("Pod").map((p) => [`${p.namespace}/${p.name}`, p]));
+    const parts = ofKind("Service").filter(visible).sort(byName).map((s) => {
+      const key = keyOf(s);
+      const mine = slices.filter((e) => e.service === s.name && e.namespace === s.namespace);
+      const names = [...new Set(mine.flatMap((e) => e.pods || []))].sort();
+      const ready = new Set(mine.flatMap((e) => e.ready || []));
+      const selector = Object.entries(s.selector || {}).map(([k, v]) => `${k}=${v}`).join(",") || "no selector";
+      const backends = names.map((n) => podsByKey.get(`${s.namespace}/${n}`) ||
+        { kind: "Pod", namespace: s.namespace, name: n, reason: ready.has(n) ? "Ready" : "NotReady", ready: "", restarts: 0 });
+      return `<li class="svc${anim(key)}"><div class="wl-head" tabindex="0" data-key="${esc(key)}">` +
+        `<span class="kind">service/</span><strong>${esc(s.name)}</strong>` +
+        `${s.namespace !== "default" ? ` <span class="ns">${esc(s.namespace)}</span>` : ""} ` +
+        `<span class="muted">${esc(s.cells[1])} ${esc(s.cells[2])} ${esc(s.cells[4])} · ${esc(selector)}</span></div>` +
+        `<div class="svc-arrow" aria-hidden="true">→</div>` +
+        `${chipList(backends, s.selector && Object.keys(s.selector).length ?
+        "No endpoints: no pod matches the selector" : "No pod endpoints (no selector)")}</li>`;
+    });
+    els.services.innerHTML = parts.length ? `<ul class="tree top">${parts.join("")}</ul>` :
+      '<p class="muted">No services. Try <code>kubectl expose deployment web --port=80</code></p>';
+  }
+
+  function renderEvents() {
+    const words = els.filter.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const all = ofKind("Event").sort((a, b) => (b.lastTimestamp || "").localeCompare(a.lastTimestamp || "") ||
+      b.name.localeCompare(a.name));
+    const shown = all.filter((e) => {
+      const text = `${e.type} ${e.reason} ${e.involvedObject.kind} ${e.involvedObject.name} ${e.namespace} ${e.message}`.toLowerCase();
+      return words.every((w) => text.includes(w));
+    }).slice(0, 200);
+    els.eventsCount.textContent = words.length ? `${shown.length} of ${all.length}` : `${all.length}`;
+    els.events.innerHTML = shown.map((e) => {
+      const key = keyOf(e);
+      const time = (e.lastTimestamp || "").replace("T", " ").replace("Z", "").slice(11);
+      return `<li class="event ev-${e.type === "Warning" ? "warn" : "normal"}${anim(key)}">` +
+        `<div class="ev-head"><span class="ev-type">${esc(e.type)}</span> <strong>${esc(e.reason)}</strong>` +
+        `<span class="muted ev-time">${esc(time)}${e.count > 1 ? ` ×${e.count}` : ""}</span></div>` +
+        `<div class="ev-object">${esc(e.involvedObject.kind.toLowerCase())}/${esc(e.involvedObject.name)}</div>` +
+        `<div class="ev-message">${esc(e.message)}</div></li>`;
+    }).join("") || `<li class="muted none">${all.length ? "No event matches the filter." : "No events yet."}</li>`;
+  }
+
+  function renderLists() {
+    const counts = new Map();
+    for (const o of objects.values()) counts.set(o.kind, (counts.get(o.kind) || 0) + 1);
+    const kinds = Object.keys(columns).filter((k) => k !== "Event" && (counts.get(k) || k === selectedKind));
+    if (!kinds.includes(selectedKind)) selectedKind = kinds[0] || "Pod";
+    els.kinds.innerHTML = kinds.map((k) => `<button type="button" class="btn btn-sm kind-tab" data-kind="${esc(k)}" ` +
+      `aria-pressed="${k === selectedKind}">${esc(k)} <span class="muted">${counts.get(k) || 0}</span></button>`).join("");
+    const namespaced = NAMESPACED.has(selectedKind);
+    const heads = (namespaced ? ["NAMESPACE"] : []).concat(columns[selectedKind] || []);
+    const rows = ofKind(selectedKind).sort(byName).map((o) => {
+      const cells = (namespaced ? [o.namespace] : []).concat(o.cells);
+      return `<tr class="${anim(keyOf(o)).trim()}">${cells.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`;
+    });
+    const plural = selectedKind.toLowerCase() + (selectedKind.endsWith("s") ? "es" : selectedKind.endsWith("y") ? "" : "s");
+    const noun = selectedKind.endsWith("y") ? plural.slice(0, -1) + "ies" : plural;
+    els.list.innerHTML = `<div class="table-wrap" tabindex="0" role="region" aria-label="kubectl get ${esc(noun)}">` +
+      `<table class="kubectl"><caption><span class="prompt">$</span> kubectl get ${esc(noun)}${namespaced ? " -A" : ""}</caption>` +
+      `<thead><tr>${heads.map((h) => `<th scope="col">${esc(h)}</th>`).join("")}</tr></thead><tbody>` +
+      (rows.join("") || `<tr><td colspan="${heads.length}" class="muted">No resources found</td></tr>`) +
+      "</tbody></table></div>";
+  }
+
+  function render() {
+    renderMap();
+    renderWorkloads();
+    renderServices();
+    renderEvents();
+    renderLists();
+  }
+
+  els.filter.addEventListener("input", () => renderEvents());
+  els.system.addEventListener("change", () => queueRender());
+  els.kinds.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-kind]");
+    if (!button) return;
+    selectedKind = button.dataset.kind;
+    renderLists();
+    els.kinds.querySelector(`[data-kind="${CSS.escape(selectedKind)}"]`)?.focus();
+  });
+  // Ages (AGE columns) were computed when each object last changed: a fresh snapshot now and then updates them.
+  setInterval(() => {
+    if (!document.hidden && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "resume", rv: null }));
+    }
+  }, 60000);
+
+  setStatus("connecting", "Connecting…");
+  connect();
+})();
