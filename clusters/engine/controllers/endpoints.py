@@ -23,6 +23,9 @@ Endpoints this controller made is deleted when its Service is gone (slices go by
 """
 from __future__ import annotations
 
+import json
+import weakref
+
 from ..state import ClusterState, timestamp
 from .gc import delete_object
 from .namespace import terminating
@@ -314,6 +317,30 @@ def _selects(selector: dict, labels: dict | None) -> bool:
     return True
 
 
+def _fingerprint(svc: dict, pods: list[dict], existing: list[dict], endpoints_obj: dict | None) -> tuple:
+    """Everything the two objects are computed from: when it is unchanged since a pass that wrote
+    nothing, the Service is skipped (a busy step runs many passes over many pods)."""
+    meta, spec = svc["metadata"], svc.get("spec") or {}
+    service_part = json.dumps([meta.get("uid"), meta.get("labels"), spec.get("ports"), spec.get("clusterIP"),
+                               spec.get("publishNotReadyAddresses")], sort_keys=True)
+    pod_part = tuple((p["metadata"].get("uid"), _pod_ip(p), is_pod_ready(p), p["metadata"].get("deletionTimestamp"),
+                      (p.get("status") or {}).get("phase"), (p.get("spec") or {}).get("nodeName")) for p in pods)
+    return (service_part, pod_part, tuple(id(o) for o in existing), id(endpoints_obj) if endpoints_obj else None)
+
+
+# Per ClusterState: the fingerprint of each Service as of its last pass without writes.
+_SETTLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _index_pods(pods: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """Pods of a namespace by label (key, value): a selector's candidates are one bucket."""
+    index: dict[tuple[str, str], list[dict]] = {}
+    for pod in pods:
+        for pair in (pod["metadata"].get("labels") or {}).items():
+            index.setdefault(pair, []).append(pod)
+    return index
+
+
 def reconcile(state: ClusterState) -> None:
     services = state.list("Service")
     slices: dict[tuple[str, str], list[dict]] = {}
@@ -322,6 +349,8 @@ def reconcile(state: ClusterState) -> None:
         if labels.get(SLICE_MANAGED_BY_LABEL) == SLICE_CONTROLLER and SERVICE_NAME_LABEL in labels:
             slices.setdefault((slc["metadata"].get("namespace", ""), labels[SERVICE_NAME_LABEL]), []).append(slc)
     pods_by_ns: dict[str, list[dict]] | None = None
+    indexes: dict[str, dict[tuple[str, str], list[dict]]] = {}
+    settled = _SETTLED.setdefault(state, {})
     served: set[tuple[str, str]] = set()
     for svc in services:
         meta = svc["metadata"]
@@ -335,9 +364,19 @@ def reconcile(state: ClusterState) -> None:
             pods_by_ns = {}
             for pod in state.list("Pod"):
                 pods_by_ns.setdefault(pod["metadata"].get("namespace", ""), []).append(pod)
-        pods = [p for p in pods_by_ns.get(key[0], ()) if _selects(selector, p["metadata"].get("labels"))]
-        _sync_slices(state, svc, pods, slices.get(key, []))
+        index = indexes.get(key[0])
+        if index is None:
+            index = indexes[key[0]] = _index_pods(pods_by_ns.get(key[0], []))
+        candidates = min((index.get(pair, ()) for pair in selector.items()), key=len)
+        pods = [p for p in candidates if _selects(selector, p["metadata"].get("labels"))]
+        existing = slices.get(key, [])
+        fingerprint = _fingerprint(svc, pods, existing, state.get("Endpoints", key[0], key[1]))
+        if settled.get(key) == fingerprint:
+            continue
+        writes = state.writes
+        _sync_slices(state, svc, pods, existing)
         _sync_endpoints(state, svc, pods)
+        settled[key] = fingerprint if state.writes == writes else None
     for endpoints in state.list("Endpoints"):
         meta = endpoints["metadata"]
         if (meta.get("labels") or {}).get(ENDPOINTS_MANAGED_BY_LABEL) == ENDPOINTS_CONTROLLER and \

@@ -127,15 +127,23 @@ def _waiting_for_dependents(owner: dict) -> bool:
 
 # ----------------------------------------------------------------- the collector
 
-def _collect_dependent(state: ClusterState, obj: dict, refs: list) -> None:
-    """attemptToDeleteItem for an object that is not being deleted: classify its owners."""
+def _collect_dependent(state: ClusterState, obj: dict, refs: list, owners: dict | None = None) -> None:
+    """attemptToDeleteItem for an object that is not being deleted: classify its owners. `owners`
+    caches the lookups of one pass while nothing was written (most dependents share an owner)."""
     solid = False
     gone: set[str] = set()
     waiting = False
     namespace = obj["metadata"].get("namespace", "")
     for ref in refs:
         uid = ref.get("uid", "")
-        owner = _owner(state, ref, namespace)
+        if owners is not None:
+            cache_key = (ref.get("kind"), namespace, ref.get("name"), uid)
+            if cache_key in owners:
+                owner = owners[cache_key]
+            else:
+                owner = owners[cache_key] = _owner(state, ref, namespace)
+        else:
+            owner = _owner(state, ref, namespace)
         if owner is None:
             gone.add(uid)
         elif _waiting_for_dependents(owner):
@@ -215,20 +223,27 @@ def _pod_gc(state: ClusterState, pod: dict, nodes: dict[str, dict]) -> None:
 
 def reconcile(state: ClusterState) -> None:
     nodes = {n["metadata"]["name"]: n for n in state.list("Node")}
+    owners: dict = {}
+    writes = state.writes
     for obj in state.all_objects():
         meta = obj["metadata"]
         deleting = meta.get("deletionTimestamp")
         refs = meta.get("ownerReferences")
-        if not deleting and not refs and obj["kind"] != "Pod":
+        kind = obj["kind"]
+        if not deleting and not refs and kind != "Pod":
             continue
-        if not _alive(state, obj):
-            continue  # removed earlier in this pass
-        if obj["kind"] == "Pod":
-            _pod_gc(state, obj, nodes)
+        if state.writes != writes:  # something was written: earlier lookups may be stale
+            owners.clear()
+            writes = state.writes
             if not _alive(state, obj):
-                continue
+                continue  # removed earlier in this pass
+        if kind == "Pod":
+            if (obj.get("spec") or {}).get("nodeName"):
+                _pod_gc(state, obj, nodes)
+                if state.writes != writes and not _alive(state, obj):
+                    continue
         if deleting:
             _process_deleting(state, obj)
         elif refs:
-            _collect_dependent(state, obj, list(refs))
+            _collect_dependent(state, obj, refs, owners)
 
