@@ -26,6 +26,7 @@ node changes, never periodically. Every node gets the node controller's Register
 """
 from __future__ import annotations
 
+from ..placement import tolerates
 from ..state import ClusterState, micro_timestamp, parse_timestamp, timestamp
 from .gc import delete_object
 
@@ -68,29 +69,13 @@ def _renew_lease(state: ClusterState, node_name: str) -> None:
 
 # ----------------------------------------------------------------- tolerations (v1helper)
 
-def _tolerates(toleration: dict, taint: dict) -> bool:
-    """Toleration.ToleratesTaint."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
-
-
 def _eviction_delay(pod: dict, taints: list[dict]) -> float | None:
     """processPodOnNode: 0 if some NoExecute taint is not tolerated, None if all are tolerated
     forever, else the smallest tolerationSeconds of the tolerations used."""
     tolerations = (pod.get("spec") or {}).get("tolerations") or ()
     smallest: float | None = None
     for taint in taints:
-        used = [t for t in tolerations if _tolerates(t, taint)]
+        used = [t for t in tolerations if tolerates(t, taint)]
         if not used:
             return 0.0
         for toleration in used:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Callable
 
+from ..placement import node_selector_term_matches as placement_term_matches, tolerated_by
 from ..resources import cpu_millis, memory_bytes, selector_from_label_selector, Selector, NOTHING
 
 # ------------------------------------------------------------------ reasons (upstream strings)
@@ -277,62 +278,13 @@ class Snapshot:
 
 # ------------------------------------------------------------------ matching helpers
 def tolerates(tolerations: list[dict], taint: dict) -> bool:
-    """v1.Toleration.ToleratesTaint over a pod's tolerations."""
-    for t in tolerations:
-        effect = t.get("effect") or ""
-        if effect and effect != taint.get("effect"):
-            continue
-        key = t.get("key") or ""
-        op = t.get("operator") or "Equal"
-        if key and key != taint.get("key"):
-            continue
-        if op == "Exists":
-            return True
-        if op == "Equal" and key and (t.get("value") or "") == (taint.get("value") or ""):
-            return True
-    return False
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except (TypeError, ValueError):
-        return None
-
-
-def _expression_matches(expr: dict, labels: dict) -> bool:
-    key, op, values = expr.get("key", ""), expr.get("operator"), expr.get("values") or []
-    if op == "In":
-        return key in labels and labels[key] in values
-    if op == "NotIn":
-        return key not in labels or labels[key] not in values
-    if op == "Exists":
-        return key in labels
-    if op == "DoesNotExist":
-        return key not in labels
-    if op in ("Gt", "Lt"):
-        have = _int(labels.get(key)) if key in labels else None
-        want = _int(values[0]) if len(values) == 1 else None
-        if have is None or want is None:
-            return False
-        return have > want if op == "Gt" else have < want
-    return False
+    """A pod's tolerations tolerate the taint (one rule for the whole engine: clusters/engine/placement.py)."""
+    return tolerated_by(tolerations, taint)
 
 
 def node_selector_term_matches(term: dict, node: NodeInfo) -> bool:
-    """A NodeSelectorTerm: its expressions (labels) and fields (metadata.name) ANDed; empty matches nothing."""
-    exprs = term.get("matchExpressions") or []
-    fields = term.get("matchFields") or []
-    if not exprs and not fields:
-        return False
-    for e in exprs:
-        if not _expression_matches(e, node.labels):
-            return False
-    for f in fields:
-        if f.get("key") != "metadata.name" or not _expression_matches(
-                {**f, "key": "metadata.name"}, {"metadata.name": node.name}):
-            return False
-    return True
+    """A NodeSelectorTerm against a scheduler node (clusters/engine/placement.py has the rule)."""
+    return placement_term_matches(term, node.labels, node.name)
 
 
 def node_selector_matches(terms: list[dict], node: NodeInfo) -> bool:
