@@ -38,6 +38,7 @@
   // ------------------------------------------------------------------------------ connection
   function setStatus(state, text) {
     els.status.dataset.state = state;
+    root.classList.toggle("stale", state !== "live");
     els.status.querySelector(".text").textContent = text;
   }
 
