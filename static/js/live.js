@@ -284,7 +284,15 @@
       "</tbody></table></div>";
   }
 
+  function renderCounts() {
+    const counts = $("live-counts");
+    if (!counts) return;
+    const n = ofKind("Node").length, p = ofKind("Pod").length;
+    counts.textContent = `${n} node${n === 1 ? "" : "s"} · ${p} pod${p === 1 ? "" : "s"}`;
+  }
+
   function render() {
+    renderCounts();
     renderMap();
     renderWorkloads();
     renderServices();
