@@ -115,6 +115,9 @@ def test_exec_liveness_is_restarted_like_on_a_real_cluster():
     # sh as PID 1 ignores SIGTERM: the container stops at the end of the 30 s grace period.
     kubelet_only(state, T0 + 69)
     assert container_state(state, "liveness-exec")["restartCount"] == 0
+    # Meanwhile it still runs and, having no readiness probe, stays Ready (kubectl: 1/1 Running 0).
+    assert container_state(state, "liveness-exec")["ready"] is True
+    assert "running" in container_state(state, "liveness-exec")["state"]
     kubelet_only(state, T0 + 71)
     assert container_state(state, "liveness-exec")["restartCount"] == 1
     assert container_state(state, "liveness-exec")["lastState"]["terminated"]["exitCode"] == 137

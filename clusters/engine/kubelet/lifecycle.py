@@ -365,7 +365,9 @@ class PodWorker:
 
     def _terminate_container(self, container: dict, record: dict, code: int, at: float, reason: str,
                              init: bool, kill_message: str = "") -> None:
-        record.update(st="exit", exit=[code, at, reason], ready=False)
+        # A container being stopped still runs until it exits; the kubelet is blocked in the kill and
+        # posts no new status meanwhile, so the container stays Ready as it was (ready=False only then).
+        record.update(st="exit", exit=[code, at, reason], ready=record.get("ready", False) and at > self.state.now)
         record["ran_for"] = at - record["start"]
         record["prev_start"] = record["start"]
         self.changed = True
@@ -436,6 +438,7 @@ class PodWorker:
             # Being stopped: still running until it exits.
             status["state"] = {"running": {"startedAt": timestamp(record["start"])}}
             status["started"] = True
+            status["ready"] = bool(record.get("ready"))
         elif st == "exit" and not record.get("waiting_restart"):
             code, at, reason = record["exit"]
             status["state"] = {"terminated": {"exitCode": code, "reason": reason,
