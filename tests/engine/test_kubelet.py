@@ -123,6 +123,19 @@ def test_exec_liveness_is_restarted_like_on_a_real_cluster():
     assert container_state(state, "liveness-exec")["lastState"]["terminated"]["exitCode"] == 137
 
 
+def test_a_late_pass_replays_the_restart_at_its_instant():
+    """The clock jumped (`cluster clock --advance`): the restart happened when it was due, not at the pass."""
+    state = new_state()
+    state.config["start_delays"] = False
+    state.create(corpus_pod("pods__probe__exec-liveness.yaml"))
+    kubelet_only(state, T0 + 50)   # killed at 40 s; SIGKILL at 70 s
+    step(state, T0 + 80, controllers=[lifecycle.reconcile])
+    status = container_state(state, "liveness-exec")
+    assert status["restartCount"] == 1
+    assert status["state"]["running"]["startedAt"] == timestamp(T0 + 70)
+    assert status["lastState"]["terminated"]["finishedAt"] == timestamp(T0 + 70)
+
+
 def test_http_liveness_agnhost_restarts():
     state = new_state()
     state.config["start_delays"] = False

@@ -204,6 +204,7 @@ class PodWorker:
                     self.changed = True
                 return record["retry_at"]
             record["st"] = "new"
+            record["t"] = record["retry_at"]
             return now
         if st == "cfgerr":
             return self._configure(container, record, init, now)
@@ -223,7 +224,9 @@ class PodWorker:
         return None
 
     def _begin_pull(self, container: dict, record: dict, init: bool) -> float | None:
-        now = self.state.now
+        # From when the (re)start was due, not from this pass: a pass that comes late (the clock was
+        # advanced) replays the restart at its instant, as the kubelet would have done it.
+        now = min(record.get("t", self.state.now), self.state.now)
         image = self._image(container)
         ref = container.get("image", "")
         if isinstance(image, images.PullError):
