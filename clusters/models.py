@@ -106,3 +106,20 @@ class Change(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["cluster", "resource_version"], name="change_cluster_rv")]
+
+
+class ManifestFile(models.Model):
+    """A file of the cluster page's manifest editor (one tab), kept for its learner per cluster.
+
+    The terminal's `kubectl … -f NAME` reads these too, so the editor and kubectl share one set of files.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=100)
+    text = models.TextField(blank=True, default="")
+    position = models.PositiveIntegerField(default=0)  # the tab order
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="file_name")]
+        ordering = ["position", "name"]
