@@ -2,14 +2,15 @@
 
 Only the cluster's owner (the session's user; `selectors.cluster_of_user`) gets
 the handshake accepted; anyone else, guessed name or not, is refused with 4403.
-The page then gets {"type": "snapshot", "rv": N, "columns": …, "objects": […]}
+The page then gets {"type": "snapshot", "rv": N, "columns": …, "objects": […], "clock": …, "failedNodes": […]}
 and, whenever the cluster's channel group says "cluster.changed" (or every
 RECHECK_SECONDS anyway: a lost wake-up delays, never loses), the change log
 after the last resourceVersion sent: {"type": "changes", "from": a, "to": b,
 "changes": […]}. The log is the truth, so a page that reconnects asks for what
 it missed: `?rv=N` on the URL or {"type": "resume", "rv": N}; an rv older than
 the log's horizon (compacted) gets a fresh snapshot instead. Summaries are
-made in clusters/live.py.
+made in clusters/live.py. The clock and the node switches are not in the log: when they move the
+group says "cluster.controls" and the page gets {"type": "controls", "clock": …, "failedNodes": […]}.
 """
 from __future__ import annotations
 
@@ -34,7 +35,13 @@ def _snapshot(cluster_id) -> dict | None:
     if cluster is None:
         return None
     objects = selectors.objects_of_kinds(cluster_id, live.KINDS)
-    return live.snapshot(objects, rv=cluster.resource_version, now=live.sim_time(cluster.sim_now()))
+    message = live.snapshot(objects, rv=cluster.resource_version, now=live.sim_time(cluster.sim_now()))
+    return {**message, "clock": live.clock(cluster), "failedNodes": selectors.failed_nodes(cluster_id)}
+
+
+def _controls(cluster_id) -> dict | None:
+    cluster = selectors.cluster_by_id(cluster_id)
+    return None if cluster is None else live.controls(cluster, selectors.failed_nodes(cluster_id))
 
 
 def _changes(cluster_id, since: int) -> tuple[str, dict | None, bool]:
@@ -46,7 +53,10 @@ def _changes(cluster_id, since: int) -> tuple[str, dict | None, bool]:
     if since < cluster.compacted_resource_version:
         return "snapshot", _snapshot(cluster_id), False
     rows = selectors.changes_after(cluster_id, since, limit=BATCH)
-    return "changes", live.changes(rows, since=since, now=live.sim_time(cluster.sim_now())), len(rows) == BATCH
+    message = live.changes(rows, since=since, now=live.sim_time(cluster.sim_now()))
+    if message is not None:
+        message["clock"] = live.clock(cluster)
+    return "changes", message, len(rows) == BATCH
 
 
 class ClusterConsumer(AsyncJsonWebsocketConsumer):
@@ -89,6 +99,12 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         """The channel group's wake-up: some write committed (message["rv"])."""
         if message.get("rv", self.rv + 1) > self.rv:
             await self.pump()
+
+    async def cluster_controls(self, message: dict) -> None:
+        """The group's "the clock or a node switch moved" (clusters/notify.py)."""
+        controls = await database_sync_to_async(_controls)(self.cluster.pk)
+        if controls is not None:
+            await self.send_json(controls)
 
     async def resume(self, rv: int | None) -> None:
         """Continue after rv (a snapshot when rv is None or too old)."""

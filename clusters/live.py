@@ -117,6 +117,17 @@ def sim_time(sim_now: float) -> datetime:
     return datetime.fromtimestamp(sim_now, timezone.utc)
 
 
+def clock(cluster) -> dict:
+    """The cluster's simulated clock as the page shows it (it advances `now` locally at `speed`)."""
+    return {"now": sim_time(cluster.sim_now()).isoformat().replace("+00:00", "Z"), "speed": cluster.speed,
+            "paused": cluster.paused}
+
+
+def controls(cluster, failed_nodes: list[str]) -> dict:
+    """The switches the page's controls show: nothing in the change log records them."""
+    return {"type": "controls", "clock": clock(cluster), "failedNodes": failed_nodes}
+
+
 def snapshot(objects: list[tuple[str, dict]], *, rv: int, now: datetime) -> dict:
     """The first message: every shown object (Events: the newest EVENT_LIMIT) at resourceVersion rv."""
     events = [o for k, o in objects if k == "Event"]

@@ -20,12 +20,20 @@ def group_name(cluster_id: uuid.UUID | str) -> str:
     return f"cluster.{cluster_id}"
 
 
-def cluster_changed(cluster_id: uuid.UUID | str, resource_version: int) -> None:
+def _publish(cluster_id: uuid.UUID | str, message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(cluster_id),
-                                        {"type": "cluster.changed", "rv": resource_version})
+        async_to_sync(layer.group_send)(group_name(cluster_id), message)
     except Exception:  # a broken layer must not fail a committed write; watchers poll as a fallback
-        log.warning("could not publish change of cluster %s", cluster_id, exc_info=True)
+        log.warning("could not publish %s of cluster %s", message["type"], cluster_id, exc_info=True)
+
+
+def cluster_changed(cluster_id: uuid.UUID | str, resource_version: int) -> None:
+    _publish(cluster_id, {"type": "cluster.changed", "rv": resource_version})
+
+
+def controls_changed(cluster_id: uuid.UUID | str) -> None:
+    """The clock or a node's failed switch moved: nothing in the change log says so, pages re-read them."""
+    _publish(cluster_id, {"type": "cluster.controls"})

@@ -103,3 +103,9 @@ def objects_of_kinds(cluster_id: uuid.UUID, kinds: tuple[str, ...]) -> list[tupl
     """The stored objects of those kinds: (kind, object), by kind, namespace and name."""
     rows = ApiObject.objects.filter(cluster_id=cluster_id, kind__in=kinds).order_by("kind", "namespace", "name")
     return [(kind, json.loads(data)) for kind, data in rows.values_list("kind", "data")]
+
+
+def failed_nodes(cluster_id: uuid.UUID) -> list[str]:
+    """Nodes switched off with `node_set_failed` (the switch lives in the simulation notes, not the object)."""
+    rows = ApiObject.objects.filter(cluster_id=cluster_id, kind="Node").order_by("name")
+    return [name for name, sim in rows.values_list("name", "sim") if json.loads(sim or "{}").get("failed")]

@@ -220,6 +220,7 @@ def cluster_clock(*, cluster: Cluster, speed: float | None = None, pause: bool =
             locked.paused = False
         locked.next_wake = wall  # timers move with the clock: recompute them now
         locked.save(update_fields=["sim_base", "wall_base", "speed", "paused", "next_wake"])
+    notify.controls_changed(cluster.pk)
     request_reconcile(cluster.pk)
     return locked
 
@@ -236,6 +237,7 @@ def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
         row.sim = json.dumps(notes)
         row.save(update_fields=["sim"])
         Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time())
+    notify.controls_changed(cluster.pk)
     request_reconcile(cluster.pk)
 
 

@@ -6,18 +6,20 @@ cluster — guessed name or not — is a 404, exactly like one that does not exi
 """
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import selectors, services
+from . import live, selectors, services
 from .apiserver.registry import KUBERNETES_VERSION
 from .models import Cluster
 
@@ -146,3 +148,61 @@ def cluster_delete(request: HttpRequest, name: str) -> HttpResponse:
     services.cluster_delete(cluster=cluster)
     messages.success(request, f'Cluster "{name}" was deleted.')
     return redirect("home")
+
+
+# The page's clock bar: one step forward at most this far (the management command has no limit).
+MAX_ADVANCE_SECONDS = 3600
+
+
+def _json_body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise services.ClusterError("the request body must be a JSON object")
+    return body
+
+
+def _number(body: dict, field: str, low: float, high: float) -> float:
+    value = body.get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise services.ClusterError(f"{field} must be a number from {low:g} to {high:g}")
+    return float(value)
+
+
+@login_required
+@require_POST
+def cluster_clock(request: HttpRequest, name: str) -> HttpResponse:
+    """The clock bar: {"action": "pause" | "resume" | "speed" (with "speed") | "advance" (with "seconds")}."""
+    cluster = _owned(request, name)
+    try:
+        body = _json_body(request)
+        action = body.get("action")
+        if action == "pause":
+            cluster = services.cluster_clock(cluster=cluster, pause=True)
+        elif action == "resume":
+            cluster = services.cluster_clock(cluster=cluster, resume=True)
+        elif action == "speed":
+            speed = _number(body, "speed", services.MIN_SPEED, services.MAX_SPEED)
+            cluster = services.cluster_clock(cluster=cluster, speed=speed)
+        elif action == "advance":
+            seconds = _number(body, "seconds", 1, MAX_ADVANCE_SECONDS)
+            cluster = services.cluster_clock(cluster=cluster, advance=seconds)
+        else:
+            raise services.ClusterError('action must be one of "pause", "resume", "speed", "advance"')
+    except services.ClusterError as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse(live.clock(cluster))
+
+
+@login_required
+@require_POST
+def node_switch(request: HttpRequest, name: str, node: str, action: str) -> HttpResponse:
+    """A node box's "fail" / "recover": its kubelet stops (or resumes) posting status."""
+    cluster = _owned(request, name)
+    try:
+        services.node_set_failed(cluster=cluster, node=node, failed=action == "fail")
+    except services.ClusterError as error:
+        return JsonResponse({"error": str(error)}, status=404)
+    return JsonResponse({"node": node, "failed": action == "fail"})

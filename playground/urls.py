@@ -20,4 +20,7 @@ urlpatterns = [
     re_path(rf"^clusters/{NAME}/kubeconfig$", views.cluster_kubeconfig, name="cluster-kubeconfig"),
     re_path(rf"^clusters/{NAME}/reset$", views.cluster_reset, name="cluster-reset"),
     re_path(rf"^clusters/{NAME}/delete$", views.cluster_delete, name="cluster-delete"),
+    re_path(rf"^clusters/{NAME}/clock$", views.cluster_clock, name="cluster-clock"),
+    re_path(rf"^clusters/{NAME}/nodes/(?P<node>[a-z0-9][-a-z0-9.]{{0,252}})/(?P<action>fail|recover)$",
+            views.node_switch, name="node-switch"),
 ]
