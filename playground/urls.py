@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from clusters import views
+from clusters import files, views
 
 # A cluster's name as services.cluster_create allows it (DNS label).
 NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
@@ -20,6 +20,10 @@ urlpatterns = [
     re_path(rf"^clusters/{NAME}/kubeconfig$", views.cluster_kubeconfig, name="cluster-kubeconfig"),
     re_path(rf"^clusters/{NAME}/reset$", views.cluster_reset, name="cluster-reset"),
     re_path(rf"^clusters/{NAME}/delete$", views.cluster_delete, name="cluster-delete"),
+    # The manifest editor (clusters/PAGE.md): a file name's own rules are checked by the service.
+    re_path(rf"^clusters/{NAME}/files$", files.file_list, name="cluster-files"),
+    re_path(rf"^clusters/{NAME}/files/(?P<file>[^/]{{1,255}})$", files.file_detail, name="cluster-file"),
+    re_path(rf"^clusters/{NAME}/validate$", files.validate, name="cluster-validate"),
     re_path(rf"^clusters/{NAME}/clock$", views.cluster_clock, name="cluster-clock"),
     re_path(rf"^clusters/{NAME}/nodes/(?P<node>[a-z0-9][-a-z0-9.]{{0,252}})/(?P<action>fail|recover)$",
             views.node_switch, name="node-switch"),
