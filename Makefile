@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 API_PORT ?= 6443
 
-.PHONY: run test bench services install install-dev clean
+.PHONY: run test bench services install install-dev clean assets
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,6 +36,10 @@ services:
 bench: $(VENV)/.dev services
 	$(PY) bench/api_latency.py
 	$(PY) bench/engine.py
+
+# The cluster page's front end (frontend/ → static/dist, committed): only needed after changing frontend/.
+assets:
+	cd frontend && npm ci && npm run build
 
 clean:
 	rm -rf var .pytest_cache

@@ -1,26 +1,35 @@
 // The cluster page's live view: one WebSocket (clusters/consumers.py), a snapshot, then changes.
-// Plain JavaScript, no build step. Without it (or until the first snapshot) the server-rendered tables show.
-(function () {
-  "use strict";
+// It draws the node map, workloads, services, events and per-kind kubectl lists, and tells the rest of the
+// page (clock bar, details drawer) what it heard through callbacks. Without JavaScript (or until the first
+// snapshot) the server-rendered tables show instead.
+import { esc } from "./dom.js";
 
-  const root = document.getElementById("live");
-  if (!root || !("WebSocket" in window)) return;
+const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
+export const NAMESPACED = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
+  "Service", "EndpointSlice", "Ingress", "ConfigMap", "Secret", "PersistentVolumeClaim",
+  "HorizontalPodAutoscaler", "Event"]);
+const BAD = /CrashLoopBackOff|Error|ErrImage|ImagePullBackOff|InvalidImageName|OOMKilled|ContainerCannotRun|DeadlineExceeded|Evicted|Failed|NodeLost|Unknown/;
 
+export const keyOf = (o) => `${o.kind}/${o.namespace}/${o.name}`;
+
+/**
+ * Starts the live view in `root` (#live, whose data-socket is the feed's path).
+ * onClock(clock) gets every clock the feed carries; onFailedNodes(names) the node switches.
+ * Answers { objects, eventsFor(kind, namespace, name), onRender(fn), setFailedNodes(names) }.
+ */
+export function createLiveView(root, { onClock = () => {}, onFailedNodes = () => {} } = {}) {
   const $ = (id) => document.getElementById(id);
   const els = {
     status: $("live-status"), map: $("live-map"), workloads: $("live-workloads"), services: $("live-services"),
     events: $("live-events"), eventsCount: $("live-events-count"), filter: $("live-events-filter"),
     kinds: $("live-kinds"), list: $("live-list"), system: $("live-system"), fallback: $("static-tables"),
   };
-  const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
-  const NAMESPACED = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
-    "Service", "EndpointSlice", "Ingress", "ConfigMap", "Secret", "PersistentVolumeClaim",
-    "HorizontalPodAutoscaler", "Event"]);
-  const BAD = /CrashLoopBackOff|Error|ErrImage|ImagePullBackOff|InvalidImageName|OOMKilled|ContainerCannotRun|DeadlineExceeded|Evicted|Failed|NodeLost|Unknown/;
 
   const objects = new Map();      // "Kind/namespace/name" -> summary
   const touched = new Map();      // key -> "new" | "changed" (animated on the next render)
   const leaving = new Map();      // key -> summary still drawn while it fades out
+  const renderListeners = [];
+  let failedNodes = new Set();    // nodes whose kubelet the learner switched off (not in the change log)
   let columns = {};
   let rv = null;                  // the last resourceVersion applied
   let socket = null;
@@ -28,9 +37,6 @@
   let selectedKind = "Pod";
   let renderQueued = false;
 
-  const keyOf = (o) => `${o.kind}/${o.namespace}/${o.name}`;
-  const esc = (text) => String(text ?? "").replace(/[&<>"']/g, (c) => (
-    { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   const ofKind = (kind) => [...objects.values()].filter((o) => o.kind === kind);
   const visible = (o) => els.system.checked || !SYSTEM_NAMESPACES.has(o.namespace);
   const byName = (a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
@@ -54,12 +60,20 @@
       if (root.dataset.gone) return;
       const delay = Math.min(30000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
       attempt += 1;
-      setStatus("retry", `Reconnecting… (connection lost; retrying in ${Math.round(delay / 1000) || 1} s)`);
+      setStatus("retry", `Reconnecting… (retrying in ${Math.round(delay / 1000) || 1} s)`);
       setTimeout(connect, delay);
     });
   }
 
+  function setFailedNodes(names) {
+    failedNodes = new Set(names || []);
+    onFailedNodes([...failedNodes]);
+    queueRender();
+  }
+
   function onMessage(message) {
+    if (message.clock) onClock(message.clock);
+    if (message.failedNodes) setFailedNodes(message.failedNodes);
     if (message.type === "snapshot") {
       const before = new Set(objects.keys());
       objects.clear();
@@ -107,10 +121,17 @@
     renderQueued = true;
     requestAnimationFrame(() => {
       renderQueued = false;
-      const focused = document.activeElement?.dataset?.key;
+      // innerHTML replaces the focused element: give the focus back to its successor (same data-key / action).
+      const active = document.activeElement;
+      const focusedKey = active?.dataset?.key;
+      const focusedAction = active?.dataset?.nodeAction ? active.dataset.node : null;
       render();
       touched.clear();
-      if (focused) root.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+      if (focusedAction) root.querySelector(`[data-node-action][data-node="${CSS.escape(focusedAction)}"]`)?.focus();
+      else if (focusedKey && root.contains(active) === false) {
+        root.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
+      }
+      for (const listener of renderListeners) listener();
     });
   }
 
@@ -164,17 +185,26 @@
     const boxes = nodes.map((n) => {
       const here = all.filter((p) => p.node === n.name);
       const roles = n.cells[2] && n.cells[2] !== "<none>" ? n.cells[2] : "worker";
+      const failed = failedNodes.has(n.name);
       const flags = `${n.ready ? "" : ' <span class="badge s-bad">NotReady</span>'}` +
-        `${n.unschedulable ? ' <span class="badge s-wait">SchedulingDisabled</span>' : ""}`;
-      return `<article class="node${anim(keyOf(n))}" tabindex="0" data-key="${esc(keyOf(n))}" ` +
-        `aria-label="Node ${esc(n.name)}, ${here.length} pod${here.length === 1 ? "" : "s"}">` +
+        `${n.unschedulable ? ' <span class="badge s-wait">SchedulingDisabled</span>' : ""}` +
+        `${failed ? ' <span class="badge s-bad" title="Its kubelet was switched off from this page">kubelet off</span>' : ""}`;
+      // The switch stands for "pull the plug": the kubelet stops posting status and the node controller
+      // notices after its grace period, exactly as on a real cluster.
+      const action = failed ? "recover" : "fail";
+      const button = `<button type="button" class="node-switch btn btn-sm${failed ? " is-failed" : ""}" ` +
+        `data-node-action="${action}" data-node="${esc(n.name)}" aria-pressed="${failed}" ` +
+        `title="${failed ? "Start this node's kubelet again" : "Stop this node's kubelet, as if the machine died"}">` +
+        `${failed ? "Recover" : "Fail"}<span class="visually-hidden"> node ${esc(n.name)}</span></button>`;
+      return `<article class="node${failed ? " node-failed" : ""}${anim(keyOf(n))}" tabindex="0" data-key="${esc(keyOf(n))}" ` +
+        `aria-label="Node ${esc(n.name)}, ${here.length} pod${here.length === 1 ? "" : "s"}${failed ? ", failed" : ""}">` +
         `<header><h3>${esc(n.name)}</h3><span class="muted">${esc(roles)}${flags}</span>` +
-        `<span class="node-count muted">${here.length} pod${here.length === 1 ? "" : "s"}</span></header>` +
+        `<span class="node-count muted">${here.length} pod${here.length === 1 ? "" : "s"}</span>${button}</header>` +
         `${chipList(here, "No pods")}</article>`;
     });
     const unscheduled = all.filter((p) => !p.node);
     if (unscheduled.length) {
-      boxes.push(`<article class="node node-unscheduled" tabindex="0" aria-label="Not scheduled, ${unscheduled.length} pods">` +
+      boxes.push(`<article class="node node-unscheduled" aria-label="Not scheduled, ${unscheduled.length} pods">` +
         `<header><h3>Not scheduled</h3><span class="muted">waiting for a node</span></header>` +
         `${chipList(unscheduled, "")}</article>`);
     }
@@ -216,7 +246,7 @@
       parts.push(`<li class="wl"><div class="wl-head"><strong>Pods without a controller</strong></div>${chipList(bare, "")}</li>`);
     }
     els.workloads.innerHTML = parts.length ? `<ul class="tree top">${parts.join("")}</ul>` :
-      '<p class="muted">No workloads yet. Try <code>kubectl create deployment web --image=nginx:1.27 --replicas=3</code></p>';
+      '<p class="muted">No workloads yet. Apply the manifest in the editor, or try <code>kubectl create deployment web --image=nginx:1.27 --replicas=3</code></p>';
   }
 
   function renderServices() {
@@ -242,24 +272,31 @@
       '<p class="muted">No services. Try <code>kubectl expose deployment web --port=80</code></p>';
   }
 
+  function allEvents() {
+    return ofKind("Event").sort((a, b) => (b.lastTimestamp || "").localeCompare(a.lastTimestamp || "") ||
+      b.name.localeCompare(a.name));
+  }
+
+  /** The one place an Event is drawn: the events panel and the details drawer's Events tab. */
+  function eventItem(e) {
+    const time = (e.lastTimestamp || "").replace("T", " ").replace("Z", "").slice(11);
+    return `<li class="event ev-${e.type === "Warning" ? "warn" : "normal"}${anim(keyOf(e))}">` +
+      `<div class="ev-head"><span class="ev-type">${esc(e.type)}</span> <strong>${esc(e.reason)}</strong>` +
+      `<span class="muted ev-time">${esc(time)}${e.count > 1 ? ` ×${e.count}` : ""}</span></div>` +
+      `<div class="ev-object">${esc(e.involvedObject.kind.toLowerCase())}/${esc(e.involvedObject.name)}</div>` +
+      `<div class="ev-message">${esc(e.message)}</div></li>`;
+  }
+
   function renderEvents() {
     const words = els.filter.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    const all = ofKind("Event").sort((a, b) => (b.lastTimestamp || "").localeCompare(a.lastTimestamp || "") ||
-      b.name.localeCompare(a.name));
+    const all = allEvents();
     const shown = all.filter((e) => {
       const text = `${e.type} ${e.reason} ${e.involvedObject.kind} ${e.involvedObject.name} ${e.namespace} ${e.message}`.toLowerCase();
       return words.every((w) => text.includes(w));
     }).slice(0, 200);
     els.eventsCount.textContent = words.length ? `${shown.length} of ${all.length}` : `${all.length}`;
-    els.events.innerHTML = shown.map((e) => {
-      const key = keyOf(e);
-      const time = (e.lastTimestamp || "").replace("T", " ").replace("Z", "").slice(11);
-      return `<li class="event ev-${e.type === "Warning" ? "warn" : "normal"}${anim(key)}">` +
-        `<div class="ev-head"><span class="ev-type">${esc(e.type)}</span> <strong>${esc(e.reason)}</strong>` +
-        `<span class="muted ev-time">${esc(time)}${e.count > 1 ? ` ×${e.count}` : ""}</span></div>` +
-        `<div class="ev-object">${esc(e.involvedObject.kind.toLowerCase())}/${esc(e.involvedObject.name)}</div>` +
-        `<div class="ev-message">${esc(e.message)}</div></li>`;
-    }).join("") || `<li class="muted none">${all.length ? "No event matches the filter." : "No events yet."}</li>`;
+    els.events.innerHTML = shown.map(eventItem).join("") ||
+      `<li class="muted none">${all.length ? "No event matches the filter." : "No events yet."}</li>`;
   }
 
   function renderLists() {
@@ -271,13 +308,14 @@
       `aria-pressed="${k === selectedKind}">${esc(k)} <span class="muted">${counts.get(k) || 0}</span></button>`).join("");
     const namespaced = NAMESPACED.has(selectedKind);
     const heads = (namespaced ? ["NAMESPACE"] : []).concat(columns[selectedKind] || []);
-    const rows = ofKind(selectedKind).sort(byName).map((o) => {
+    const rows = ofKind(selectedKind).filter(visible).sort(byName).map((o) => {
       const cells = (namespaced ? [o.namespace] : []).concat(o.cells);
-      return `<tr class="${anim(keyOf(o)).trim()}">${cells.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`;
+      return `<tr class="${anim(keyOf(o)).trim()}" tabindex="0" data-key="${esc(keyOf(o))}">` +
+        `${cells.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`;
     });
     const plural = selectedKind.toLowerCase() + (selectedKind.endsWith("s") ? "es" : selectedKind.endsWith("y") ? "" : "s");
     const noun = selectedKind.endsWith("y") ? plural.slice(0, -1) + "ies" : plural;
-    els.list.innerHTML = `<div class="table-wrap" tabindex="0" role="region" aria-label="kubectl get ${esc(noun)}">` +
+    els.list.innerHTML = `<div class="table-wrap" role="region" aria-label="kubectl get ${esc(noun)}">` +
       `<table class="kubectl"><caption><span class="prompt">$</span> kubectl get ${esc(noun)}${namespaced ? " -A" : ""}</caption>` +
       `<thead><tr>${heads.map((h) => `<th scope="col">${esc(h)}</th>`).join("")}</tr></thead><tbody>` +
       (rows.join("") || `<tr><td colspan="${heads.length}" class="muted">No resources found</td></tr>`) +
@@ -318,4 +356,17 @@
 
   setStatus("connecting", "Connecting…");
   connect();
-})();
+
+  return {
+    objects,
+    get: (key) => objects.get(key),
+    /** Events about one object (by involvedObject), newest first, drawn like the events panel's. */
+    eventsFor(kind, namespace, name) {
+      return allEvents().filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name &&
+        (!NAMESPACED.has(kind) || (e.involvedObject.namespace || e.namespace) === namespace));
+    },
+    eventItem,
+    onRender: (fn) => renderListeners.push(fn),
+    setFailedNodes,
+  };
+}

@@ -1,0 +1,62 @@
+// The cluster page's front end (templates/clusters/detail.html): one module per idea, wired here.
+//   live.js      the live view over the feed's WebSocket (map, workloads, services, events, lists)
+//   clock.js     the simulated clock bar          nodes.js   the node boxes' Fail / Recover switches
+//   editor/      the manifest editor and its tabs  terminal/  the kubectl terminal
+//   details.js   the object details drawer         layout.js  the editor/terminal splitter
+import "./playground.css";
+import { createApi } from "./api.js";
+import { byId } from "./dom.js";
+import { createLiveView } from "./live.js";
+import { createClock } from "./clock.js";
+import { wireNodeSwitches } from "./nodes.js";
+import { createTerminal } from "./terminal/terminal.js";
+import { createEditor } from "./editor/files.js";
+import { createDetails } from "./details.js";
+import { wireSplitter } from "./layout.js";
+
+function start() {
+  // #live is the whole workspace: the live view's root (its feed in data-socket) and the editor and terminal.
+  const workspace = byId("live");
+  if (!workspace || !("WebSocket" in window)) return;   // the server-rendered page stays as it is
+
+  const { cluster, base, terminalSocket } = workspace.dataset;
+  const api = createApi(base);
+  workspace.hidden = false;
+  document.body.classList.add("has-workspace");
+
+  const clock = createClock(byId("clock"), { api });
+  let failed = [];
+  const live = createLiveView(workspace, {
+    onClock: (c) => clock.update(c),
+    onFailedNodes: (names) => { failed = names; },
+  });
+  wireNodeSwitches(byId("live-map"), { api, live, failedNodes: () => failed });
+
+  const terminal = createTerminal(byId("terminal"), {
+    socketPath: terminalSocket, cluster,
+    onState(state) {
+      const badge = byId("terminal-state");
+      badge.dataset.state = state;
+      badge.textContent = { connecting: "Connecting…", ready: "Connected", running: "Running…", offline: "Reconnecting…" }[state];
+    },
+  });
+  byId("terminal-clear").addEventListener("click", () => { terminal.clear(); terminal.focus(); });
+
+  createEditor({
+    api, terminal,
+    els: {
+      editor: byId("editor"), tabs: byId("editor-tabs"), newButton: byId("editor-new"), apply: byId("editor-apply"),
+      delete: byId("editor-delete"), status: byId("editor-status"), problems: byId("editor-problems"),
+      empty: byId("editor-empty"), emptyNew: byId("editor-empty-new"),
+    },
+  });
+
+  createDetails(byId("detail"), { api, live, liveRoot: workspace });
+  wireSplitter(byId("work-splitter"), byId("work-left"));
+
+  // For the browser tests and the curious: the page's parts, from the console.
+  window.playground = { terminal, live, clock };
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

@@ -1,0 +1,334 @@
+// The browser terminal: xterm.js (DOM renderer, so its rows are plain text in the page) in front of the
+// server's kubectl runner (WebSocket /clusters/<name>/terminal, clusters/PAGE.md). There is no shell on
+// the other side: this widget is the shell's front half — prompt, line editing, history, paste, Ctrl-C —
+// and sends one finished line at a time.
+import { Terminal } from "@xterm/xterm";
+import { FitAddon } from "@xterm/addon-fit";
+import { History, LineBuffer } from "./line.js";
+
+const PROMPT = "\x1b[1;32m$\x1b[0m ";
+const PROMPT_WIDTH = 2;                   // what PROMPT takes on screen
+const DIM = (text) => `\x1b[2m${text}\x1b[0m`;
+const YELLOW = (text) => `\x1b[33m${text}\x1b[0m`;
+const RED = (text) => `\x1b[31m${text}\x1b[0m`;
+
+// GitHub's dark palette: every colour kubectl or the notices use reads well on the background.
+const THEME = {
+  background: "#0d1117", foreground: "#e6edf3", cursor: "#7ee787", cursorAccent: "#0d1117",
+  selectionBackground: "#264f78", black: "#484f58", red: "#ff7b72", green: "#7ee787", yellow: "#e3b341",
+  blue: "#79c0ff", magenta: "#d2a8ff", cyan: "#76e3ea", white: "#e6edf3", brightBlack: "#8b949e",
+  brightRed: "#ffa198", brightGreen: "#aff5b4", brightYellow: "#f2cc60", brightBlue: "#a5d6ff",
+  brightMagenta: "#e2c5ff", brightCyan: "#b3f0ff", brightWhite: "#ffffff",
+};
+
+const EXIT_NOTES = {
+  timeout: "stopped: the command ran longer than the terminal allows",
+  "output-limit": "stopped: the command printed more than the terminal keeps",
+};
+
+const fontSizeFor = () => (window.innerWidth >= 1800 ? 15 : 13);
+
+/**
+ * Mounts the terminal in `container`. `socketPath` is the runner's WebSocket path; `cluster` names the
+ * cluster in the welcome line. `onState(state)` hears "connecting" | "ready" | "running" | "offline".
+ * Answers { run(line), focus(), clear() }.
+ */
+export function createTerminal(container, { socketPath, cluster, onState = () => {} }) {
+  const term = new Terminal({
+    fontFamily: '"JetBrains Mono", "Cascadia Mono", "SF Mono", Menlo, Consolas, "DejaVu Sans Mono", monospace',
+    fontSize: fontSizeFor(), lineHeight: 1.2, cursorBlink: true, scrollback: 5000, theme: THEME,
+    allowProposedApi: false,
+  });
+  const fit = new FitAddon();
+  term.loadAddon(fit);
+  term.open(container);
+
+  const line = new LineBuffer();
+  const history = new History(`playground.history.${cluster}`);
+  const queue = [];               // lines waiting to run: pasted lines and run() calls, {text, submit}
+  let mode = "idle";              // "idle": the prompt is up; "running": a command is out; "offline"
+  let promptShown = false;
+  let cursorRow = 0;              // the row of the cursor within the drawn prompt + line (lines wrap)
+  let atLineStart = true;         // whether the last thing written ended a line
+  let socket = null;
+  let connected = false;
+  let everConnected = false;
+  let attempt = 0;
+  let nextId = 1;
+  let runningId = null;
+  let stashedDraft = null;        // what the learner was typing when run() took over the line
+
+  // ------------------------------------------------------------------------------ drawing
+  function write(text) {
+    if (!text) return;
+    term.write(text.replace(/\r?\n/g, "\r\n"));
+    atLineStart = /\n$/.test(text);
+  }
+
+  /** Draws the prompt and the line again; the terminal's cursor ends where the line's cursor is. */
+  function redraw() {
+    const cols = term.cols;
+    if (cursorRow > 0) term.write(`\x1b[${cursorRow}A`);
+    let out = `\r\x1b[J${PROMPT}${line.text}`;
+    const end = PROMPT_WIDTH + line.text.length;
+    // A line that exactly fills its last row leaves the cursor "pending wrap": step onto the next row.
+    if (end > 0 && end % cols === 0) out += " \r";
+    const endRow = Math.floor(end / cols);
+    const target = PROMPT_WIDTH + line.cursor;
+    const targetRow = Math.floor(target / cols);
+    if (endRow > targetRow) out += `\x1b[${endRow - targetRow}A`;
+    out += `\x1b[${(target % cols) + 1}G`;
+    term.write(out);
+    cursorRow = targetRow;
+    promptShown = true;
+    atLineStart = false;
+  }
+
+  function showPrompt() {
+    if (!atLineStart) term.write("\r\n");
+    line.set("");
+    cursorRow = 0;
+    redraw();
+    drainQueue();
+  }
+
+  /** Prints a notice on its own line(s) without losing the line being typed. */
+  function notice(text) {
+    if (mode === "idle" && promptShown) {
+      if (cursorRow > 0) term.write(`\x1b[${cursorRow}A`);
+      term.write("\r\x1b[J");
+      write(`${text}\n`);
+      cursorRow = 0;
+      redraw();
+    } else {
+      if (!atLineStart) term.write("\r\n");
+      write(`${text}\n`);
+    }
+  }
+
+  function setMode(next) {
+    mode = next;
+    onState(!connected ? (everConnected ? "offline" : "connecting") : next === "running" ? "running" : "ready");
+  }
+
+  // ------------------------------------------------------------------------------ running lines
+  function drainQueue() {
+    if (mode !== "idle") return;
+    const item = queue.shift();
+    if (!item) {
+      if (stashedDraft !== null) { line.set(stashedDraft); stashedDraft = null; redraw(); }
+      return;
+    }
+    line.set(item.text);
+    redraw();
+    if (item.submit) submit();
+  }
+
+  function printHistory() {
+    const entries = history.entries;
+    const width = String(entries.length).length;
+    write(entries.map((e, i) => `${String(i + 1).padStart(width + 2)}  ${e}\n`).join(""));
+  }
+
+  function clearScreen() {
+    term.clear();     // keeps the cursor's row as the first one
+    term.write("\r\x1b[J");
+    cursorRow = 0;
+    atLineStart = true;
+  }
+
+  function submit() {
+    const text = line.text;
+    // Move below the whole line (it may wrap) before anything prints.
+    const endRow = Math.floor((PROMPT_WIDTH + text.length) / term.cols);
+    if (endRow > cursorRow) term.write(`\x1b[${endRow - cursorRow}B`);
+    term.write("\r\n");
+    atLineStart = true;
+    promptShown = false;
+    history.add(text);
+    const command = text.trim();
+    if (!command) return showPrompt();
+    if (command === "clear") { clearScreen(); return showPrompt(); }
+    if (command === "history") { printHistory(); return showPrompt(); }
+    if (!connected) {
+      write(YELLOW("Not connected to the cluster: the command was not sent. Reconnecting…\n"));
+      return showPrompt();
+    }
+    runningId = nextId++;
+    setMode("running");
+    socket.send(JSON.stringify({ type: "run", id: runningId, line: command }));
+  }
+
+  function finish(code, reason) {
+    runningId = null;
+    if (EXIT_NOTES[reason]) {
+      if (!atLineStart) write("\n");
+      write(YELLOW(`(${EXIT_NOTES[reason]})\n`));
+    }
+    setMode("idle");
+    showPrompt();
+  }
+
+  function interrupt() {
+    if (mode === "running") {
+      term.write("^C");
+      atLineStart = false;
+      queue.length = 0;   // Ctrl-C also stops a paste that was running line by line
+      socket?.send(JSON.stringify({ type: "interrupt" }));
+      return;
+    }
+    // At the prompt, Ctrl-C abandons the line, as in bash.
+    term.write("^C");
+    atLineStart = false;
+    queue.length = 0;
+    stashedDraft = null;
+    history.reset();
+    showPrompt();
+  }
+
+  // ------------------------------------------------------------------------------ keys
+  const KEYS = {
+    "\r": () => submit(),
+    "\x7f": () => line.backspace() && redraw(),
+    "\b": () => line.backspace() && redraw(),
+    "\x1b[3~": () => line.deleteForward() && redraw(),
+    "\x04": () => line.deleteForward() && redraw(),          // Ctrl-D: delete (there is no shell to log out of)
+    "\x1b[D": () => { line.left(); redraw(); },
+    "\x1b[C": () => { line.right(); redraw(); },
+    "\x02": () => { line.left(); redraw(); },                  // Ctrl-B
+    "\x06": () => { line.right(); redraw(); },                 // Ctrl-F
+    "\x1b[H": () => { line.home(); redraw(); },
+    "\x1bOH": () => { line.home(); redraw(); },
+    "\x1b[1~": () => { line.home(); redraw(); },
+    "\x01": () => { line.home(); redraw(); },                  // Ctrl-A
+    "\x1b[F": () => { line.end(); redraw(); },
+    "\x1bOF": () => { line.end(); redraw(); },
+    "\x1b[4~": () => { line.end(); redraw(); },
+    "\x05": () => { line.end(); redraw(); },                   // Ctrl-E
+    "\x15": () => { line.killBefore(); redraw(); },            // Ctrl-U
+    "\x0b": () => { line.killAfter(); redraw(); },             // Ctrl-K
+    "\x17": () => { line.killWord(); redraw(); },              // Ctrl-W
+    "\x1b[1;5D": () => { line.wordLeft(); redraw(); },         // Ctrl-←
+    "\x1b[1;3D": () => { line.wordLeft(); redraw(); },         // Alt-←
+    "\x1bb": () => { line.wordLeft(); redraw(); },
+    "\x1b[1;5C": () => { line.wordRight(); redraw(); },
+    "\x1b[1;3C": () => { line.wordRight(); redraw(); },
+    "\x1bf": () => { line.wordRight(); redraw(); },
+    "\x1b[A": () => { const e = history.previous(line.text); if (e !== null) { line.set(e); redraw(); } },
+    "\x1b[B": () => { const e = history.next(); if (e !== null) { line.set(e); redraw(); } },
+    "\x0c": () => { clearScreen(); redraw(); },                // Ctrl-L
+  };
+
+  function onInput(data) {
+    if (data === "\x03") return interrupt();
+    if (mode !== "idle") return;      // no type-ahead while a command runs: Ctrl-C is the only key it takes
+    const key = KEYS[data];
+    if (key) return key();
+    if (data.startsWith("\x1b")) return;          // a key we do not handle (F-keys, PgUp…)
+    if (data.length === 1 && data < " ") return;   // other control characters
+    paste(data);
+  }
+
+  /** Typed or pasted text: a single line goes into the line; more lines run one by one. */
+  function paste(data) {
+    const pieces = data.replace(/\t/g, "  ").split(/\r\n|\r|\n/);
+    // eslint-disable-next-line no-control-regex
+    const clean = (s) => s.replace(/[\x00-\x1f\x7f]/g, "");
+    if (pieces.length === 1) { line.insert(clean(pieces[0])); redraw(); return; }
+    line.insert(clean(pieces.shift()));
+    const tail = pieces.pop();
+    for (const piece of pieces) queue.push({ text: clean(piece), submit: true });
+    if (tail) queue.push({ text: clean(tail), submit: false });
+    redraw();
+    submit();
+  }
+
+  term.onData(onInput);
+  term.attachCustomKeyEventHandler((event) => {
+    if (event.type !== "keydown") return true;
+    const mod = event.ctrlKey || event.metaKey;
+    // Ctrl-C with text selected copies it (as in most terminal apps); without a selection it interrupts.
+    if (mod && event.key === "c" && term.hasSelection()) {
+      navigator.clipboard?.writeText(term.getSelection()).catch(() => {});
+      term.clearSelection();
+      return false;
+    }
+    // Ctrl-V: let the browser paste (xterm would send ^V); Tab: leave the terminal, there is no completion.
+    if (mod && event.key === "v") return false;
+    if (event.key === "Tab") return false;
+    return true;
+  });
+
+  // ------------------------------------------------------------------------------ connection
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${scheme}//${location.host}${socketPath}`);
+    socket.addEventListener("open", () => {
+      connected = true;
+      attempt = 0;
+      if (everConnected) notice(DIM("Reconnected."));
+      everConnected = true;
+      setMode(mode === "offline" ? "idle" : mode);
+    });
+    socket.addEventListener("message", (event) => {
+      let message;
+      try { message = JSON.parse(event.data); } catch (e) { return; }
+      if (message.id !== undefined && message.id !== runningId) return;   // a command we gave up on
+      if (message.type === "output") write(message.data);
+      else if (message.type === "exit") finish(message.code, message.reason);
+    });
+    socket.addEventListener("close", (event) => {
+      const wasConnected = connected;
+      connected = false;
+      socket = null;
+      if (runningId !== null) {
+        runningId = null;
+        if (!atLineStart) write("\n");
+        write(YELLOW("(the connection dropped while the command ran: its output ended here)\n"));
+        mode = "idle";
+        showPrompt();
+      }
+      if (event.code === 4403) {
+        setMode("idle");
+        notice(RED("This terminal is not allowed on this cluster. Reload the page (are you still logged in?)."));
+        return;
+      }
+      const delay = Math.min(30000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
+      attempt += 1;
+      if (wasConnected || attempt === 1) {
+        notice(YELLOW(`Connection to the terminal lost. Reconnecting…`));
+      }
+      setMode("idle");
+      setTimeout(connect, delay);
+    });
+  }
+
+  // ------------------------------------------------------------------------------ size
+  const refit = () => {
+    if (!container.offsetParent) return;   // hidden: nothing to measure
+    const size = fontSizeFor();
+    if (term.options.fontSize !== size) term.options.fontSize = size;
+    try { fit.fit(); } catch (e) { /* not laid out yet */ }
+  };
+  new ResizeObserver(() => requestAnimationFrame(refit)).observe(container);
+  refit();
+
+  write(DIM(`This terminal runs the real kubectl against ${cluster}. Try: kubectl get nodes\n`));
+  write(DIM("↑/↓ history · Ctrl-C interrupt · Ctrl-L clear · Tab leaves the terminal\n"));
+  setMode("idle");
+  showPrompt();
+  connect();
+
+  return {
+    /** Runs a line as if the learner typed it (after whatever is running or queued). */
+    run(text) {
+      if (mode === "idle" && line.text && stashedDraft === null && !queue.length) stashedDraft = line.text;
+      queue.push({ text, submit: true });
+      term.scrollToBottom();
+      drainQueue();
+    },
+    focus: () => term.focus(),
+    clear: () => { if (mode === "idle") { clearScreen(); redraw(); } else clearScreen(); },
+    get busy() { return mode === "running" || queue.length > 0; },
+  };
+}
