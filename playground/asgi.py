@@ -16,6 +16,7 @@ from django.urls import re_path  # noqa: E402
 
 from clusters.api.remotecommand import RemoteCommandConsumer  # noqa: E402
 from clusters.consumers import ClusterConsumer  # noqa: E402
+from clusters.terminal_consumer import TerminalConsumer  # noqa: E402
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -25,6 +26,9 @@ websocket_routes = [
     # The page's feed: the session user must own the cluster (only this route needs cookies and an Origin).
     re_path(r"^clusters/(?P<name>[^/]+)/live$",
             AllowedHostsOriginValidator(AuthMiddlewareStack(ClusterConsumer.as_asgi()))),
+    # The page's terminal (the real kubectl, sandboxed): owner only, like the feed.
+    re_path(r"^clusters/(?P<name>[^/]+)/terminal$",
+            AllowedHostsOriginValidator(AuthMiddlewareStack(TerminalConsumer.as_asgi()))),
 ]
 
 application = ProtocolTypeRouter({

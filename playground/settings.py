@@ -139,6 +139,15 @@ PLAYGROUND = {
     "LEASE_SECONDS": float(os.environ.get("PLAYGROUND_LEASE_SECONDS", "30")),
     # Run the control loops inside the server process (the default without REDIS_URL).
     "EMBEDDED_LOOP": os.environ.get("PLAYGROUND_EMBEDDED_LOOP", "" if REDIS_URL else "1") == "1",
+    # The browser terminal (clusters/terminal.py): the real kubectl it runs (default: the one beside this
+    # Python), the API URL that kubectl uses (default: https://127.0.0.1:<the port `serve` listens on>),
+    # and its limits per command and per user.
+    "KUBECTL": os.environ.get("PLAYGROUND_KUBECTL", ""),
+    "TERMINAL_API_URL": os.environ.get("PLAYGROUND_TERMINAL_API_URL", ""),
+    "TERMINAL_COMMAND_SECONDS": float(os.environ.get("PLAYGROUND_TERMINAL_COMMAND_SECONDS", "30")),
+    "TERMINAL_STREAM_SECONDS": float(os.environ.get("PLAYGROUND_TERMINAL_STREAM_SECONDS", "600")),
+    "TERMINAL_OUTPUT_BYTES": int(os.environ.get("PLAYGROUND_TERMINAL_OUTPUT_BYTES", str(1024 * 1024))),
+    "TERMINAL_PROCESSES_PER_USER": int(os.environ.get("PLAYGROUND_TERMINAL_PROCESSES_PER_USER", "4")),
 }
 
 LOGGING = {

@@ -30,6 +30,8 @@ class Command(BaseCommand):
         from playground.asgi import application
 
         files = serving_files()
+        # The browser terminal's kubectl reaches the API on this port (clusters/terminal.py).
+        settings.PLAYGROUND["SERVED_API_PORT"] = api_port
         interface = _escape(bind.strip("[]"))
         endpoints = [
             f"tcp:port={http_port}:interface={interface}",

@@ -1,0 +1,25 @@
+"""The cluster page's object details: GET /clusters/<name>/objects/<kind>/<namespace or ->/<object>
+→ {"yaml", "describe"}, both printed by the real kubectl (clusters/terminal.py's runner)."""
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_GET
+
+from . import selectors, terminal
+
+
+@require_GET
+async def object_details(request: HttpRequest, name: str, kind: str, namespace: str, obj: str) -> JsonResponse:
+    user = await request.auser()
+    cluster = await sync_to_async(selectors.cluster_of_user)(user, name)
+    if cluster is None:
+        return JsonResponse({"error": f"no cluster named {name}"}, status=404)
+    try:
+        details = await terminal.object_details(cluster=cluster, user_id=user.pk, kind=kind,
+                                                namespace=None if namespace == "-" else namespace, name=obj)
+    except (terminal.UnknownKind, terminal.NotFound) as error:
+        return JsonResponse({"error": str(error)}, status=404)
+    except terminal.Busy as error:
+        return JsonResponse({"error": str(error)}, status=429)
+    return JsonResponse(details)

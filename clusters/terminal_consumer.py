@@ -1,0 +1,38 @@
+"""The browser terminal's WebSocket, /clusters/<name>/terminal (protocol: clusters/PAGE.md, "Terminal").
+
+Thin: the owner check (anyone else's socket closes with 4403, like the live feed), then each message
+goes to a `terminal.TerminalSession`, which parses, sandboxes and runs the real kubectl. Closing the
+socket kills what runs and revokes the session's token.
+"""
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from . import selectors, terminal
+
+REFUSED = 4403
+
+
+class TerminalConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        self.session = None
+        user = self.scope.get("user")
+        cluster = await database_sync_to_async(selectors.cluster_of_user)(user, self.scope["url_route"]["kwargs"]["name"])
+        if cluster is None:
+            await self.close(code=REFUSED)
+            return
+        self.session = terminal.TerminalSession(cluster=cluster, user_id=user.pk, send=self.send_json)
+        await self.accept()
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if self.session is None or not isinstance(content, dict):
+            return
+        if content.get("type") == "run":
+            self.session.start(content)
+        elif content.get("type") == "interrupt":
+            self.session.interrupt()
+
+    async def disconnect(self, code: int) -> None:
+        if self.session is not None:
+            await self.session.close()
