@@ -418,6 +418,7 @@ class _DryRunStore:
     def __init__(self, base: DbStore) -> None:
         self.base = base
         self.pending: dict[tuple[str, str, str], dict] = {}
+        self.added = 0  # pending objects the database does not hold (they count against the quota)
 
     def get(self, kind: str, namespace: str, name: str) -> dict | None:
         found = self.pending.get((kind, namespace, name))
@@ -435,15 +436,17 @@ class _DryRunStore:
         return [json.dumps(o, separators=(",", ":")) for o in self.list(kind, namespace)]
 
     def count(self) -> int:
-        added = sum(1 for (k, ns, name) in self.pending if self.base.get(k, ns, name) is None)
-        return self.base.count() + added
+        return self.base.count() + self.added
 
     def write(self, event: str, obj: dict) -> dict:  # pragma: no cover - dry runs never write
         raise AssertionError(f"a dry run tried to store {obj.get('kind')} {obj['metadata'].get('name')}")
 
     def remember(self, obj: dict) -> None:
         meta = obj["metadata"]
-        self.pending[(obj["kind"], meta.get("namespace", ""), meta["name"])] = obj
+        key = (obj["kind"], meta.get("namespace", ""), meta["name"])
+        if key not in self.pending and self.base.get(*key) is None:
+            self.added += 1
+        self.pending[key] = obj
 
     @property
     def resource_version(self) -> int:
