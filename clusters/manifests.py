@@ -170,7 +170,6 @@ class _Layout:
     start: Span                      # the document's first line (its `---` or first content)
     end_line: int
     nodes: dict[tuple, _Node] = field(default_factory=dict)
-    empty: bool = False              # only comments, or a bare `---`
 
     def first_line(self) -> Span:
         """The document's first key (a problem with the whole object is shown there)."""
@@ -262,18 +261,12 @@ def _scan_layouts(text: str) -> list[_Layout]:
                 _scan_event(loader.get_event(), stack, layout)
             end = loader.get_event()
             layout.end_line = end.end_mark.line + 1
-            root = layout.nodes.get(())
-            layout.empty = root is None or (root.scalar and _is_null_root(text, root))
             layouts.append(layout)
     except yaml.YAMLError:
         pass
     finally:
         loader.dispose()
     return layouts
-
-
-def _is_null_root(text: str, root: _Node) -> bool:
-    return root.value.line == root.value.end_line and root.value.column == root.value.end_column
 
 
 def _scan_event(event: Any, stack: list[_Frame], layout: _Layout) -> None:
@@ -293,7 +286,8 @@ def _scan_event(event: Any, stack: list[_Frame], layout: _Layout) -> None:
         else:
             top.pending = (event.value if isinstance(event, yaml.ScalarEvent) else f"*{event.anchor}", span)
         return
-    # A value: the document's root, a list item or the value of the pending key.
+    # A value: the document's root, a list item or the value of the pending key. Values under a
+    # complex key or a `<<` merge are not addressable by a field path: they are skipped.
     if top is None:
         path, key = (), None
     elif top.mapping:
@@ -466,7 +460,7 @@ def manifest_validate(*, cluster: Cluster, text: str) -> Validation:
         result.diagnostics.append(Diagnostic(Span(1, 1, 1, 1), errors.too_large(
             f"Request entity too large: limit is {limit}").message))
         return result
-    layouts = [layout for layout in _scan_layouts(text) if not layout.empty]
+    layouts = _scan_layouts(text)
     try:
         manifests = load_manifests(text, max_bytes=limit)
     except ApiError as error:

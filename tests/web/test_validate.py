@@ -351,6 +351,15 @@ def test_quota_refusal_points_at_replicas(client):
                                      "playground cluster")
 
 
+def test_deprecated_api_is_a_warning_at_api_version(client):
+    text = "apiVersion: v1\nkind: Endpoints\nmetadata:\n  name: legacy\nsubsets: []\n"
+    result = validate(client, text)
+    diagnostic = only(result["diagnostics"])
+    assert (diagnostic["severity"], where(diagnostic)) == ("warning", (1, 13, 1, 15))
+    assert diagnostic["message"] == "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+    assert [o["action"] for o in result["objects"]] == ["created"]
+
+
 def test_empty_text_and_comments_only(client):
     assert validate(client, "") == {"diagnostics": [], "objects": []}
     assert validate(client, "# nothing yet\n---\n") == {"diagnostics": [], "objects": []}
