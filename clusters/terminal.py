@@ -491,7 +491,7 @@ class Exit:
 class KubectlRun:
     """One kubectl process: started in its own session, streamed, limited, interruptible."""
 
-    def __init__(self, command: Command, sandbox: Sandbox, lim: Limits, stdin_text: str | None = None):
+    def __init__(self, command: Command, sandbox: Sandbox | None, lim: Limits, stdin_text: str | None = None):
         self.command = command
         self.sandbox = sandbox
         self.limits = lim
@@ -502,6 +502,8 @@ class KubectlRun:
 
     async def run(self, on_output: Callable[[str], Awaitable[None]]) -> Exit:
         lim = self.limits
+        if self.interrupted:   # Ctrl-C while the sandbox was being prepared: never start it
+            return Exit(128 + signal.SIGINT, "interrupted")
         self.process = await asyncio.create_subprocess_exec(
             kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
             stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
@@ -568,7 +570,10 @@ class KubectlRun:
 
     def interrupt(self) -> None:
         """Ctrl-C: SIGINT now, SIGKILL if it is still running after the grace period."""
-        if self.process is None or self.process.returncode is not None:
+        if self.process is None:
+            self.interrupted = True
+            return
+        if self.process.returncode is not None:
             return
         self.interrupted = True
         self._signal(signal.SIGINT)
@@ -624,20 +629,20 @@ class TerminalSession:
         if isinstance(decision, Refusal):
             await self._refuse(run_id, decision.message)
             return
+        # Made before the sandbox so that a Ctrl-C pressed meanwhile is not lost.
+        self.current = run = KubectlRun(decision, None, self.limits, stdin)
         try:
             with process_slot(self.user_id, self.limits.processes_per_user):
                 if self.sandbox is None:
                     self.sandbox = await Sandbox.open(self.cluster)
                 await asyncio.to_thread(self.sandbox.write_files, files)
-                self.current = KubectlRun(decision, self.sandbox, self.limits, stdin)
-                try:
-                    outcome = await self.current.run(
-                        lambda text: self.send({"type": "output", "id": run_id, "data": text}))
-                finally:
-                    self.current = None
+                run.sandbox = self.sandbox
+                outcome = await run.run(lambda text: self.send({"type": "output", "id": run_id, "data": text}))
         except Busy as busy:
             await self._refuse(run_id, str(busy))
             return
+        finally:
+            self.current = None
         await self.send({"type": "exit", "id": run_id, "code": outcome.code, "reason": outcome.reason})
 
     def interrupt(self) -> None:

@@ -1,0 +1,211 @@
+"""The browser terminal against a live server: a logged-in learner's WebSocket runs the real kubectl
+against their own cluster (clusters/PAGE.md, "Terminal"), and the object details view prints with it.
+
+The module has a server of its own with small limits (output, watch time), so the limits are quick to hit.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+import websocket
+
+from tests import live_server
+
+pytestmark = pytest.mark.e2e
+
+OUTPUT_LIMIT = 64 * 1024
+STREAM_SECONDS = 6
+WEB_YAML = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: nginx, image: "nginx:1.27"}]
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = live_server.start(tmp_path_factory.mktemp("terminal"), extra_env={
+        "PLAYGROUND_TERMINAL_OUTPUT_BYTES": str(OUTPUT_LIMIT),
+        "PLAYGROUND_TERMINAL_STREAM_SECONDS": str(STREAM_SECONDS),
+        "PLAYGROUND_START_DELAYS": "0"})
+    try:
+        for user in ("tess", "mallory"):
+            server.new_cluster(user, "lab")
+            server.manage("shell", "-c", "from django.contrib.auth import get_user_model as m; "
+                          f"u = m().objects.get(username='{user}'); u.set_password('pw-{user}'); u.save()")
+        # The editor's file, as the files API would save it.
+        server.manage("shell", "-c", "from clusters.models import Cluster, ManifestFile; "
+                      "c = Cluster.objects.get(owner__username='tess', name='lab'); "
+                      f"ManifestFile.objects.create(cluster=c, name='web.yaml', text={WEB_YAML!r})")
+        yield server
+    finally:
+        server.stop()
+
+
+def login(server, user: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{server.http_url}/accounts/login/").raise_for_status()
+    answer = session.post(f"{server.http_url}/accounts/login/", data={
+        "username": user, "password": f"pw-{user}", "csrfmiddlewaretoken": session.cookies["csrftoken"]},
+        allow_redirects=False)
+    assert answer.status_code == 302, answer.text
+    return session
+
+
+class Terminal:
+    def __init__(self, server, session: requests.Session, cluster: str = "lab"):
+        url = server.http_url.replace("http://", "ws://") + f"/clusters/{cluster}/terminal"
+        self.ws = websocket.create_connection(url, cookie=f"sessionid={session.cookies['sessionid']}",
+                                              origin=server.http_url, timeout=30)
+        self.next_id = 0
+
+    def send(self, message: dict) -> None:
+        self.ws.send(json.dumps(message))
+
+    def start(self, line: str, **extra) -> int:
+        self.next_id += 1
+        self.send({"type": "run", "id": self.next_id, "line": line, **extra})
+        return self.next_id
+
+    def until_exit(self, run_id: int, *, on_output=None) -> tuple[str, dict]:
+        output = []
+        while True:
+            message = json.loads(self.ws.recv())
+            assert message["id"] == run_id, message
+            if message["type"] == "exit":
+                return "".join(output), message
+            output.append(message["data"])
+            if on_output:
+                on_output("".join(output))
+
+    def run(self, line: str, **extra) -> tuple[str, dict]:
+        return self.until_exit(self.start(line, **extra))
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+@pytest.fixture(scope="module")
+def tess(server) -> requests.Session:
+    return login(server, "tess")
+
+
+@pytest.fixture
+def terminal(server, tess):
+    term = Terminal(server, tess)
+    yield term
+    term.close()
+
+
+def test_get_nodes_prints_the_real_table(terminal):
+    started = time.monotonic()
+    output, exit = terminal.run("kubectl get nodes")
+    assert exit == {"type": "exit", "id": 1, "code": 0, "reason": None}
+    assert output.splitlines()[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    assert "control-plane" in output and "worker-1" in output
+    first = time.monotonic() - started
+    started = time.monotonic()
+    output, exit = terminal.run("k get namespaces")
+    print(f"terminal round trip: first command {first * 1000:.0f} ms (discovery), "
+          f"then k get namespaces {(time.monotonic() - started) * 1000:.0f} ms")
+    assert exit["code"] == 0 and "kube-system" in output
+
+
+def test_apply_an_editor_file_then_watch_and_interrupt(terminal):
+    output, exit = terminal.run("kubectl apply -f web.yaml")
+    assert (output, exit["code"]) == ("deployment.apps/web created\n", 0)
+    run_id = terminal.start("kubectl get pods -w")
+    seen = []
+
+    def interrupt_once_listed(text: str) -> None:
+        if "web-" in text and not seen:
+            seen.append(time.monotonic())
+            terminal.send({"type": "interrupt"})
+
+    output, exit = terminal.until_exit(run_id, on_output=interrupt_once_listed)
+    assert seen, output
+    assert exit["reason"] == "interrupted" and exit["code"] != 0
+    assert time.monotonic() - seen[0] < 3, "Ctrl-C ends a watch within the grace period"
+    # -f - reads the text sent with the command
+    output, exit = terminal.run("kubectl apply -f - --dry-run=server", stdin=WEB_YAML)
+    assert exit["code"] == 0 and "deployment.apps/web unchanged (server dry run)" in output
+
+
+def test_refusals_say_why(terminal):
+    output, exit = terminal.run("kubectl --server=https://evil get pods")
+    assert exit["reason"] == "refused" and "only talks to your cluster" in output
+    output, exit = terminal.run("bash")
+    assert exit["reason"] == "refused" and "runs kubectl only" in output
+    output, exit = terminal.run("kubectl apply -f missing.yaml")
+    assert exit["reason"] == "refused" and "no such file in the editor (web.yaml)" in output
+
+
+def test_output_limit_and_time_limit(terminal):
+    output, exit = terminal.run("kubectl get --raw /openapi/v3/api/v1")
+    assert exit["reason"] == "output-limit"
+    assert OUTPUT_LIMIT <= len(output.encode()) < OUTPUT_LIMIT + 1024 and "[stopped: more than 64 KiB" in output
+    started = time.monotonic()
+    output, exit = terminal.run("kubectl get nodes --watch-only")
+    assert exit["reason"] == "timeout" and f"stopped after {STREAM_SECONDS} s" in output
+    assert STREAM_SECONDS <= time.monotonic() - started < STREAM_SECONDS + 3
+
+
+def test_one_command_at_a_time(terminal):
+    watching = terminal.start("kubectl get nodes -w")
+    second = terminal.start("kubectl get pods")
+    # The second is refused at once, while the watch goes on.
+    answers: dict[int, list[dict]] = {watching: [], second: []}
+    while not any(m["type"] == "exit" for m in answers[second]):
+        message = json.loads(terminal.ws.recv())
+        answers[message["id"]].append(message)
+    assert answers[second][-1] == {"type": "exit", "id": second, "code": 1, "reason": "refused"}
+    assert "already running" in answers[second][0]["data"]
+    terminal.send({"type": "interrupt"})
+    output, exit = terminal.until_exit(watching)
+    assert exit["reason"] == "interrupted"
+
+
+def test_another_users_cluster_is_refused(server, tess):
+    mallory = login(server, "mallory")
+    url = server.http_url.replace("http://", "ws://") + "/clusters/lab/terminal"
+    # mallory has a cluster named "lab" too: the name alone must not open tess's.
+    term = Terminal(server, mallory)
+    output, _ = term.run("kubectl get deploy")
+    assert "web" not in output
+    term.close()
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(url.replace("/lab/", "/nope/"), origin=server.http_url,
+                                    cookie=f"sessionid={tess.cookies['sessionid']}", timeout=10)
+    assert refused.value.status_code == 403
+    anonymous = websocket.WebSocket()
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        anonymous.connect(url, origin=server.http_url, timeout=10)
+
+
+def test_object_details(server, tess):
+    mallory = login(server, "mallory")
+    url = f"{server.http_url}/clusters/lab/objects/Deployment/default/web"
+    terminal = Terminal(server, tess)
+    terminal.run("kubectl apply -f web.yaml")
+    terminal.close()
+    answer = tess.get(url)
+    assert answer.status_code == 200, answer.text
+    details = answer.json()
+    assert "kind: Deployment" in details["yaml"] and "name: web" in details["yaml"]
+    assert details["describe"].startswith("Name:") and "Replicas:" in details["describe"]
+    node = tess.get(f"{server.http_url}/clusters/lab/objects/Node/-/worker-1").json()
+    assert "Taints:" in node["describe"]
+    assert mallory.get(url).status_code == 404   # mallory's "lab" has no web; tess's is not hers to see
+    assert tess.get(f"{server.http_url}/clusters/lab/objects/Deployment/default/nope").status_code == 404
+    assert tess.get(f"{server.http_url}/clusters/lab/objects/Gizmo/default/web").status_code == 404
