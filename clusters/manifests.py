@@ -473,10 +473,26 @@ def manifest_validate(*, cluster: Cluster, text: str) -> Validation:
     documents = []
     for manifest in manifests:
         layout = by_line.get(manifest.line) or _Layout(Span(manifest.line, 1, manifest.line, 1), manifest.line)
-        documents.append((manifest.obj, layout))
+        documents.extend(_list_items(manifest.obj, layout))
     if documents:
         _dry_run(cluster, documents, result)
     return result
+
+
+def _list_items(obj: dict, layout: _Layout) -> list[tuple[dict, _Layout]]:
+    """kubectl apply reads a `kind: List` (what `kubectl get -o yaml` prints) as its items, in order."""
+    items = obj.get("items")
+    if obj.get("kind") != "List" or obj.get("apiVersion") != "v1" or not isinstance(items, list):
+        return [(obj, layout)]
+    documents = []
+    for index, item in enumerate(items):
+        prefix = ("items", index)
+        nodes = {path[2:]: node for path, node in layout.nodes.items() if path[:2] == prefix}
+        root = nodes.get(())
+        start = root.value if root is not None else layout.start
+        documents.append((item, _Layout(start, layout.end_line, nodes)) if isinstance(item, dict) else
+                         (item, layout))
+    return documents
 
 
 def _manifests_before(text: str, error_line: int, limit: int) -> list:
@@ -512,7 +528,7 @@ def _limits():
     return limits()
 
 
-def _apply_one(server: ApiServer, store: _DryRunStore, obj: dict, layout: _Layout, result: Validation) -> None:
+def _apply_one(server: ApiServer, store: _DryRunStore, obj: Any, layout: _Layout, result: Validation) -> None:
     rt = _resource_type(obj, layout)
     obj = copy.deepcopy(obj)
     meta = obj.get("metadata")
@@ -571,6 +587,8 @@ def _patch(server: ApiServer, rt: ResourceType, namespace: str, name: str, obj: 
 
 def _resource_type(obj: dict, layout: _Layout) -> ResourceType:
     """The served type of a manifest, or kubectl's own refusal (it maps kinds before sending)."""
+    if not isinstance(obj, dict):  # an item of a List that is not an object
+        raise _located(errors.bad_request("a List item must be an object with apiVersion and kind"), "")
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     if not kind or not isinstance(kind, str):
         raise _located(errors.bad_request("Object 'Kind' is missing in the document"), "kind")
@@ -602,7 +620,7 @@ _STRICT = "strict decoding error: "
 def _diagnostics(error: ApiError, obj: dict, layout: _Layout) -> list[Diagnostic]:
     message = error.message
     located = getattr(error, "field_path", None)
-    if located:
+    if located is not None:
         return [Diagnostic(layout.value_span(located) if layout.resolve(located)[1] else layout.first_line(),
                            message)]
     if error.code == 400 and _STRICT in message:

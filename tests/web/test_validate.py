@@ -360,6 +360,17 @@ def test_deprecated_api_is_a_warning_at_api_version(client):
     assert [o["action"] for o in result["objects"]] == ["created"]
 
 
+def test_a_list_is_applied_as_its_items(client):
+    text = ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n"
+            "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: b\n  dta: {}\n")
+    result = validate(client, text)
+    assert [o["name"] for o in result["objects"]] == ["a"]
+    diagnostic = only(result["diagnostics"])
+    assert where(diagnostic) == (12, 3, 12, 6) and diagnostic["message"].endswith('unknown field "dta"')
+    odd = only(validate(client, "apiVersion: v1\nkind: List\nitems:\n- just a string\n")["diagnostics"])
+    assert odd["line"] == 1 and odd["message"] == "a List item must be an object with apiVersion and kind"
+
+
 def test_empty_text_and_comments_only(client):
     assert validate(client, "") == {"diagnostics": [], "objects": []}
     assert validate(client, "# nothing yet\n---\n") == {"diagnostics": [], "objects": []}
