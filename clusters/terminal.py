@@ -288,7 +288,7 @@ def parse_command(line: str, *, files: Collection[str], stdin_given: bool = Fals
                 return Refusal(f"-o {flag.value}: templates from files aren't available here; give the template "
                                "inline, e.g. -o jsonpath='{.items[*].metadata.name}'")
         if not flag.short and name == "raw" and subcommand != "config" and flag.value is not None:
-            if not flag.value.startswith("/") or "://" in flag.value:
+            if not flag.value.startswith("/") or flag.value.startswith("//") or "://" in flag.value:
                 return Refusal(f"--raw {flag.value}: give a path on your cluster's API, e.g. --raw /api/v1/namespaces")
 
     if not subcommand:   # `kubectl`, `kubectl --help`: kubectl prints its help
