@@ -74,6 +74,8 @@ export function manifestState(text, { onChange, onApply }) {
       syntaxHighlighting(highlight), bracketMatching(), closeBrackets(), rectangularSelection(),
       crosshairCursor(), highlightActiveLine(), highlightSelectionMatches(), lintGutter(),
       indentUnit.of("  "), EditorState.tabSize.of(2), yaml(), theme,
+      // Long comments and values wrap: a half-screen editor must not hide the end of a line.
+      EditorView.lineWrapping,
       // Manifests must not contain tabs; Tab indents with spaces (Esc then Tab leaves the editor).
       keymap.of([
         { key: "Mod-Enter", run: () => { onApply(); return true; } },

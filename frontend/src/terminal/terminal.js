@@ -295,9 +295,8 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
       }
       const delay = Math.min(30000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
       attempt += 1;
-      if (wasConnected || attempt === 1) {
-        notice(YELLOW(`Connection to the terminal lost. Reconnecting…`));
-      }
+      if (wasConnected) notice(YELLOW("Connection to the terminal lost. Reconnecting…"));
+      else if (attempt === 1) notice(YELLOW("Cannot reach the terminal yet. Retrying…"));
       setMode("idle");
       setTimeout(connect, delay);
     });
@@ -314,7 +313,7 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   refit();
 
   write(DIM(`This terminal runs the real kubectl against ${cluster}. Try: kubectl get nodes\n`));
-  write(DIM("↑/↓ history · Ctrl-C interrupt · Ctrl-L clear · Tab leaves the terminal\n"));
+  write(DIM("↑↓ history · Ctrl-C stop · Ctrl-L clear\n"));
   setMode("idle");
   showPrompt();
   connect();
