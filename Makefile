@@ -36,6 +36,8 @@ services:
 bench: $(VENV)/.dev services
 	$(PY) bench/api_latency.py
 	$(PY) bench/engine.py
+	$(PY) bench/page_apply.py
+	$(PY) bench/live_fanout.py
 
 # The cluster page's front end (frontend/ → static/dist, committed): only needed after changing frontend/.
 assets:
