@@ -62,11 +62,14 @@ def terminal_text(page) -> str:
     return page.locator("#terminal .xterm-rows").inner_text().replace("\xa0", " ")
 
 
-def wait_terminal(page, pattern: re.Pattern, timeout: float = TIMEOUT / 1000) -> str:
+def wait_terminal(page, pattern: re.Pattern, timeout: float = TIMEOUT / 1000, unwrap: bool = False) -> str:
+    """Wait until the terminal's text matches; `unwrap`: with its rows joined (xterm wraps long lines)."""
     deadline = time.time() + timeout
     text = ""
     while time.time() < deadline:
         text = terminal_text(page)
+        if unwrap:
+            text = text.replace("\n", "")
         if pattern.search(text):
             return text
         page.wait_for_timeout(100)
@@ -204,8 +207,9 @@ def test_unknown_field_is_shown_on_its_line(learners, screenshot):
 
     # Applying it anyway is refused with the API server's own message, and nothing is created.
     page.locator("#editor-apply").click()
-    page.wait_for_timeout(1500)
+    wait_terminal(page, re.compile(r'Error from server \(BadRequest\):.*unknown field "spec\.replicaz"'), unwrap=True)
     expect(page.locator(NGINX_CHIPS)).to_have_count(0)
+    expect(page.locator("#live-workloads")).not_to_contain_text("nginx-deployment")
     screenshot("apply-refused")
 
 
