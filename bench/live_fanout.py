@@ -21,7 +21,7 @@ from /proc every 0.25 s. Targets: ≥ 500 pages held, zero lost. Never fails on 
 The open-files limit: this process raises its soft RLIMIT_NOFILE to the hard limit before starting
 the server, which inherits it (both are printed).
 
-    .venv/bin/python bench/live_fanout.py [--pages 500] [--rate 10] [--seconds 30] [--configmaps 20] [--postgres]
+    .venv/bin/python bench/live_fanout.py [--pages 500] [--rate 10] [--seconds 30] [--configmaps 20] [--idle 10] [--postgres]
 """
 from __future__ import annotations
 
@@ -242,6 +242,10 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
             break
     await asyncio.sleep(1)
     rss_open = rss_mb(pid)
+    # The cost of holding the pages with nothing happening (each page's consumer re-checks every 5 s).
+    idle_before = cpu_seconds(pid)
+    await asyncio.sleep(args.idle)
+    idle_cpu = (cpu_seconds(pid) - idle_before) / max(0.001, args.idle)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     server_cpu_before = cpu_seconds(pid)
 
@@ -315,6 +319,8 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
           f"{f', {statistics.median(stream_rss):.0f} MB median during the stream' if stream_rss else ''}")
     print(f"  open files           : this client {open_files_limit(__import__('os').getpid())}; "
           f"server {open_files_limit(pid)}")
+    print(f"  server CPU, idle     : {idle_cpu * 100:.0f}% of one core with {len(held)} pages open and no writes "
+          f"({args.idle:g} s)")
     print(f"  CPU during the stream: server {server_cpu:.1f} s "
           f"({server_cpu / max(0.001, written + drained) * 100:.0f}% of one core), this client {client_cpu:.1f} s "
           f"({client_cpu / max(0.001, written + drained) * 100:.0f}%)")
@@ -328,6 +334,7 @@ def main() -> None:
     parser.add_argument("--configmaps", type=int, default=20)
     parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for pages after the last write")
     parser.add_argument("--connect-concurrency", type=int, default=50)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of no writes, to measure the idle cost")
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
