@@ -80,8 +80,10 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
+        # The controllers add ReplicaSets, two pods each and their Events to every third object: room for them.
         server = live_server.start(Path(tmp), backend=args.backend,
-                                   extra_env={"PLAYGROUND_MAX_OBJECTS": str(args.objects + 2 * args.rounds + 200)})
+                                   extra_env={"PLAYGROUND_MAX_OBJECTS": str(10 * args.objects + 2 * args.rounds),
+                                              "PLAYGROUND_MAX_PODS": str(args.objects + 200)})
         try:
             kubeconfig = server.new_cluster("bench", "latency")
             api = config.new_client_from_config(config_file=str(kubeconfig))
