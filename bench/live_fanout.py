@@ -30,6 +30,7 @@ import asyncio
 import http.client
 import http.cookiejar
 import json
+import random
 import re
 import resource
 import ssl
@@ -51,6 +52,7 @@ from tests import live_server  # noqa: E402
 
 TARGET_PAGES = 500
 TARGET_LOST = 0
+CONNECT_ATTEMPTS = 8
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -114,17 +116,30 @@ class Page:
     out_of_order: int = 0
     snapshots: int = 0
     closed: str | None = None
+    retries: int = 0                  # handshakes that failed and were tried again
+    last_error: str | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def hold_page(page: Page, url: str, headers: dict, origin: str, stop: asyncio.Event,
                     connect_gate: asyncio.Semaphore) -> None:
     from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake, InvalidMessage
 
     try:
-        async with connect_gate:
-            socket = await connect(url, additional_headers=headers, origin=origin, max_size=None,
-                                   ping_interval=None, compression=None, open_timeout=120)
+        # A refused or dropped handshake is retried with the page's own back-off (frontend live.js).
+        for attempt in range(CONNECT_ATTEMPTS):
+            try:
+                async with connect_gate:
+                    socket = await connect(url, additional_headers=headers, origin=origin, max_size=None,
+                                           ping_interval=None, compression=None, open_timeout=120)
+                break
+            except (OSError, InvalidHandshake, InvalidMessage) as error:
+                page.retries += 1
+                if attempt == CONNECT_ATTEMPTS - 1:
+                    raise
+                page.last_error = f"{type(error).__name__}: {error}"
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt) * (0.75 + random.random() / 2))
         async with socket:
             stopper = asyncio.ensure_future(stop.wait())
             while True:
@@ -234,11 +249,17 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
     await asyncio.wait_for(asyncio.gather(*(p.ready.wait() for p in pages)), timeout=600)
     opened = time.monotonic() - began
     held = [p for p in pages if p.closed is None and p.snapshots]
+    retried = [p for p in pages if p.retries]
     print(f"pages: {len(held)}/{args.pages} open with their snapshot in {opened:.1f} s "
-          f"({len(held) / opened:.0f} pages/s); failed: {args.pages - len(held)}")
+          f"({len(held) / opened:.0f} pages/s); failed: {args.pages - len(held)}; "
+          f"{len(retried)} needed {sum(p.retries for p in retried)} handshake retries"
+          f"{f' (first error: {retried[0].last_error})' if retried else ''}")
     for p in pages:
         if p.closed:
             print(f"  page {p.index}: {p.closed}")
+            log = (server.root / "server.log").read_text(errors="replace").splitlines()
+            errors = [line for line in log if re.search(r"Error|Exception|Traceback|refused", line)]
+            print(f"  server.log: {len(errors)} error lines" + "".join(f"\n    {line[:300]}" for line in errors[-5:]))
             break
     await asyncio.sleep(1)
     rss_open = rss_mb(pid)
