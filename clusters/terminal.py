@@ -509,6 +509,8 @@ class KubectlRun:
             stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,   # one pipe: kept in order
             start_new_session=True)
+        if self.interrupted:   # Ctrl-C arrived while the process was being started
+            self.interrupt()
         feeder = asyncio.ensure_future(self._feed_stdin()) if self.command.reads_stdin else None
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # keeps a split character's bytes
         seconds = lim.streaming_seconds if self.command.streaming else lim.one_shot_seconds
@@ -569,13 +571,13 @@ class KubectlRun:
                 os.killpg(self.process.pid, sig)   # its session's group: kubectl and anything it started
 
     def interrupt(self) -> None:
-        """Ctrl-C: SIGINT now, SIGKILL if it is still running after the grace period."""
-        if self.process is None:
-            self.interrupted = True
-            return
-        if self.process.returncode is not None:
+        """Ctrl-C: SIGINT now, SIGKILL if it is still running after the grace period.
+        Before the process exists, it is remembered: run() then never starts it, or signals it at once."""
+        if self.process is not None and self.process.returncode is not None:
             return
         self.interrupted = True
+        if self.process is None:
+            return
         self._signal(signal.SIGINT)
         if self._killer is None:
             self._killer = asyncio.get_running_loop().call_later(self.limits.interrupt_grace_seconds, self.kill)
@@ -598,6 +600,7 @@ class TerminalSession:
     sandbox: Sandbox | None = None
     current: KubectlRun | None = None
     task: asyncio.Task | None = None
+    interrupt_pending: bool = False   # Ctrl-C before the command's process exists
     limits: Limits = field(default_factory=limits)
 
     def start(self, message: dict) -> None:
@@ -607,6 +610,7 @@ class TerminalSession:
             asyncio.ensure_future(self._refuse(run_id, "a command is already running: wait for it or press "
                                                        "Ctrl-C to stop it"))
             return
+        self.interrupt_pending = False
         self.task = asyncio.ensure_future(self._run(run_id, line, stdin))
 
     async def _refuse(self, run_id, message: str) -> None:
@@ -631,6 +635,8 @@ class TerminalSession:
             return
         # Made before the sandbox so that a Ctrl-C pressed meanwhile is not lost.
         self.current = run = KubectlRun(decision, None, self.limits, stdin)
+        if self.interrupt_pending:
+            run.interrupt()
         try:
             with process_slot(self.user_id, self.limits.processes_per_user):
                 if self.sandbox is None:
@@ -648,6 +654,8 @@ class TerminalSession:
     def interrupt(self) -> None:
         if self.current is not None:
             self.current.interrupt()
+        elif self.task is not None and not self.task.done():
+            self.interrupt_pending = True   # still reading the editor's files: the run will see it
 
     async def close(self) -> None:
         """The terminal went away: kill what runs, revoke the token, remove the directory."""

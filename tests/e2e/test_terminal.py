@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -40,8 +41,9 @@ def server(tmp_path_factory):
         "PLAYGROUND_TERMINAL_STREAM_SECONDS": str(STREAM_SECONDS),
         "PLAYGROUND_START_DELAYS": "0"})
     try:
-        for user in ("tess", "mallory"):
-            server.new_cluster(user, "lab")
+        # mallory has a cluster of her own, but not one called "lab": that one is tess's.
+        for user, cluster in (("tess", "lab"), ("mallory", "sandbox")):
+            server.new_cluster(user, cluster)
             server.manage("shell", "-c", "from django.contrib.auth import get_user_model as m; "
                           f"u = m().objects.get(username='{user}'); u.set_password('pw-{user}'); u.save()")
         # The editor's file, as the files API would save it.
@@ -61,6 +63,28 @@ def login(server, user: str) -> requests.Session:
         allow_redirects=False)
     assert answer.status_code == 302, answer.text
     return session
+
+
+def kubectl_children(server) -> list[int]:
+    """The server's child processes that are kubectl (the terminal's, started in sessions of their own)."""
+    pids = []
+    for children in Path(f"/proc/{server.process.pid}/task").glob("*/children"):
+        pids += [int(pid) for pid in children.read_text().split()]
+    return [pid for pid in pids if Path(f"/proc/{pid}/comm").exists()
+            and Path(f"/proc/{pid}/comm").read_text().strip() == "kubectl"]
+
+
+def token_count(server, user: str) -> int:
+    out = server.manage("shell", "-c", "from clusters.models import ClusterToken; "
+                        f"print(ClusterToken.objects.filter(cluster__owner__username='{user}').count())").stdout
+    return int(out.split()[-1])
+
+
+def wait_for(check, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not (result := check()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return result
 
 
 class Terminal:
@@ -179,18 +203,15 @@ def test_one_command_at_a_time(terminal):
 def test_another_users_cluster_is_refused(server, tess):
     mallory = login(server, "mallory")
     url = server.http_url.replace("http://", "ws://") + "/clusters/lab/terminal"
-    # mallory has a cluster named "lab" too: the name alone must not open tess's.
-    term = Terminal(server, mallory)
-    output, _ = term.run("kubectl get deploy")
-    assert "web" not in output
-    term.close()
-    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        websocket.create_connection(url.replace("/lab/", "/nope/"), origin=server.http_url,
-                                    cookie=f"sessionid={tess.cookies['sessionid']}", timeout=10)
-    assert refused.value.status_code == 403
-    anonymous = websocket.WebSocket()
-    with pytest.raises(websocket.WebSocketBadStatusException):
-        anonymous.connect(url, origin=server.http_url, timeout=10)
+    # Refused before the handshake completes (close code 4403 there): daphne answers HTTP 403.
+    for cookie in (f"sessionid={mallory.cookies['sessionid']}", None):   # tess's cluster; anonymous
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            websocket.create_connection(url, origin=server.http_url, cookie=cookie, timeout=10)
+        assert refused.value.status_code == 403
+    own = Terminal(server, mallory, cluster="sandbox")
+    output, exit = own.run("kubectl get deployments")
+    assert (output, exit["code"]) == ("No resources found in default namespace.\n", 0)
+    own.close()
 
 
 def test_object_details(server, tess):
@@ -206,6 +227,38 @@ def test_object_details(server, tess):
     assert details["describe"].startswith("Name:") and "Replicas:" in details["describe"]
     node = tess.get(f"{server.http_url}/clusters/lab/objects/Node/-/worker-1").json()
     assert "Taints:" in node["describe"]
-    assert mallory.get(url).status_code == 404   # mallory's "lab" has no web; tess's is not hers to see
+    assert mallory.get(url).status_code == 404   # tess's cluster is not hers to see
+    assert mallory.get(f"{server.http_url}/clusters/sandbox/objects/Node/-/worker-1").status_code == 200
     assert tess.get(f"{server.http_url}/clusters/lab/objects/Deployment/default/nope").status_code == 404
     assert tess.get(f"{server.http_url}/clusters/lab/objects/Gizmo/default/web").status_code == 404
+
+
+def test_closing_the_terminal_kills_kubectl_and_revokes_its_token(server, tess):
+    before = token_count(server, "tess")
+    terminal = Terminal(server, tess)
+    run_id = terminal.start("kubectl get nodes -w")
+    output = ""
+    while "worker-1" not in output:   # output comes in chunks as kubectl writes it, not in lines
+        output += json.loads(terminal.ws.recv())["data"]
+    assert token_count(server, "tess") == before + 1 and kubectl_children(server)
+    terminal.close()
+    assert wait_for(lambda: not kubectl_children(server)), "the watch outlived its terminal"
+    assert wait_for(lambda: token_count(server, "tess") == before), "the terminal's token outlived it"
+    assert run_id == 1
+
+
+def test_a_users_kubectl_processes_are_capped_across_terminals(server, tess):
+    terminals = [Terminal(server, tess) for _ in range(5)]
+    try:
+        for term in terminals[:4]:
+            term.start("kubectl get nodes -w")
+            assert json.loads(term.ws.recv())["type"] == "output"
+        output, exit = terminals[4].run("kubectl get nodes")
+        assert exit["reason"] == "refused" and "you already have 4 kubectl commands running" in output
+        terminals[0].send({"type": "interrupt"})
+        assert terminals[0].until_exit(1)[1]["reason"] == "interrupted"
+        output, exit = terminals[4].run("kubectl get nodes")
+        assert exit == {"type": "exit", "id": 2, "code": 0, "reason": None}
+    finally:
+        for term in terminals:
+            term.close()
