@@ -163,7 +163,7 @@ def _find_subcommand(words: list[str]) -> int | None:
         if word == "--":
             return None
         if word.startswith("--"):
-            name = word[2:]
+            name = word[2:].replace("_", "-")
             if "=" not in name and name in GLOBAL_VALUE_FLAGS:
                 i += 1
         elif word.startswith("-") and len(word) > 1:
@@ -195,6 +195,7 @@ def _parse_words(words: list[str], subcommand: str) -> tuple[list[_Flag], list[s
             return flags, positional, words[i:]
         if word.startswith("--"):
             name, eq, value = word[2:].partition("=")
+            name = name.replace("_", "-")   # kubectl's flag normalizer: --client_key is --client-key
             if not eq and name in value_flags and name not in OPTIONAL_VALUE_FLAGS:
                 if i >= len(words):
                     return Refusal(f"{word}: this flag needs a value")
@@ -328,7 +329,8 @@ def parse_command(line: str, *, files: Collection[str], stdin_given: bool = Fals
             if isinstance(checked, Refusal):
                 return checked
             named.append(checked)
-    for flag in _flag(flags, "from-file") + _flag(flags, "from-env-file"):
+    tls_files = _flag(flags, "cert") + _flag(flags, "key") if subcommand == "create" else []  # secret tls
+    for flag in _flag(flags, "from-file") + _flag(flags, "from-env-file") + tls_files:
         for item in (flag.value or "").split(","):
             path = item.partition("=")[2] if "=" in item and flag.name == "from-file" else item
             checked = _check_file(path, files, flag.spelled)

@@ -117,6 +117,8 @@ def test_f_dash_reads_the_runs_stdin():
      "there is no internet here — paste the manifest into the editor and use -f FILE"),
     ("kubectl create secret generic s --from-file=key=/root/.ssh/id_rsa", "--from-file /root/.ssh/id_rsa: no such file"),
     ("kubectl apply -f", "-f: this flag needs a value"),
+    ("kubectl create secret tls t --cert=/etc/ssl/x.pem --key=web.yaml", "--cert /etc/ssl/x.pem: no such file"),
+    ("kubectl --log_file=/tmp/x get pods", "--log-file: this terminal has no files"),
 ])
 def test_f_refusals(line, expected):
     assert expected in refused(line)
@@ -196,6 +198,9 @@ def test_exec_stdin_is_allowed_when_the_run_brings_text():
     "kubectl --client-certificate=/x get pods", "kubectl --client-key=/x get pods",
     "kubectl --insecure-skip-tls-verify get pods", "kubectl --tls-server-name=x get pods",
     "kubectl --username=a get pods", "kubectl --password=b get pods",
+    # kubectl reads _ as - in flag names
+    "kubectl --client_key=/x get pods", "kubectl --as_group=system:masters get pods",
+    "kubectl get pods --insecure_skip_tls_verify", "kubectl -serverhttps://evil get pods",
 ])
 def test_flags_that_change_the_target_are_refused(line):
     assert "this terminal only talks to your cluster, with its own credentials" in refused(line)
