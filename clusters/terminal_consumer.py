@@ -18,7 +18,8 @@ class TerminalConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session = None
         user = self.scope.get("user")
-        cluster = await database_sync_to_async(selectors.cluster_of_user)(user, self.scope["url_route"]["kwargs"]["name"])
+        name = self.scope["url_route"]["kwargs"]["name"]
+        cluster = await database_sync_to_async(selectors.cluster_of_user)(user, name)
         if cluster is None:
             await self.close(code=REFUSED)
             return
