@@ -404,8 +404,15 @@ def internal_api_url() -> str:
     conf = settings.PLAYGROUND
     if conf.get("TERMINAL_API_URL"):
         return conf["TERMINAL_API_URL"].rstrip("/")
-    # `serve --api-port` records the port it really listens on (the environment's may be another).
-    return f"https://127.0.0.1:{conf.get('SERVED_API_PORT') or conf['API_PORT']}"
+    # `serve` records the address and port it really listens on (the environment's port may be another).
+    bind = (conf.get("SERVED_API_BIND") or "127.0.0.1").strip("[]")
+    if bind in ("0.0.0.0", "127.0.0.1", "localhost"):
+        host = "127.0.0.1"
+    elif bind in ("::", "::1"):
+        host = "[::1]"
+    else:   # a specific address: the serving certificate names it when it is in PLAYGROUND_PUBLIC_HOSTS
+        host = f"[{bind}]" if ":" in bind else bind
+    return f"https://{host}:{conf.get('SERVED_API_PORT') or conf['API_PORT']}"
 
 
 class Busy(Exception):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.terminal import Command, Refusal, parse_command, process_slot, Busy, resource_of_kind, UnknownKind
+from clusters.terminal import (Busy, Command, Refusal, UnknownKind, internal_api_url, parse_command, process_slot,
+                               resource_of_kind)
 
 FILES = {"web.yaml", "pod.yaml", "app.env"}
 
@@ -257,3 +258,15 @@ def test_kinds_map_to_kubectl_resources_from_the_registry(kind, resource, namesp
 def test_an_unknown_kind():
     with pytest.raises(UnknownKind):
         resource_of_kind("Gizmo")
+
+
+@pytest.mark.parametrize("bind, url", [
+    (None, "https://127.0.0.1:6443"), ("0.0.0.0", "https://127.0.0.1:7443"), ("::", "https://[::1]:7443"),
+    ("10.1.2.3", "https://10.1.2.3:7443"),
+])
+def test_the_terminals_kubectl_reaches_the_api_where_serve_listens(settings, bind, url):
+    conf = {**settings.PLAYGROUND, "API_PORT": 6443, "TERMINAL_API_URL": ""}
+    if bind:
+        conf.update(SERVED_API_BIND=bind, SERVED_API_PORT=7443)
+    settings.PLAYGROUND = conf
+    assert internal_api_url() == url

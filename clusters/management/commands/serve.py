@@ -32,6 +32,7 @@ class Command(BaseCommand):
         files = serving_files()
         # The browser terminal's kubectl reaches the API on this port (clusters/terminal.py).
         settings.PLAYGROUND["SERVED_API_PORT"] = api_port
+        settings.PLAYGROUND["SERVED_API_BIND"] = bind
         interface = _escape(bind.strip("[]"))
         endpoints = [
             f"tcp:port={http_port}:interface={interface}",
