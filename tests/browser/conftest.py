@@ -1,8 +1,8 @@
 """Browser tests: Playwright driving Debian's Chromium (/usr/bin/chromium) against a live playground.
 
-One live server (tests/live_server.py, `manage.py serve` in a subprocess) per session, with instant
+One live server (tests/live_server.py, `manage.py serve` in a subprocess) for the browser tests, with instant
 image pulls and container starts (PLAYGROUND_START_DELAYS=0) so pods run as soon as the engine has
-scheduled them; one headless Chromium per session; a fresh browser context (cookies, storage) per
+scheduled them; one headless Chromium for them; a fresh browser context (cookies, storage) per
 learner. Playwright never downloads a browser: `executable_path` is Debian's.
 
 Every step of a test is screenshotted with `screenshot("step")` into
@@ -41,7 +41,9 @@ def pytest_runtest_makereport(item, call):
 
 # ------------------------------------------------------------------------------------------ server
 
-@pytest.fixture(scope="session")
+# Package scope: the server and the browser go away once the browser tests are done (Playwright's sync
+# API leaves its event loop marked as running in this thread while it is alive).
+@pytest.fixture(scope="package")
 def playground(tmp_path_factory) -> Iterator[live_server.LiveServer]:
     server = live_server.start(tmp_path_factory.mktemp("browser"), extra_env={"PLAYGROUND_START_DELAYS": "0"})
     try:
@@ -52,7 +54,7 @@ def playground(tmp_path_factory) -> Iterator[live_server.LiveServer]:
 
 # ----------------------------------------------------------------------------------------- browser
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"no Chromium at {CHROMIUM}: install Debian's `chromium` (.ci/run does)")
