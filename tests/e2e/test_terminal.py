@@ -139,11 +139,14 @@ def test_get_nodes_prints_the_real_table(terminal):
     assert output.splitlines()[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     assert "control-plane" in output and "worker-1" in output
     first = time.monotonic() - started
-    started = time.monotonic()
-    output, exit = terminal.run("k get namespaces")
+    times = []
+    for _ in range(5):
+        started = time.monotonic()
+        output, exit = terminal.run("k get namespaces")
+        times.append(time.monotonic() - started)
+        assert exit["code"] == 0 and "kube-system" in output
     print(f"terminal round trip: first command {first * 1000:.0f} ms (discovery), "
-          f"then k get namespaces {(time.monotonic() - started) * 1000:.0f} ms")
-    assert exit["code"] == 0 and "kube-system" in output
+          f"then k get namespaces median {sorted(times)[2] * 1000:.0f} ms")
 
 
 def test_apply_an_editor_file_then_watch_and_interrupt(terminal):
