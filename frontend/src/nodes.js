@@ -14,7 +14,7 @@ export function wireNodeSwitches(map, { api, live, failedNodes }) {
       if (answer.failed) next.add(node); else next.delete(node);
       live.setFailedNodes([...next]);
       toast(answer.failed ?
-        `${node}: kubelet stopped. The node turns NotReady after the node controller's grace period (40 s of cluster time), then its pods are evicted.` :
+        `${node}: kubelet stopped. The node turns NotReady after the node monitor grace period (50 s of cluster time) and its pods are evicted 5 min later (their default toleration): try 60×.` :
         `${node}: kubelet started again; the node reports Ready on its next status update.`, { ms: 7000 });
     } catch (error) {
       button.disabled = false;
