@@ -322,6 +322,8 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
     /** Runs a line as if the learner typed it (after whatever is running or queued). */
     run(text) {
       if (mode === "idle" && line.text && stashedDraft === null && !queue.length) stashedDraft = line.text;
+      // A watch (kubectl get -w) never ends by itself: say why the new command does not start yet.
+      if (mode === "running") notice(DIM(`(next: ${text} — it runs when this command ends; Ctrl-C stops it)`));
       queue.push({ text, submit: true });
       term.scrollToBottom();
       drainQueue();
