@@ -169,11 +169,18 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
     showPrompt();
   }
 
+  function dropPasted() {
+    const kept = queue.filter((item) => !item.pasted);
+    queue.length = 0;
+    queue.push(...kept);
+  }
+
   function interrupt() {
     if (mode === "running") {
       term.write("^C");
       atLineStart = false;
-      queue.length = 0;   // Ctrl-C also stops a paste that was running line by line
+      // Ctrl-C also stops a paste that was running line by line; what the editor asked for still runs.
+      dropPasted();
       socket?.send(JSON.stringify({ type: "interrupt" }));
       return;
     }
@@ -237,8 +244,8 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
     if (pieces.length === 1) { line.insert(clean(pieces[0])); redraw(); return; }
     line.insert(clean(pieces.shift()));
     const tail = pieces.pop();
-    for (const piece of pieces) queue.push({ text: clean(piece), submit: true });
-    if (tail) queue.push({ text: clean(tail), submit: false });
+    for (const piece of pieces) queue.push({ text: clean(piece), submit: true, pasted: true });
+    if (tail) queue.push({ text: clean(tail), submit: false, pasted: true });
     redraw();
     submit();
   }
