@@ -134,8 +134,9 @@ def cluster_delete(*, cluster: Cluster) -> None:
 
 
 def user_get_or_create(*, username: str):
-    user, _ = get_user_model().objects.get_or_create(username=username)
-    return user
+    """The user of that name; a new one has an unusable password (they log in once one is set)."""
+    users = get_user_model().objects
+    return users.filter(username=username).first() or users.create_user(username=username)
 
 
 def token_issue(*, cluster: Cluster) -> str:
