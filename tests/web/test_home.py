@@ -211,4 +211,7 @@ def test_cluster_page_tables(alice):
     assert "control-plane" in text and "worker-2" in text
     assert "No resources found" in text   # no pods yet
     assert 'action="/clusters/lab/kubeconfig"' in text
-    assert "live view is coming" in text
+    # The workspace the bundle fills in: editor, terminal and the two sockets of this cluster only.
+    assert 'id="editor"' in text and 'id="terminal"' in text
+    assert 'data-socket="/clusters/lab/live"' in text and 'data-terminal-socket="/clusters/lab/terminal"' in text
+    assert "dist/playground.js" in text
