@@ -30,8 +30,10 @@ class Command(BaseCommand):
         from playground.asgi import application
 
         files = serving_files()
-        # The browser terminal's kubectl reaches the API on this port (clusters/terminal.py).
+        # The browser terminal's kubectl reaches the API on this port (clusters/terminal.py), and the
+        # kubeconfigs the page hands out name it (clusters/views.py) unless API_SERVER_URL says otherwise.
         settings.PLAYGROUND["SERVED_API_PORT"] = api_port
+        settings.PLAYGROUND["API_PORT"] = api_port
         settings.PLAYGROUND["SERVED_API_BIND"] = bind
         interface = _escape(bind.strip("[]"))
         endpoints = [
