@@ -220,13 +220,13 @@ def test_second_learner_cannot_reach_the_first_ones_cluster(learners, screenshot
     alice.create_cluster("lab")
     alice.open_cluster("lab")
     screenshot("alice-cluster-page", alice.page)
-    alice_config = kubeconfig_parts(alice.kubeconfig_for("lab", tmp_path, playground.api_url))
+    alice_config = kubeconfig_parts(alice.kubeconfig("lab", tmp_path))
 
     bob = learners("bob")
     bob.signup()
     bob.create_cluster("own")
     screenshot("bob-home", bob.page)
-    bob_config = kubeconfig_parts(bob.kubeconfig_for("own", tmp_path, playground.api_url))
+    bob_config = kubeconfig_parts(bob.kubeconfig("own", tmp_path))
 
     # The page: 404, the same as a cluster that does not exist.
     response = bob.page.goto("/clusters/lab/")
@@ -274,7 +274,7 @@ def test_page_survives_a_dropped_connection(learners, screenshot, tmp_path, play
     page = alice.page
     alice.signup()
     alice.create_cluster("lab")
-    config = alice.kubeconfig_for("lab", tmp_path, playground.api_url)
+    config = alice.kubeconfig("lab", tmp_path)
     network = {"up": True, "open": [], "attempts": []}
 
     def relay(ws) -> None:
