@@ -15,7 +15,9 @@ group says "cluster.controls" and the page gets {"type": "controls", "clock": �
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -44,19 +46,78 @@ def _controls(cluster_id) -> dict | None:
     return None if cluster is None else live.controls(cluster, selectors.failed_nodes(cluster_id))
 
 
-def _changes(cluster_id, since: int) -> tuple[str, dict | None, bool]:
-    """("gone", None) for a deleted cluster; ("snapshot", msg) when `since` is past the horizon; else
-    ("changes", msg or None); and whether more may follow."""
+def _changes(cluster_id, since: int) -> "Read":
+    """What a page at `since` is sent next: "gone" for a deleted cluster; a "snapshot" when `since` is
+    past the log's horizon; else "changes" (message None when there are none)."""
     cluster = selectors.cluster_by_id(cluster_id)
     if cluster is None:
-        return "gone", None, False
+        return Read("gone", None, None, False, 0)
     if since < cluster.compacted_resource_version:
-        return "snapshot", _snapshot(cluster_id), False
+        message = _snapshot(cluster_id)
+        return Read("snapshot", message, _dumps(message), False, cluster.resource_version)
     rows = selectors.changes_after(cluster_id, since, limit=BATCH)
     message = live.changes(rows, since=since, now=live.sim_time(cluster.sim_now()))
     if message is not None:
         message["clock"] = live.clock(cluster)
-    return "changes", message, len(rows) == BATCH
+    return Read("changes", message, _dumps(message), len(rows) == BATCH, cluster.resource_version)
+
+
+def _snapshot_read(cluster_id) -> "Read":
+    message = _snapshot(cluster_id)
+    if message is None:
+        return Read("gone", None, None, False, 0)
+    return Read("snapshot", message, _dumps(message), False, message["rv"])
+
+
+def _dumps(message: dict | None) -> str | None:
+    return None if message is None else json.dumps(message, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Read:
+    outcome: str                 # "gone" | "snapshot" | "changes"
+    message: dict | None
+    text: str | None             # the message as sent: serialised once for every page
+    more: bool                   # a full batch: more may follow
+    seen_rv: int                 # the cluster's resourceVersion when it was read
+
+
+class SharedReads:
+    """The pages of one cluster at one resourceVersion all ask the same question after every write (and
+    on every re-check): one database read, one summary and one JSON text per process answers them all.
+
+    A wake-up for rv N only takes an answer read at rv ≥ N; a re-check takes one at most FRESH_SECONDS
+    old. Entries are dropped KEEP_SECONDS after they were made.
+    """
+
+    FRESH_SECONDS = 1.0
+    KEEP_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple, tuple[asyncio.Future, float]] = {}
+
+    async def read(self, key: tuple, reader, *, wanted_rv: int | None = None) -> Read:
+        loop = asyncio.get_running_loop()
+        entry = self._entries.get(key)
+        if entry is not None and (wanted_rv is not None or loop.time() - entry[1] < self.FRESH_SECONDS):
+            try:
+                result = await asyncio.shield(entry[0])
+            except Exception:  # noqa: BLE001 — the page that started the read logs it; read again here
+                result = None
+            if result is not None and (wanted_rv is None or result.seen_rv >= wanted_rv):
+                return result
+        future = asyncio.ensure_future(database_sync_to_async(reader)())
+        self._entries[key] = (future, loop.time())
+        if len(self._entries) > 256:
+            horizon = loop.time() - self.KEEP_SECONDS
+            self._entries = {k: v for k, v in self._entries.items() if v[1] >= horizon}
+        return await asyncio.shield(future)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+shared_reads = SharedReads()
 
 
 class ClusterConsumer(AsyncJsonWebsocketConsumer):
@@ -71,6 +132,9 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         self.cluster = await database_sync_to_async(selectors.cluster_of_user)(user, name)
         if self.cluster is None:
+            # Accepted only to be closed with a code the page can read (a refused handshake reaches the
+            # browser as a bare 1006); nothing of any cluster is sent first.
+            await self.accept()
             await self.close(code=REFUSED)
             return
         self.group = notify.group_name(self.cluster.pk)
@@ -97,8 +161,9 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
 
     async def cluster_changed(self, message: dict) -> None:
         """The channel group's wake-up: some write committed (message["rv"])."""
-        if message.get("rv", self.rv + 1) > self.rv:
-            await self.pump()
+        rv = message.get("rv")
+        if not isinstance(rv, int) or rv > self.rv:
+            await self.pump(wanted_rv=rv if isinstance(rv, int) else None)
 
     async def cluster_controls(self, message: dict) -> None:
         """The group's "the clock or a node switch moved" (clusters/notify.py)."""
@@ -116,32 +181,32 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         await self.pump()
 
     async def _send_snapshot(self) -> None:
-        message = await database_sync_to_async(_snapshot)(self.cluster.pk)
-        if message is None:
+        cluster_id = self.cluster.pk
+        read = await shared_reads.read((cluster_id, "snapshot"), lambda: _snapshot_read(cluster_id))
+        if read.message is None:
             await self.send_json({"type": "gone"})
             await self.close()
             return
-        self.rv = message["rv"]
-        await self.send_json(message)
+        self.rv = read.message["rv"]
+        await self.send(text_data=read.text)
 
-    async def pump(self) -> None:
+    async def pump(self, wanted_rv: int | None = None) -> None:
         """Send every change after self.rv, in batches, or a snapshot when the log no longer has them."""
+        cluster_id = self.cluster.pk
         async with self.lock:
             while True:
-                outcome, message, more = await database_sync_to_async(_changes)(self.cluster.pk, self.rv)
-                if outcome == "gone" or (outcome == "snapshot" and message is None):
+                since = self.rv
+                read = await shared_reads.read((cluster_id, since), lambda: _changes(cluster_id, since),
+                                               wanted_rv=wanted_rv)
+                if read.outcome == "gone" or (read.outcome == "snapshot" and read.message is None):
                     await self.send_json({"type": "gone"})
                     await self.close()
                     return
-                if message is None:
+                if read.message is None:
                     return
-                if outcome == "snapshot":
-                    self.rv = message["rv"]
-                    await self.send_json(message)
-                    return
-                self.rv = message["to"]
-                await self.send_json(message)
-                if not more:
+                self.rv = read.message["rv"] if read.outcome == "snapshot" else read.message["to"]
+                await self.send(text_data=read.text)
+                if read.outcome == "snapshot" or not read.more:
                     return
 
     async def _recheck(self) -> None:

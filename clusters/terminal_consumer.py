@@ -21,6 +21,8 @@ class TerminalConsumer(AsyncJsonWebsocketConsumer):
         name = self.scope["url_route"]["kwargs"]["name"]
         cluster = await database_sync_to_async(selectors.cluster_of_user)(user, name)
         if cluster is None:
+            # Accepted only to be closed with a code the page can read (see clusters/consumers.py).
+            await self.accept()
             await self.close(code=REFUSED)
             return
         self.session = terminal.TerminalSession(cluster=cluster, user_id=user.pk, send=self.send_json)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from clusters import live, services
+from clusters import consumers, live, services
 from clusters.apiserver import registry
 from clusters.models import Cluster
 from playground.asgi import application
@@ -198,6 +198,7 @@ def test_resume_continues_or_resyncs(lab):
     async_to_sync(body)()
 
     Cluster.objects.filter(pk=lab.pk).update(compacted_resource_version=before + 1)
+    consumers.shared_reads.clear()  # the answer read for `before` a moment ago no longer holds
 
     async def too_old():
         communicator = _communicator("/clusters/lab/live", cookie)
@@ -222,14 +223,44 @@ def test_only_the_owner_connects(lab):
         for path, cookie_header in [("/clusters/lab/live", cookie),      # someone else's cluster
                                     ("/clusters/nope/live", cookie),     # no such cluster: the same answer
                                     ("/clusters/lab/live", None)]:       # anonymous
+            # Accepted only to be closed with 4403 (what the page can read), before anything is sent.
             communicator = _communicator(path, cookie_header)
-            connected, code = await communicator.connect()
-            assert not connected and code == 4403, path
+            await communicator.connect()
+            assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}, path
             await communicator.disconnect()
         # The owner of "other" does reach their own.
         communicator = _communicator("/clusters/other/live", cookie)
         assert (await communicator.connect())[0]
         assert (await communicator.receive_json_from(timeout=5))["type"] == "snapshot"
         await communicator.disconnect()
+
+    async_to_sync(body)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pages_of_one_cluster_share_one_read_per_write(lab, monkeypatch):
+    cookie = _session_cookie(lab.owner)
+    reads = []
+    changes_after = consumers.selectors.changes_after
+    monkeypatch.setattr(consumers.selectors, "changes_after",
+                        lambda *args, **kwargs: reads.append(args) or changes_after(*args, **kwargs))
+
+    async def body():
+        pages = [_communicator("/clusters/lab/live", cookie) for _ in range(20)]
+        for page in pages:
+            assert (await page.connect())[0]
+            assert (await page.receive_json_from(timeout=5))["type"] == "snapshot"
+        reads.clear()
+        await sync_to_async(_create_configmap)(lab, "shared")
+        texts = []
+        for page in pages:
+            message = await _receive_until(page, lambda m: m["type"] == "changes")
+            texts.append(message)
+        assert all(t == texts[0] for t in texts)
+        assert "shared" in {c["name"] for c in texts[0]["changes"]}
+        # Twenty pages at one resourceVersion: the log was read once (or twice if a write raced a read).
+        assert 1 <= len(reads) <= 2, reads
+        for page in pages:
+            await page.disconnect()
 
     async_to_sync(body)()
