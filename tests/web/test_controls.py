@@ -12,6 +12,7 @@ from django.test import Client
 from clusters import selectors, services
 from clusters.models import Cluster
 
+from .helpers import client_of
 from .test_live import _communicator, _receive_until, _session_cookie
 
 
@@ -21,19 +22,13 @@ def lab(transactional_db):
     return services.cluster_create(owner=owner, name="lab", workers=2)
 
 
-def _client(user, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
-
-
 def _post(client: Client, path: str, body: dict | str | None = None):
     data = body if isinstance(body, str) else json.dumps(body or {})
     return client.post(path, data, content_type="application/json")
 
 
 def test_pause_speed_resume_and_advance(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     paused = _post(client, "/clusters/lab/clock", {"action": "pause"})
     assert paused.status_code == 200 and paused.json()["paused"] is True
     frozen = datetime.fromisoformat(paused.json()["now"])
@@ -64,14 +59,14 @@ def test_pause_speed_resume_and_advance(lab):
 ])
 def test_bad_clock_requests_change_nothing(lab, body, message):
     before = (lab.sim_base, lab.speed, lab.paused)
-    response = _post(_client(lab.owner), "/clusters/lab/clock", body)
+    response = _post(client_of(lab.owner), "/clusters/lab/clock", body)
     assert response.status_code == 400 and response.json() == {"error": message}
     lab.refresh_from_db()
     assert (lab.sim_base, lab.speed, lab.paused) == before
 
 
 def test_fail_and_recover_a_node(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     response = _post(client, "/clusters/lab/nodes/worker-1/fail")
     assert response.status_code == 200 and response.json() == {"node": "worker-1", "failed": True}
     assert selectors.failed_nodes(lab.pk) == ["worker-1"]
@@ -84,10 +79,10 @@ def test_fail_and_recover_a_node(lab):
 def test_controls_are_the_owners_only_and_csrf_protected(lab):
     intruder = get_user_model().objects.create_user("mallory")
     for path in ("/clusters/lab/clock", "/clusters/lab/nodes/worker-1/fail"):
-        assert _post(_client(intruder), path, {"action": "pause"}).status_code == 404
+        assert _post(client_of(intruder), path, {"action": "pause"}).status_code == 404
         assert _post(Client(), path, {"action": "pause"}).status_code == 302  # to the login page
-        assert _post(_client(lab.owner, csrf=True), path, {"action": "pause"}).status_code == 403
-        assert _client(lab.owner).get(path).status_code == 405
+        assert _post(client_of(lab.owner, csrf=True), path, {"action": "pause"}).status_code == 403
+        assert client_of(lab.owner).get(path).status_code == 405
     lab.refresh_from_db()
     assert not lab.paused and selectors.failed_nodes(lab.pk) == []
 

@@ -8,8 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+
 from clusters import manifests, services
 from clusters.models import ManifestFile
+
+from .helpers import client_of
 
 pytestmark = pytest.mark.django_db
 
@@ -22,18 +25,12 @@ def lab():
     return services.cluster_create(owner=owner, name="lab", workers=1)
 
 
-def _client(user, *, csrf: bool = False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    client.force_login(user)
-    return client
-
-
 def _put(client: Client, path: str, body) -> object:
     return client.put(path, body if isinstance(body, str) else json.dumps(body), content_type="application/json")
 
 
 def test_create_list_replace_delete(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     assert client.get("/clusters/lab/files").json() == {"files": []}
 
     created = _put(client, "/clusters/lab/files/web.yaml", {"text": DEPLOYMENT})
@@ -54,7 +51,7 @@ def test_create_list_replace_delete(lab):
 
 
 def test_tab_order_is_creation_order_and_survives_replace_and_delete(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     for name in ("zeta.yaml", "alpha.yaml", "mid.yaml", "b.yml"):
         assert _put(client, f"/clusters/lab/files/{name}", {"text": name}).status_code == 201
     _put(client, "/clusters/lab/files/zeta.yaml", {"text": "changed"})  # replacing keeps its tab
@@ -66,7 +63,7 @@ def test_tab_order_is_creation_order_and_survives_replace_and_delete(lab):
 
 @pytest.mark.parametrize("name", ["-lead.yaml", ".hidden", "sp ace.yaml", "a" * 101, "ünï.yaml", "a:b.yaml"])
 def test_file_name_rules(lab, name):
-    response = _put(_client(lab.owner), f"/clusters/lab/files/{name}", {"text": ""})
+    response = _put(client_of(lab.owner), f"/clusters/lab/files/{name}", {"text": ""})
     assert response.status_code == 400
     assert response.json()["error"].startswith(f'invalid file name "{name}": use letters, digits')
     assert not ManifestFile.objects.exists()
@@ -74,11 +71,11 @@ def test_file_name_rules(lab, name):
 
 @pytest.mark.parametrize("name", ["a", "web.yaml", "My_File-2.YML", "9" + "x" * 99])
 def test_good_file_names(lab, name):
-    assert _put(_client(lab.owner), f"/clusters/lab/files/{name}", {"text": ""}).status_code == 201
+    assert _put(client_of(lab.owner), f"/clusters/lab/files/{name}", {"text": ""}).status_code == 201
 
 
 def test_at_most_twenty_files(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     for i in range(manifests.MAX_FILES):
         assert _put(client, f"/clusters/lab/files/f{i}.yaml", {"text": ""}).status_code == 201
     refused = _put(client, "/clusters/lab/files/one-more.yaml", {"text": ""})
@@ -91,7 +88,7 @@ def test_at_most_twenty_files(lab):
 
 def test_file_size_is_the_request_size_limit(lab, settings):
     settings.PLAYGROUND = {**settings.PLAYGROUND, "MAX_REQUEST_BYTES": 1000}
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     assert _put(client, "/clusters/lab/files/ok.yaml", {"text": "#" * 1000}).status_code == 201
     # Bytes, not characters: 334 three-byte characters are 1002 bytes.
     refused = _put(client, "/clusters/lab/files/big.yaml", {"text": "€" * 334})
@@ -101,7 +98,7 @@ def test_file_size_is_the_request_size_limit(lab, settings):
 
 
 def test_body_must_be_json_with_text(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     assert _put(client, "/clusters/lab/files/a.yaml", "not json").json()["error"].startswith(
         "the body must be JSON")
     for body in ([], {"text": 3}, {}):
@@ -112,8 +109,8 @@ def test_body_must_be_json_with_text(lab):
 
 def test_another_learners_cluster_is_404_like_a_missing_one(lab):
     mallory = get_user_model().objects.create_user("mallory")
-    _put(_client(lab.owner), "/clusters/lab/files/secret.yaml", {"text": "mine"})
-    other = _client(mallory)
+    _put(client_of(lab.owner), "/clusters/lab/files/secret.yaml", {"text": "mine"})
+    other = client_of(mallory)
     for response in (other.get("/clusters/lab/files"),
                      _put(other, "/clusters/lab/files/secret.yaml", {"text": "theirs"}),
                      other.delete("/clusters/lab/files/secret.yaml"),
@@ -130,14 +127,14 @@ def test_signed_out_gets_401_json_not_a_login_page(lab):
 
 
 def test_methods(lab):
-    client = _client(lab.owner)
+    client = client_of(lab.owner)
     assert client.post("/clusters/lab/files").status_code == 405
     assert client.get("/clusters/lab/files/a.yaml").status_code == 405
     assert client.get("/clusters/lab/validate").status_code == 405
 
 
 def test_writes_need_the_csrf_token(lab):
-    strict = _client(lab.owner, csrf=True)
+    strict = client_of(lab.owner, csrf=True)
     assert strict.get("/clusters/lab/files").status_code == 200  # reads need none
     assert _put(strict, "/clusters/lab/files/a.yaml", {"text": "x"}).status_code == 403
     assert not ManifestFile.objects.exists()
