@@ -8,7 +8,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-
 from clusters import manifests, services
 from clusters.models import ManifestFile
 
