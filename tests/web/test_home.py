@@ -215,3 +215,15 @@ def test_cluster_page_tables(alice):
     assert 'id="editor"' in text and 'id="terminal"' in text
     assert 'data-socket="/clusters/lab/live"' in text and 'data-terminal-socket="/clusters/lab/terminal"' in text
     assert "dist/playground.js" in text
+
+
+def test_another_learners_cluster_is_a_friendly_404(alice, settings):
+    settings.DEBUG = False
+    alice.post("/clusters/new", {"name": "lab", "workers": "0"})
+    bob = get_user_model().objects.create_user("bob", password="pw-bob-12345")
+    client = Client()
+    client.force_login(bob)
+    page = client.get("/clusters/lab/")
+    assert page.status_code == 404
+    text = page.content.decode()
+    assert "Clusters are private" in text and 'href="/"' in text and "/clusters/lab" not in text
