@@ -16,7 +16,7 @@ from .apiserver.tables import build_table, column_definitions, pod_status_reason
 # The kinds the page shows, in the order of its per-kind lists.
 KINDS = ("Node", "Namespace", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod",
          "Service", "EndpointSlice", "Ingress", "ConfigMap", "Secret", "PersistentVolumeClaim",
-         "HorizontalPodAutoscaler", "Event")
+         "PersistentVolume", "HorizontalPodAutoscaler", "Event")
 EVENT_LIMIT = 200   # the snapshot carries at most this many Events (the newest)
 
 
@@ -86,7 +86,9 @@ def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> d
         all_cells = dict(zip((c["name"] for c in column_definitions(kind)), row))
         summary.update(node=spec.get("nodeName") or "", phase=status.get("phase") or "Pending",
                        ready=_cell(all_cells.get("Ready", "")), restarts=_restarts(obj),
-                       reason=pod_status_reason(obj), owner=_owner(meta), unschedulable=unschedulable(obj))
+                       reason=pod_status_reason(obj), owner=_owner(meta), unschedulable=unschedulable(obj),
+                       claims=[v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes") or []
+                               if (v.get("persistentVolumeClaim") or {}).get("claimName")])
     elif kind in ("ReplicaSet", "Deployment", "StatefulSet", "DaemonSet", "Job"):
         summary.update(owner=_owner(meta), replicas=spec.get("replicas"),
                        readyReplicas=int(status.get("readyReplicas") or 0))
@@ -99,6 +101,17 @@ def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> d
                        ready=[e["targetRef"]["name"] for e in obj.get("endpoints") or []
                               if (e.get("targetRef") or {}).get("kind") == "Pod"
                               and (e.get("conditions") or {}).get("ready", True) is not False])
+    elif kind == "PersistentVolumeClaim":
+        summary.update(phase=status.get("phase") or "Pending", volume=spec.get("volumeName") or "",
+                       capacity=(status.get("capacity") or {}).get("storage")
+                       or ((spec.get("resources") or {}).get("requests") or {}).get("storage") or "",
+                       storageClass=spec.get("storageClassName") or "")
+    elif kind == "PersistentVolume":
+        claim = spec.get("claimRef") or {}
+        summary.update(phase=status.get("phase") or "Pending",
+                       claim=f'{claim.get("namespace", "")}/{claim.get("name", "")}' if claim.get("name") else "",
+                       capacity=(spec.get("capacity") or {}).get("storage") or "",
+                       storageClass=spec.get("storageClassName") or "")
     elif kind == "Node":
         conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
         summary.update(ready=conditions.get("Ready") == "True", unschedulable=bool(spec.get("unschedulable")))

@@ -21,6 +21,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
   const $ = (id) => document.getElementById(id);
   const els = {
     status: $("live-status"), map: $("live-map"), workloads: $("live-workloads"), services: $("live-services"),
+    storage: $("live-storage"),
     events: $("live-events"), eventsCount: $("live-events-count"), filter: $("live-events-filter"),
     kinds: $("live-kinds"), list: $("live-list"), system: $("live-system"), fallback: $("static-tables"),
   };
@@ -272,6 +273,45 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
       '<p class="muted">No services. Try <code>kubectl expose deployment web --port=80</code></p>';
   }
 
+  const VOLUME_STATES = { Bound: "s-ok", Pending: "s-wait", Available: "s-done", Released: "s-done", Failed: "s-bad" };
+
+  /** A PersistentVolume as a chip: its name, phase and size. */
+  function volumeChip(v) {
+    const key = keyOf(v);
+    const label = `PersistentVolume ${v.name}: ${v.phase}, ${v.capacity}${v.claim ? `, claimed by ${v.claim}` : ""}`;
+    return `<li class="chip ${VOLUME_STATES[v.phase] || "s-wait"}${anim(key)}" tabindex="0" data-key="${esc(key)}" ` +
+      `title="${esc(label)}" aria-label="${esc(label)}"><span class="chip-name">pv/${esc(v.name)}</span>` +
+      `<span class="chip-reason">${esc(v.phase)} · ${esc(v.capacity)}</span></li>`;
+  }
+
+  // Claims → the volume bound to each → the pods mounting it; then volumes no claim holds.
+  function renderStorage() {
+    if (!els.storage) return;
+    const volumes = new Map(ofKind("PersistentVolume").map((v) => [v.name, v]));
+    const mounting = pods();
+    const parts = ofKind("PersistentVolumeClaim").filter(visible).sort(byName).map((c) => {
+      const key = keyOf(c);
+      const volume = c.volume && volumes.get(c.volume);
+      const users = mounting.filter((p) => p.namespace === c.namespace && (p.claims || []).includes(c.name));
+      const bound = volume ? `<ul class="chips">${volumeChip(volume)}</ul>` :
+        `<p class="muted none">${c.phase === "Pending" ? "Pending: waiting for a volume" : "No volume"}</p>`;
+      return `<li class="svc${anim(key)}"><div class="wl-head" tabindex="0" data-key="${esc(key)}">` +
+        `<span class="kind">pvc/</span><strong>${esc(c.name)}</strong>` +
+        `${c.namespace !== "default" ? ` <span class="ns">${esc(c.namespace)}</span>` : ""} ` +
+        `<span class="muted">${esc(c.phase)} · ${esc(c.capacity)}${c.storageClass ? ` · ${esc(c.storageClass)}` : ""}` +
+        `</span></div><div class="svc-arrow" aria-hidden="true">→</div>${bound}` +
+        `${users.length ? `<div class="claim-users"><span class="muted">mounted by</span>${chipList(users, "")}</div>` : ""}</li>`;
+    });
+    const free = [...volumes.values()].filter((v) => !v.claim || v.phase !== "Bound").sort(byName);
+    if (free.length) {
+      parts.push(`<li class="wl"><div class="wl-head"><strong>Volumes without a claim</strong></div>` +
+        `<ul class="chips">${free.map(volumeChip).join("")}</ul></li>`);
+    }
+    els.storage.innerHTML = parts.length ? `<ul class="tree top">${parts.join("")}</ul>` :
+      '<p class="muted">No volume claims. A PersistentVolumeClaim gets a volume from the default StorageClass ' +
+      '<code>standard</code>.</p>';
+  }
+
   function allEvents() {
     return ofKind("Event").sort((a, b) => (b.lastTimestamp || "").localeCompare(a.lastTimestamp || "") ||
       b.name.localeCompare(a.name));
@@ -334,6 +374,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     renderMap();
     renderWorkloads();
     renderServices();
+    renderStorage();
     renderEvents();
     renderLists();
   }

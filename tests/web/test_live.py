@@ -97,6 +97,28 @@ def test_workload_service_slice_and_event_summaries():
     assert s["involvedObject"] == {"kind": "Pod", "name": "web-abc-1", "namespace": "default"}
 
 
+def test_claim_volume_and_pod_summaries_link_up():
+    claim = {"kind": "PersistentVolumeClaim",
+             "metadata": {"name": "data", "namespace": "default", "uid": "c"},
+             "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "standard", "volumeName": "pvc-c",
+                      "resources": {"requests": {"storage": "1Gi"}}},
+             "status": {"phase": "Bound", "capacity": {"storage": "1Gi"}}}
+    s = live.summarize("PersistentVolumeClaim", claim, now=NOW)
+    assert (s["phase"], s["volume"], s["capacity"], s["storageClass"]) == ("Bound", "pvc-c", "1Gi", "standard")
+    volume = {"kind": "PersistentVolume", "metadata": {"name": "pvc-c", "uid": "v"},
+              "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
+                       "claimRef": {"namespace": "default", "name": "data"}, "storageClassName": "standard",
+                       "persistentVolumeReclaimPolicy": "Delete"},
+              "status": {"phase": "Bound"}}
+    s = live.summarize("PersistentVolume", volume, now=NOW)
+    assert (s["phase"], s["claim"], s["capacity"], s["namespace"]) == ("Bound", "default/data", "1Gi", "")
+    assert live.columns("PersistentVolume")[:3] == ["NAME", "CAPACITY", "ACCESS MODES"]
+    pod = _pod(phase="Pending")
+    pod["spec"]["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}},
+                              {"name": "tmp", "emptyDir": {}}]
+    assert live.summarize("Pod", pod, now=NOW)["claims"] == ["data"]
+
+
 def test_snapshot_and_changes_messages():
     events = [{"kind": "Event", "metadata": {"name": f"e{i}", "namespace": "default", "uid": str(i)},
                "involvedObject": {}, "lastTimestamp": f"2026-01-01T10:{i // 60:02d}:{i % 60:02d}Z"}
