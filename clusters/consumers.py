@@ -175,20 +175,25 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         """Continue after rv (a snapshot when rv is None or too old)."""
         async with self.lock:
             if rv is None or rv < 0:
-                await self._send_snapshot()
-                return
-            self.rv = rv
+                if not await self._send_snapshot():
+                    return   # the cluster is gone: the socket is closed
+            else:
+                self.rv = rv
+        # After a snapshot too: a shared one may be up to FRESH_SECONDS old, and a write committed
+        # before this page joined the group woke nobody here.
         await self.pump()
 
-    async def _send_snapshot(self) -> None:
+    async def _send_snapshot(self) -> bool:
+        """Send the cluster's snapshot; False when the cluster is gone (and the socket closed)."""
         cluster_id = self.cluster.pk
         read = await shared_reads.read((cluster_id, "snapshot"), lambda: _snapshot_read(cluster_id))
         if read.message is None:
             await self.send_json({"type": "gone"})
             await self.close()
-            return
+            return False
         self.rv = read.message["rv"]
         await self.send(text_data=read.text)
+        return True
 
     async def pump(self, wanted_rv: int | None = None) -> None:
         """Send every change after self.rv, in batches, or a snapshot when the log no longer has them."""

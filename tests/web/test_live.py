@@ -286,3 +286,27 @@ def test_pages_of_one_cluster_share_one_read_per_write(lab, monkeypatch):
             await page.disconnect()
 
     async_to_sync(body)()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_given_a_shared_snapshot_catches_up_at_once(lab):
+    cookie = _session_cookie(lab.owner)
+
+    async def body():
+        first = _communicator("/clusters/lab/live", cookie)
+        assert (await first.connect())[0]
+        snapshot = await first.receive_json_from(timeout=5)
+        await sync_to_async(_create_configmap)(lab, "between")
+        # The second page gets the snapshot read for the first (under a second old, without "between"),
+        # and must not wait for the periodic re-check to learn about the write it missed.
+        second = _communicator("/clusters/lab/live", cookie)
+        assert (await second.connect())[0]
+        shared = await second.receive_json_from(timeout=5)
+        assert shared["type"] == "snapshot" and shared["rv"] == snapshot["rv"]
+        caught_up = await _receive_until(second, lambda m: m["type"] == "changes" and any(
+            c["name"] == "between" for c in m["changes"]), timeout=consumers.RECHECK_SECONDS - 1)
+        assert caught_up["from"] == snapshot["rv"]
+        await first.disconnect()
+        await second.disconnect()
+
+    async_to_sync(body)()
