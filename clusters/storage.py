@@ -96,14 +96,18 @@ class DbStore:
             self._rv = locked.resource_version
             self._locked = True
 
-    def write(self, event: str, obj: dict, sim: str | None = None) -> dict:
-        """Store or forget `obj` at the next resourceVersion; `sim` sets the simulation's private notes."""
-        self._lock()
+    def _stamp(self, obj: dict) -> tuple[str, str, str, str]:
+        """Give `obj` the next resourceVersion; its key (kind, namespace, name) and stored JSON."""
         self._rv += 1
         meta = obj["metadata"]
         meta["resourceVersion"] = str(self._rv)
-        kind, namespace, name = obj["kind"], meta.get("namespace", ""), meta["name"]
-        data = dumps(obj)
+        return obj["kind"], meta.get("namespace", ""), meta["name"], dumps(obj)
+
+    def write(self, event: str, obj: dict, sim: str | None = None) -> dict:
+        """Store or forget `obj` at the next resourceVersion; `sim` sets the simulation's private notes."""
+        self._lock()
+        kind, namespace, name, data = self._stamp(obj)
+        meta = obj["metadata"]
         if event == Change.DELETED:
             ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name).delete()
         elif event == Change.ADDED:
@@ -135,11 +139,8 @@ class DbStore:
         deleted: list[tuple[str, str, str]] = []
         changes: list[tuple] = []
         for event, obj, sim in items:
-            self._rv += 1
+            kind, namespace, name, data = self._stamp(obj)
             meta = obj["metadata"]
-            meta["resourceVersion"] = str(self._rv)
-            kind, namespace, name = obj["kind"], meta.get("namespace", ""), meta["name"]
-            data = dumps(obj)
             if event == Change.DELETED:
                 deleted.append((kind, namespace, name))
             elif event == Change.ADDED:
