@@ -1442,16 +1442,24 @@ class _Shell:
         for item in items:
             self.step()
             self.vars[node.var] = item
-            try:
-                status = self.run(node.body, io)
-            except _Break as b:
-                if b.n > 1:
-                    raise _Break(b.n - 1)
+            status, broke = self._run_body(node.body, io, status)
+            if broke:
                 break
-            except _Continue as c:
-                if c.n > 1:
-                    raise _Continue(c.n - 1)
         return status
+
+    def _run_body(self, body, io: _IO, status: int) -> tuple[int, bool]:
+        """One pass of a loop's body: its status (the last one when `break`/`continue` cut it short) and
+        whether `break` ended this loop; `break N` / `continue N` reaching further go on outwards."""
+        try:
+            return self.run(body, io), False
+        except _Break as b:
+            if b.n > 1:
+                raise _Break(b.n - 1)
+            return status, True
+        except _Continue as c:
+            if c.n > 1:
+                raise _Continue(c.n - 1)
+            return status, False
 
     def _snap(self, io: _IO) -> _Snap:
         stdin_pos = io.stdin.pos if io.stdin is not None else -1
@@ -1461,32 +1469,26 @@ class _Shell:
     def _run_loop(self, node: Loop, io: _IO) -> int:
         status = 0
         history: list[_Snap] = []
-        if True:        # (no try: a _Stop/_Exit leaves the steady-loop request rate standing)
-            while True:
-                self.step()
-                snap = self._snap(io)
-                history.append(snap)
-                if len(history) > 3:
-                    history.pop(0)
-                if len(history) == 3 and self._steady(history, io):
-                    history.clear()
-                c = self._run_cond(node.cond, io)
-                if (c == 0) == node.until:
-                    break
-                try:
-                    status = self.run(node.body, io)
-                except _Break as b:
-                    if b.n > 1:
-                        raise _Break(b.n - 1)
-                    break
-                except _Continue as cont:
-                    if cont.n > 1:
-                        raise _Continue(cont.n - 1)
-                if self.now == snap.t:
-                    # An iteration that took no simulated time (no sleep, no network) would otherwise let a
-                    # busy loop produce unboundedly many events in one instant; a real shell manages very
-                    # roughly a thousand such iterations a second.
-                    self.advance(round(BUSY_ITERATION * US))
+        # No try/finally around the loop: a _Stop/_Exit leaves the steady-loop request rate standing.
+        while True:
+            self.step()
+            snap = self._snap(io)
+            history.append(snap)
+            if len(history) > 3:
+                history.pop(0)
+            if len(history) == 3 and self._steady(history, io):
+                history.clear()
+            c = self._run_cond(node.cond, io)
+            if (c == 0) == node.until:
+                break
+            status, broke = self._run_body(node.body, io, status)
+            if broke:
+                break
+            if self.now == snap.t:
+                # An iteration that took no simulated time (no sleep, no network) would otherwise let a
+                # busy loop produce unboundedly many events in one instant; a real shell manages very
+                # roughly a thousand such iterations a second.
+                self.advance(round(BUSY_ITERATION * US))
         self.steady_rates = None         # the loop ended: whatever it requested, it no longer does
         return status
 
@@ -2723,7 +2725,7 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
                 continue
             dest = sh.abspath(str(out))
             if posixpath.dirname(dest) not in sh.dirs:
-                io.err.write(f"curl: (23) Failure writing output to destination\n")
+                io.err.write("curl: (23) Failure writing output to destination\n")
                 status = 23
                 continue
             sh.write_file(dest, text)
