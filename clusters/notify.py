@@ -7,8 +7,11 @@ loses, an event (watchers also re-check on a timer).
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -37,3 +40,29 @@ def cluster_changed(cluster_id: uuid.UUID | str, resource_version: int) -> None:
 def controls_changed(cluster_id: uuid.UUID | str) -> None:
     """The clock or a node's failed switch moved: nothing in the change log says so, pages re-read them."""
     _publish(cluster_id, {"type": "cluster.controls"})
+
+
+@contextlib.asynccontextmanager
+async def wakeups(cluster_id: uuid.UUID | str) -> AsyncIterator[Callable[[float], Awaitable[None]]]:
+    """A stream's subscription to its cluster's group (watches, `logs -f`): `await wait(seconds)` returns
+    at the next message or after `seconds`, whichever comes first (just the timer without a layer)."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel() if layer else None
+    group = group_name(cluster_id)
+    if layer:
+        await layer.group_add(group, channel)
+
+    async def wait(seconds: float) -> None:
+        if not layer:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(layer.receive(channel), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    try:
+        yield wait
+    finally:
+        if layer:
+            await layer.group_discard(group, channel)

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 
 from clusters import containers, notify, selectors
 from clusters.apiserver.errors import ApiError
@@ -47,24 +46,13 @@ def position_of(log: ContainerLog) -> tuple[float, int] | None:
 async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
                  position: tuple[float, int] | None) -> AsyncIterator[LogLine]:
     """The lines of `first`'s attempt after `position`, as they appear, until the attempt exits."""
-    layer = get_channel_layer()
-    channel = await layer.new_channel() if layer else None
-    group = notify.group_name(cluster_id)
-    if layer:
-        await layer.group_add(group, channel)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAX_FOLLOW_SECONDS
     options = containers.LogOptions(container=first.container)
-    try:
+    async with notify.wakeups(cluster_id) as wait_for_change:
         log = first
         while not log.ended and loop.time() < deadline:
-            try:
-                if layer:
-                    await asyncio.wait_for(layer.receive(channel), RECHECK_SECONDS)
-                else:
-                    await asyncio.sleep(RECHECK_SECONDS)
-            except asyncio.TimeoutError:
-                pass
+            await wait_for_change(RECHECK_SECONDS)
             cluster = await sync_to_async(selectors.cluster_by_id)(cluster_id)
             if cluster is None:
                 return
@@ -84,6 +72,3 @@ async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
             fresh, position = _after(log.lines, position)
             for line in fresh:
                 yield line
-    finally:
-        if layer:
-            await layer.group_discard(group, channel)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from asgiref.sync import sync_to_async
-from channels.layers import get_channel_layer
 
 from clusters import notify, selectors, services
 from clusters.apiserver import errors
@@ -132,12 +131,7 @@ def _next_events(spec: WatchSpec, since: int) -> tuple[list[tuple[str, dict]], i
 
 
 async def stream(spec: WatchSpec) -> AsyncIterator[bytes]:
-    layer = get_channel_layer()
-    channel = await layer.new_channel() if layer else None
-    group = notify.group_name(spec.cluster.pk)
-    if layer:
-        await layer.group_add(group, channel)
-    try:
+    async with notify.wakeups(spec.cluster.pk) as wait_for_change:
         initial, since, failure = await sync_to_async(_start)(spec)
         if failure is not None:
             yield json.dumps({"type": "ERROR", "object": failure}).encode() + b"\n"
@@ -161,14 +155,4 @@ async def stream(spec: WatchSpec) -> AsyncIterator[bytes]:
             if spec.bookmarks and loop.time() - last_bookmark >= BOOKMARK_SECONDS:
                 last_bookmark = loop.time()
                 yield _bookmark(spec, since)
-            wait = min(remaining, RECHECK_SECONDS)
-            try:
-                if layer:
-                    await asyncio.wait_for(layer.receive(channel), wait)
-                else:
-                    await asyncio.sleep(wait)
-            except asyncio.TimeoutError:
-                pass
-    finally:
-        if layer:
-            await layer.group_discard(group, channel)
+            await wait_for_change(min(remaining, RECHECK_SECONDS))
