@@ -67,7 +67,16 @@ def _dumps(obj: Any) -> str:
 
 
 class ClusterState:
-    """The objects of one cluster at one simulated instant, with change tracking."""
+    """The objects of one cluster at one simulated instant, with change tracking.
+
+    `prepare` fills in what the API server would on create (defaults, uid, creationTimestamp,
+    generateName), so objects the controllers create look like objects created through the API.
+    It is injected because the engine may not import the apiserver package. A preparer that
+    stamps times reads the state's own clock, so it is usually installed once the state exists:
+
+        state = ClusterState(objects, now=now, seed=seed)
+        state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
+    """
 
     def __init__(self, objects: Iterable[dict], *, now: float, seed: int = 0,
                  sims: dict[str, dict] | None = None, prepare: Prepare | None = None,
@@ -76,9 +85,7 @@ class ClusterState:
         self.rng = random.Random(seed)
         # Simulation settings of this cluster (e.g. {"start_delays": False} makes pulls and starts instant).
         self.config: dict[str, Any] = {}
-        # Fills in what the API server would on create (defaults, uid, timestamps): injected so the
-        # engine stays free of the apiserver package; tests and the runner pass the real one.
-        self._prepare = prepare
+        self._prepare = prepare  # see use_preparer()
         self._objects: dict[Key, dict] = {}
         self._original: dict[Key, str] = {}
         self._by_uid: dict[str, Key] = {}
@@ -142,6 +149,11 @@ class ClusterState:
         return list(self._objects.values())
 
     # -------------------------------------------------------------- writes
+    def use_preparer(self, prepare: Prepare | None) -> None:
+        """Run `prepare` on every object before `create` stores it (None: store objects as given,
+        with only a uid and creationTimestamp added)."""
+        self._prepare = prepare
+
     def create(self, obj: dict) -> dict:
         """Add a new object (as a controller creating it through the API). Returns the stored dict."""
         if self._prepare is not None:
