@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 import uuid
 
+from clusters.engine.state import timestamp
+
 from .registry import KUBERNETES_VERSION
 
 NODE_CPU = "4"
@@ -24,12 +26,6 @@ CLUSTER_DNS_IP = "10.96.0.10"
 KUBERNETES_SERVICE_IP = "10.96.0.1"
 
 
-def _ts(seconds: float) -> str:
-    from .pipeline import rfc3339
-
-    return rfc3339(seconds)
-
-
 def _uid(rng: random.Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
@@ -40,7 +36,7 @@ def _meta(name: str, now: float, rng: random.Random, namespace: str | None = Non
         meta["namespace"] = namespace
     meta.update(extra)
     meta["uid"] = _uid(rng)
-    meta["creationTimestamp"] = _ts(now)
+    meta["creationTimestamp"] = timestamp(now)
     return meta
 
 
@@ -88,7 +84,7 @@ def node_object(name: str, index: int, now: float, rng: random.Random) -> dict:
                   "providerID": f"playground://{name}"}
     if control_plane:
         spec["taints"] = [dict(CONTROL_PLANE_TAINT)]
-    stamp = _ts(now)
+    stamp = timestamp(now)
 
     def condition(kind: str, status: str, reason: str, message: str) -> dict:
         return {"type": kind, "status": status, "lastHeartbeatTime": stamp, "lastTransitionTime": stamp,
@@ -128,7 +124,7 @@ def lease_object(node: str, now: float, rng: random.Random) -> dict:
         "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": _meta(node, now, rng, "kube-node-lease"),
         "spec": {"holderIdentity": node, "leaseDurationSeconds": 40,
-                 "renewTime": _ts(now).replace("Z", ".000000Z")},
+                 "renewTime": timestamp(now).replace("Z", ".000000Z")},
     }
 
 

@@ -13,14 +13,21 @@ import ipaddress
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
+from clusters.engine.resources import parse_field_selector, parse_label_selector
+from clusters.engine.state import timestamp
+
 from . import errors
+from . import patch as patching
+from .apply import managed_fields_for_update, server_side_apply
+from .bootstrap import namespace_defaults
 from .conversion import from_storage, to_storage
+from .defaults import apply_defaults, job_selector_and_labels
 from .errors import ApiError
 from .registry import ResourceType, by_gvk, removed_hint, storage_type
 from .store import Store
+from .validation import check_decoding, validate_object
 
 # Kinds whose metadata.generation the real server maintains (bumped on spec changes).
 GENERATION_KINDS = frozenset({
@@ -51,10 +58,6 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
 
-def rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def success_status(rt: ResourceType, obj: dict) -> dict:
     meta = obj["metadata"]
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
@@ -65,8 +68,6 @@ def prepare_for_create(obj: dict, rt: ResourceType, *, now: float, rng: random.R
     """What the real registry strategies do to a new object before validation: name from
     generateName, identity, generation, defaults, status reset. Also used by the simulation's
     controllers, whose creations go through the same rules as a client's."""
-    from .defaults import apply_defaults, job_selector_and_labels
-
     meta = obj.setdefault("metadata", {})
     if not meta.get("name") and meta.get("generateName"):
         meta["name"] = meta["generateName"] + "".join(rng.choice(GENERATE_NAME_ALPHABET) for _ in range(5))
@@ -74,7 +75,7 @@ def prepare_for_create(obj: dict, rt: ResourceType, *, now: float, rng: random.R
                          "deletionGracePeriodSeconds", "generation", "selfLink"):
         meta.pop(server_owned, None)
     meta["uid"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    meta["creationTimestamp"] = rfc3339(now)
+    meta["creationTimestamp"] = timestamp(now)
     if rt.kind in GENERATION_KINDS:
         meta["generation"] = 1
     if rt.kind == "Job":
@@ -125,8 +126,6 @@ class ApiServer:
 
     def list(self, rt: ResourceType, namespace: str | None, *, label_selector: str = "",
              field_selector: str = "") -> list[dict]:
-        from clusters.engine.resources import parse_field_selector, parse_label_selector
-
         try:
             labels = parse_label_selector(label_selector) if label_selector else None
             fields = parse_field_selector(field_selector) if field_selector else None
@@ -176,9 +175,7 @@ class ApiServer:
 
     def _record_manager(self, old: dict | None, new: dict, manager: str, subresource: str) -> None:
         """metadata.managedFields after a non-apply write by `manager`, as the real field manager keeps them."""
-        from .apply import managed_fields_for_update
-
-        entries = managed_fields_for_update(old, new, manager=manager, now=rfc3339(self.now),
+        entries = managed_fields_for_update(old, new, manager=manager, now=timestamp(self.now),
                                             subresource=subresource)
         if entries:
             new["metadata"]["managedFields"] = entries
@@ -224,15 +221,11 @@ class ApiServer:
         return obj
 
     def _decode_check(self, obj: dict, rt: ResourceType, field_validation: str) -> list[str]:
-        from .validation import check_decoding
-
         if field_validation not in ("Strict", "Warn", "Ignore", ""):
             raise errors.bad_request(f"fieldValidation parameter unsupported: {field_validation}")
         return check_decoding(obj, rt, field_validation=field_validation or "Warn")
 
     def _validate(self, obj: dict, rt: ResourceType, old: dict | None) -> None:
-        from .validation import validate_object
-
         validate_object(obj, rt, old=old)
 
     def _prepare_for_create(self, obj: dict, rt: ResourceType) -> None:
@@ -381,8 +374,6 @@ class ApiServer:
     def _after_create(self, obj: dict) -> None:
         """Effects of controllers that every new namespace needs before a learner can use it."""
         if obj["kind"] == "Namespace":
-            from .bootstrap import namespace_defaults
-
             for child in namespace_defaults(obj["metadata"]["name"], self.now, self.random, self.ca_pem):
                 if self.store.get(child["kind"], child["metadata"]["namespace"], child["metadata"]["name"]) is None:
                     self.store.write("ADDED", child)
@@ -402,8 +393,6 @@ class ApiServer:
 
     def _update_stored(self, rt: ResourceType, stored: dict, new: dict, *, subresource: str, dry_run: bool,
                        warnings: list[str], manager: str = "") -> Result:
-        from .defaults import apply_defaults
-
         srt = storage_type(rt.kind)
         old_meta = stored["metadata"]
         meta = new["metadata"]
@@ -478,8 +467,6 @@ class ApiServer:
                                    dry_run=dry_run, warnings=warnings, manager=field_manager)
 
     def _apply_patch(self, current: dict, patch: Any, patch_type: str, schema_name: str) -> Any:
-        from . import patch as patching
-
         if patch_type == "json":
             if not isinstance(patch, list):
                 raise errors.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
@@ -497,8 +484,6 @@ class ApiServer:
 
     def _server_side_apply(self, rt: ResourceType, namespace: str, name: str, applied: Any, *, dry_run: bool,
                            field_validation: str, manager: str, force: bool) -> Result:
-        from .apply import server_side_apply
-
         if not manager:
             raise errors.bad_request("PATCH, application/apply-patch+yaml requires fieldManager to be set")
         obj = self._check_body(rt, namespace, applied)
@@ -510,13 +495,13 @@ class ApiServer:
         stored = self.store.get(rt.kind, obj["metadata"].get("namespace", ""), name)
         if stored is None:
             merged = server_side_apply(None, obj, manager=manager, schema_name=rt.schema_name or "",
-                                       force=force, now=rfc3339(self.now))
+                                       force=force, now=timestamp(self.now))
             result = self.create(rt, namespace, merged, dry_run=dry_run, field_validation="Ignore")
             result.warnings[:0] = warnings
             return result
         current = from_storage(stored, rt)
         merged = server_side_apply(current, obj, manager=manager, schema_name=rt.schema_name or "",
-                                   force=force, now=rfc3339(self.now))
+                                   force=force, now=timestamp(self.now))
         return self._update_stored(rt, stored, to_storage(merged, rt), subresource="", dry_run=dry_run,
                                    warnings=warnings)
 
@@ -610,7 +595,7 @@ class ApiServer:
             # Deletion in two steps: controllers remove their finalizers (the namespace controller empties
             # a namespace first) and a kubelet stops a bound pod within its grace period.
             marked = copy.deepcopy(stored)
-            marked["metadata"]["deletionTimestamp"] = rfc3339(self.now + grace)
+            marked["metadata"]["deletionTimestamp"] = timestamp(self.now + grace)
             marked["metadata"]["deletionGracePeriodSeconds"] = grace
             if finalizers:
                 marked["metadata"]["finalizers"] = finalizers
