@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from clusters.engine.resources import normalized
+
 from .validation_names import (
     Errors, GoValue, QuantityError, format_quantity, is_config_map_key, is_dns1123_label,
     is_dns1123_subdomain, is_label_value, is_qualified_name, is_relaxed_env_var_name,
@@ -496,21 +498,6 @@ UPDATABLE_POD_SPEC_FIELDS = ",".join([
     "`spec.tolerations` (only additions to existing tolerations)",
     "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)",
 ])
-
-
-def normalized(value: Any) -> Any:
-    """Semantic equality as apiequality.Semantic sees it: nil and empty are the same."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            v = normalized(v)
-            if v is None or v == [] or v == {}:
-                continue
-            out[k] = v
-        return out
-    if isinstance(value, list):
-        return [normalized(v) for v in value]
-    return value
 
 
 def spec_diff(old: dict, new: dict) -> str:

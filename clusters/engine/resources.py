@@ -1,10 +1,10 @@
-"""Quantities, label selectors and field selectors, as Kubernetes defines them.
+"""Quantities, label selectors, field selectors and semantic equality, as Kubernetes defines them.
 
 Pure Python, no project or Django imports: the simulation engine (scheduler,
 controllers, kubelet, quota) and the API layer (`?labelSelector=`,
-`?fieldSelector=`) both use it. Behaviour and error wording follow
+`?fieldSelector=`, update validation) both use it. Behaviour and error wording follow
 k8s.io/apimachinery (pkg/api/resource/quantity.go, pkg/labels/selector.go,
-pkg/fields/selector.go, pkg/apis/meta/v1/helpers.go, util/validation) and the
+pkg/fields/selector.go, pkg/apis/meta/v1/helpers.go, util/validation, pkg/api/equality) and the
 field label conversion functions of k8s.io/kubernetes (pkg/apis/core/v1,
 pkg/apis/batch/v1), because learners see these messages verbatim.
 """
@@ -950,3 +950,24 @@ def parse_field_selector(text: str | None) -> FieldSelector:
         lhs, op, rhs = split
         terms.append(FieldTerm(lhs, _unescape_value(rhs), negated=(op == "!=")))
     return FieldSelector(tuple(terms))
+
+
+# ====================================================================== semantic equality
+
+def normalized(value: Any) -> Any:
+    """A JSON value as apiequality.Semantic compares it: a nil and an empty map or slice are the same,
+    so both are dropped. Two objects are semantically equal when their normalized forms are equal
+    (immutable-field checks on update, pod-template-hash, a Deployment's template matching a ReplicaSet's)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if v is None or (isinstance(v, (dict, list)) and not v):
+                continue
+            v = normalized(v)
+            if isinstance(v, (dict, list)) and not v:  # emptied by dropping its own empty members
+                continue
+            out[k] = v
+        return out
+    if isinstance(value, list):
+        return [normalized(v) for v in value]
+    return value

@@ -114,16 +114,20 @@ def _endpoints_port(port: tuple) -> dict:
     return out
 
 
-def _target_ref(pod: dict) -> dict:
-    meta = pod["metadata"]
-    return {"kind": "Pod", "namespace": meta.get("namespace", ""), "name": meta["name"], "uid": meta.get("uid", "")}
-
-
-def _hostname(pod: dict, svc: dict) -> str | None:
+def _pod_address(pod: dict, svc: dict) -> dict:
+    """What an EndpointSlice endpoint and an Endpoints address both say about a pod besides its IP
+    (podToEndpoint, podToEndpointAddressForService): its hostname when the pod's subdomain is this
+    Service (the DNS name of a headless Service's pod), its node, and a reference to it."""
     spec = pod.get("spec") or {}
+    meta = pod["metadata"]
+    address: dict = {}
     if spec.get("hostname") and spec.get("subdomain") == svc["metadata"]["name"]:
-        return spec["hostname"]
-    return None
+        address["hostname"] = spec["hostname"]
+    if spec.get("nodeName"):
+        address["nodeName"] = spec["nodeName"]
+    address["targetRef"] = {"kind": "Pod", "namespace": meta.get("namespace", ""), "name": meta["name"],
+                            "uid": meta.get("uid", "")}
+    return address
 
 
 # ----------------------------------------------------------------- EndpointSlices
@@ -132,17 +136,10 @@ def _slice_endpoint(pod: dict, svc: dict, publish: bool) -> dict:
     """podToEndpoint."""
     terminating = bool(pod["metadata"].get("deletionTimestamp"))
     serving = publish or is_pod_ready(pod)
-    endpoint: dict = {"addresses": [_pod_ip(pod)],
-                      "conditions": {"ready": publish or (serving and not terminating), "serving": serving,
-                                     "terminating": terminating}}
-    hostname = _hostname(pod, svc)
-    if hostname:
-        endpoint["hostname"] = hostname
-    node_name = (pod.get("spec") or {}).get("nodeName")
-    if node_name:
-        endpoint["nodeName"] = node_name
-    endpoint["targetRef"] = _target_ref(pod)
-    return endpoint
+    return {"addresses": [_pod_ip(pod)],
+            "conditions": {"ready": publish or (serving and not terminating), "serving": serving,
+                           "terminating": terminating},
+            **_pod_address(pod, svc)}
 
 
 def _slice_labels(svc: dict) -> dict:
@@ -243,14 +240,7 @@ def _desired_subsets(svc: dict, pods: list[dict]) -> list[dict]:
     for pod in pods:
         if not _should_be_in_endpoints(pod, publish):
             continue
-        address: dict = {"ip": _pod_ip(pod)}
-        hostname = _hostname(pod, svc)
-        if hostname:
-            address["hostname"] = hostname
-        node_name = (pod.get("spec") or {}).get("nodeName")
-        if node_name:
-            address["nodeName"] = node_name
-        address["targetRef"] = _target_ref(pod)
+        address = {"ip": _pod_ip(pod), **_pod_address(pod, svc)}
         ports = _pod_ports(pod, svc_ports)
         if svc_ports and not ports:
             continue

@@ -15,7 +15,7 @@ import math
 import struct
 from typing import Any
 
-from ..resources import Selector, selector_from_label_selector, selector_from_set
+from ..resources import Selector, normalized, selector_from_label_selector, selector_from_set
 from ..state import ClusterState, parse_timestamp, timestamp
 
 POD_TEMPLATE_HASH = "pod-template-hash"  # apps.DefaultDeploymentUniqueLabelKey
@@ -264,28 +264,11 @@ def compute_hash(template: dict, collision_count: int | None = None) -> str:
 
     Upstream feeds the hasher with spew's dump of the Go struct; we feed it the canonical JSON of
     the template (sorted keys, empty values dropped): stable, and different templates differ."""
-    data = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":")).encode()
+    data = json.dumps(normalized(template), sort_keys=True, separators=(",", ":")).encode()
     h = _fnv32a(data)
     if collision_count is not None:
         h = _fnv32a(struct.pack("<I", int(collision_count) & 0xFFFFFFFF) + b"\0\0\0\0", h)
     return safe_encode_string(str(h))
-
-
-def _canonical(value: Any) -> Any:
-    """Semantic equality's view: nil and empty maps/slices alike, so they are dropped."""
-    if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if v is None or (isinstance(v, (dict, list)) and not v):
-                continue
-            v = _canonical(v)
-            if isinstance(v, (dict, list)) and not v:
-                continue
-            out[k] = v
-        return out
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value
 
 
 def without_hash_label(template: dict) -> dict:
@@ -303,7 +286,7 @@ def equal_ignore_hash(template1: dict | None, template2: dict | None) -> bool:
     t1, t2 = without_hash_label(template1 or {}), without_hash_label(template2 or {})
     if t1 == t2:
         return True
-    return _canonical(t1) == _canonical(t2)
+    return normalized(t1) == normalized(t2)
 
 
 # ------------------------------------------------------------------ deletion order

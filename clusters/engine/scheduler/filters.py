@@ -14,6 +14,7 @@ plugins/<plugin>/*.go (see each constant).
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -625,6 +626,20 @@ def matching_volume(claim: dict, node: NodeInfo, pvs: dict, taken: set[str]) -> 
     return best
 
 
+def pending_claim_volumes(ctx: PodContext, node: NodeInfo) -> Iterator[tuple[dict, dict, dict | None]]:
+    """FindPodVolumes on `node`: each unbound WaitForFirstConsumer claim of the pod, its StorageClass and
+    the Available PV it would bind to there (None: the claim needs a provisioned volume). No PV serves
+    two claims of the pod. Lazy, so the filter stops at the first claim that cannot be served; the
+    PreBind step may bind each PV before the next claim is matched."""
+    _claims, pvs, _classes = ctx.snap.volumes()
+    taken: set[str] = set()
+    for claim, sc in ctx.claims_pending:
+        pv = matching_volume(claim, node, pvs, taken)
+        if pv is not None:
+            taken.add(pv["metadata"]["name"])
+        yield claim, sc, pv
+
+
 def volume_binding(ctx: PodContext, node: NodeInfo) -> Status | None:
     """VolumeBinding Filter: bound volumes must be reachable from the node; unbound
     WaitForFirstConsumer claims need a matching PV there, or a class that can provision."""
@@ -639,12 +654,8 @@ def volume_binding(ctx: PodContext, node: NodeInfo) -> Status | None:
             reasons.append(ERR_VOLUME_NODE_CONFLICT)
             break
     if ctx.claims_pending:
-        _claims, pvs, _classes = ctx.snap.volumes()
-        taken: set[str] = set()
-        for claim, sc in ctx.claims_pending:
-            pv = matching_volume(claim, node, pvs, taken)
+        for claim, sc, pv in pending_claim_volumes(ctx, node):
             if pv is not None:
-                taken.add(pv["metadata"]["name"])
                 continue
             provisioner = sc.get("provisioner") or NO_PROVISIONER
             if provisioner == NO_PROVISIONER or (claim.get("spec") or {}).get("selector"):

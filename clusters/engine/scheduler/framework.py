@@ -31,7 +31,7 @@ import json
 
 from ..state import ClusterState, timestamp
 from .filters import (NodeInfo, PodContext, PodInfo, SELECTED_NODE_ANNOTATION, Snapshot, is_terminal,
-                      matching_volume, pod_priority, run_filters)
+                      pending_claim_volumes, pod_priority, run_filters)
 from .scores import total_scores
 
 COMPONENT = "default-scheduler"
@@ -194,7 +194,7 @@ class Scheduler:
 
     # -------------------------------------------------------------- one pod
     def schedule_one(self, pod: dict) -> None:
-        state, snap = self.state, self.snap
+        snap = self.snap
         ctx = PodContext(pod, snap)
         if ctx.claims_pending or ctx.claims_bound:
             if self._waiting_for_volumes(pod, ctx):
@@ -372,12 +372,8 @@ class Scheduler:
 
     def _bind_volumes(self, pod: dict, ctx: PodContext, node: NodeInfo) -> None:
         state = self.state
-        _claims, pvs, _classes = self.snap.volumes()
-        taken: set[str] = set()
-        for claim, _sc in ctx.claims_pending:
-            pv = matching_volume(claim, node, pvs, taken)
+        for claim, _sc, pv in pending_claim_volumes(ctx, node):
             if pv is not None:
-                taken.add(pv["metadata"]["name"])
                 cmeta = claim["metadata"]
                 ref = {"kind": "PersistentVolumeClaim", "namespace": cmeta.get("namespace", ""),
                        "name": cmeta["name"], "uid": cmeta.get("uid", ""), "apiVersion": "v1"}
