@@ -31,7 +31,8 @@ import json
 from typing import Any, Iterable
 
 from . import errors, schema
-from .patch import _json_kind, _server_error, child_node, field_meta, item_node, json_copy, json_equal, root_node
+from .patch import _server_error, child_node, field_meta, item_node, json_copy, json_equal, root_node
+from .validation_decode import json_kind
 
 __all__ = ["server_side_apply", "managed_fields_for_update", "schema_name_for"]
 
@@ -436,7 +437,7 @@ def server_side_apply(live: dict | None, applied: dict, *, manager: str, schema_
     """Apply `applied` (the whole config of `manager`) to `live`; returns the new object."""
     if not isinstance(applied, dict):
         # applyPatcher decodes the body into an unstructured object first.
-        raise errors.bad_request(f"error decoding YAML: json: cannot unmarshal {_json_kind(applied)} "
+        raise errors.bad_request(f"error decoding YAML: json: cannot unmarshal {json_kind(applied)} "
                                  "into Go value of type map[string]interface {}")
     if (applied.get("metadata") or {}).get("managedFields"):
         raise errors.bad_request("metadata.managedFields must be nil")

@@ -26,6 +26,7 @@ import json
 from typing import Any
 
 from . import errors, schema
+from .validation_decode import json_kind
 
 __all__ = [
     "strategic_merge_patch",
@@ -660,11 +661,11 @@ def json_patch(original: dict, operations: list) -> dict:
     if not isinstance(operations, list):
         # What json.Unmarshal into jsonpatch.Patch says; the handler answers 400.
         raise errors.bad_request(
-            f"json: cannot unmarshal {_json_kind(operations)} into Go value of type jsonpatch.Patch")
+            f"json: cannot unmarshal {json_kind(operations)} into Go value of type jsonpatch.Patch")
     for op in operations:
         if not isinstance(op, dict):
             raise errors.bad_request(
-                f"json: cannot unmarshal {_json_kind(op)} into Go value of type jsonpatch.Operation")
+                f"json: cannot unmarshal {json_kind(op)} into Go value of type jsonpatch.Operation")
     if len(operations) > MAX_JSON_PATCH_OPERATIONS:
         raise errors.too_large(
             "Request entity too large: The allowed maximum operations in a JSON patch is "
@@ -677,20 +678,6 @@ def json_patch(original: dict, operations: list) -> dict:
     if not isinstance(document, dict):
         raise _unprocessable("patched document is not a JSON object")
     return document
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    return "array"
 
 
 def _parse_pointer(pointer: Any, what: str, kind: str) -> list[str]:

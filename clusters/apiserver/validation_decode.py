@@ -140,7 +140,10 @@ def _compile(node: dict[str, Any]) -> _Node:
     return _Node(ANY, "interface {}")
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """How encoding/json's UnmarshalTypeError names a decoded JSON value: `json: cannot unmarshal
+    <object|array|string|number|bool|null> into Go value of type …` (the decode step, patch bodies,
+    apply configurations)."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, (int, float)):
@@ -181,7 +184,7 @@ class _Walker:
         kind = node.kind
         if kind == STRUCT:
             if not isinstance(value, dict):
-                self._type_error(_json_kind(value), struct, stack, node.go_type)
+                self._type_error(json_kind(value), struct, stack, node.go_type)
                 return
             props = node.props
             name = node.struct_name
@@ -196,14 +199,14 @@ class _Walker:
                 self.walk(value[key], sub, name, stack + (key,), child_path)
         elif kind == LIST:
             if not isinstance(value, list):
-                self._type_error(_json_kind(value), struct, stack, node.go_type)
+                self._type_error(json_kind(value), struct, stack, node.go_type)
                 return
             item = node.item
             for i, element in enumerate(value):
                 self.walk(element, item, struct, stack, f"{path}[{i}]")
         elif kind == MAP:
             if not isinstance(value, dict):
-                self._type_error(_json_kind(value), struct, stack, node.go_type)
+                self._type_error(json_kind(value), struct, stack, node.go_type)
                 return
             sub = node.value
             if sub.kind == ANY:
@@ -212,10 +215,10 @@ class _Walker:
                 self.walk(element, sub, struct, stack, f"{path}.{key}")
         elif kind == STRING:
             if not isinstance(value, str):
-                self._type_error(_json_kind(value), struct, stack, node.go_type)
+                self._type_error(json_kind(value), struct, stack, node.go_type)
         elif kind == INT:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self._type_error(_json_kind(value), struct, stack, node.go_type)
+                self._type_error(json_kind(value), struct, stack, node.go_type)
                 return
             low, high = _INT_RANGES[node.go_type]
             if isinstance(value, float) and not value.is_integer():
@@ -224,13 +227,13 @@ class _Walker:
                 self._type_error(f"number {int(value)}", struct, stack, node.go_type)
         elif kind == FLOAT:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self._type_error(_json_kind(value), struct, stack, "float64")
+                self._type_error(json_kind(value), struct, stack, "float64")
         elif kind == BOOL:
             if not isinstance(value, bool):
-                self._type_error(_json_kind(value), struct, stack, "bool")
+                self._type_error(json_kind(value), struct, stack, "bool")
         elif kind == BYTES:
             if not isinstance(value, str):
-                self._type_error(_json_kind(value), struct, stack, "[]uint8")
+                self._type_error(json_kind(value), struct, stack, "[]uint8")
             elif self.type_error is None:
                 try:
                     base64.b64decode(value, validate=True)
@@ -240,7 +243,7 @@ class _Walker:
             if isinstance(value, str):
                 return
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                desc = _json_kind(value)
+                desc = json_kind(value)
             elif isinstance(value, float) and not value.is_integer():
                 desc = f"number {value!r}"
             elif not -(2 ** 31) <= value < 2 ** 31:
@@ -261,7 +264,7 @@ class _Walker:
                 raise _Fatal from None
         elif kind == TIME:
             if not isinstance(value, str):
-                self.type_error = f"json: cannot unmarshal {_json_kind(value)} into Go value of type string"
+                self.type_error = f"json: cannot unmarshal {json_kind(value)} into Go value of type string"
                 raise _Fatal
 
 
