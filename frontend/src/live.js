@@ -2,7 +2,9 @@
 // It draws the node map, workloads, services, events and per-kind kubectl lists, and tells the rest of the
 // page (clock bar, details drawer) what it heard through callbacks. Without JavaScript (or until the first
 // snapshot) the server-rendered tables show instead.
+// The merge of snapshot and changes by resourceVersion lives in live_merge.js.
 import { esc } from "./dom.js";
+import { LiveStore, keyOf } from "./live_merge.js";
 
 const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
 export const NAMESPACED = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
@@ -10,7 +12,7 @@ export const NAMESPACED = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulS
   "HorizontalPodAutoscaler", "Event"]);
 const BAD = /CrashLoopBackOff|Error|ErrImage|ImagePullBackOff|InvalidImageName|OOMKilled|ContainerCannotRun|DeadlineExceeded|Evicted|Failed|NodeLost|Unknown/;
 
-export const keyOf = (o) => `${o.kind}/${o.namespace}/${o.name}`;
+export { keyOf };
 
 /**
  * Starts the live view in `root` (#live, whose data-socket is the feed's path).
@@ -26,13 +28,12 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     kinds: $("live-kinds"), list: $("live-list"), system: $("live-system"), fallback: $("static-tables"),
   };
 
-  const objects = new Map();      // "Kind/namespace/name" -> summary
+  const store = new LiveStore();
+  const objects = store.objects;  // "Kind/namespace/name" -> summary
   const touched = new Map();      // key -> "new" | "changed" (animated on the next render)
   const leaving = new Map();      // key -> summary still drawn while it fades out
   const renderListeners = [];
   let failedNodes = new Set();    // nodes whose kubelet the learner switched off (not in the change log)
-  let columns = {};
-  let rv = null;                  // the last resourceVersion applied
   let socket = null;
   let attempt = 0;
   let selectedKind = "Pod";
@@ -51,7 +52,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = rv === null ? "" : `?rv=${rv}`;
+    const query = store.rv === null ? "" : `?rv=${store.rv}`;
     socket = new WebSocket(`${scheme}//${location.host}${root.dataset.socket}${query}`);
     socket.addEventListener("open", () => { attempt = 0; });
     socket.addEventListener("message", (event) => onMessage(JSON.parse(event.data)));
@@ -76,38 +77,27 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     if (message.clock) onClock(message.clock);
     if (message.failedNodes) setFailedNodes(message.failedNodes);
     if (message.type === "snapshot") {
-      const before = new Set(objects.keys());
-      objects.clear();
-      for (const o of message.objects) {
-        objects.set(keyOf(o), o);
-        if (rv !== null && !before.has(keyOf(o))) touched.set(keyOf(o), "new");
-      }
-      columns = message.columns || columns;
-      rv = message.rv;
+      for (const key of store.applySnapshot(message).added) touched.set(key, "new");
       root.hidden = false;
       if (els.fallback) els.fallback.hidden = true;
       setStatus("live", "Live");
       queueRender();
     } else if (message.type === "changes") {
-      if (rv !== null && message.from > rv) {
+      const { resync, applied } = store.applyChanges(message);
+      if (resync !== null) {
         // A gap: something between our rv and this batch never arrived. Ask again from where we are.
-        socket.send(JSON.stringify({ type: "resume", rv }));
+        socket.send(JSON.stringify({ type: "resume", rv: resync }));
         return;
       }
-      for (const change of message.changes) {
-        const key = keyOf(change);
-        if (change.rv !== undefined && change.rv <= rv) continue;   // already applied
-        if (change.event === "DELETED") {
-          const old = objects.get(key);
-          objects.delete(key);
-          if (old) { leaving.set(key, old); setTimeout(() => { leaving.delete(key); queueRender(); }, 700); }
+      for (const { key, change, object } of applied) {
+        if (change === "deleted") {
+          leaving.set(key, object);
+          setTimeout(() => { leaving.delete(key); queueRender(); }, 700);
         } else {
-          touched.set(key, objects.has(key) ? "changed" : "new");
+          touched.set(key, change);
           leaving.delete(key);
-          objects.set(key, change);
         }
       }
-      rv = Math.max(rv ?? 0, message.to);
       setStatus("live", "Live");
       queueRender();
     } else if (message.type === "gone") {
@@ -342,12 +332,12 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
   function renderLists() {
     const counts = new Map();
     for (const o of objects.values()) counts.set(o.kind, (counts.get(o.kind) || 0) + 1);
-    const kinds = Object.keys(columns).filter((k) => k !== "Event" && (counts.get(k) || k === selectedKind));
+    const kinds = Object.keys(store.columns).filter((k) => k !== "Event" && (counts.get(k) || k === selectedKind));
     if (!kinds.includes(selectedKind)) selectedKind = kinds[0] || "Pod";
     els.kinds.innerHTML = kinds.map((k) => `<button type="button" class="btn btn-sm kind-tab" data-kind="${esc(k)}" ` +
       `aria-pressed="${k === selectedKind}">${esc(k)} <span class="muted">${counts.get(k) || 0}</span></button>`).join("");
     const namespaced = NAMESPACED.has(selectedKind);
-    const heads = (namespaced ? ["NAMESPACE"] : []).concat(columns[selectedKind] || []);
+    const heads = (namespaced ? ["NAMESPACE"] : []).concat(store.columns[selectedKind] || []);
     const rows = ofKind(selectedKind).filter(visible).sort(byName).map((o) => {
       const cells = (namespaced ? [o.namespace] : []).concat(o.cells);
       return `<tr class="${anim(keyOf(o)).trim()}" tabindex="0" data-key="${esc(keyOf(o))}">` +

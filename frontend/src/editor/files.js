@@ -3,6 +3,7 @@
 // Edits save themselves 400 ms after the last keystroke and are checked by the server 500 ms after it.
 import { EditorView, manifestState } from "./setup.js";
 import { createValidator } from "./validate.js";
+import { toPosition } from "./diagnostics.js";
 import { debounce, esc, toast } from "../dom.js";
 
 export const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;   // as the server's files API accepts them
@@ -50,10 +51,7 @@ export function createEditor({ api, terminal, els }) {
   const validator = createValidator({
     api, view, els: { status: els.status, problems: els.problems },
     onJump(line, column) {
-      const doc = view.state.doc;
-      const target = doc.line(Math.min(Math.max(line, 1), doc.lines));
-      const pos = Math.min(target.from + Math.max(column - 1, 0), target.to);
-      view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
+      view.dispatch({ selection: { anchor: toPosition(view.state.doc, line, column) }, scrollIntoView: true });
       view.focus();
     },
   });

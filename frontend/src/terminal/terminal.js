@@ -4,7 +4,7 @@
 // and sends one finished line at a time.
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
-import { History, LineBuffer } from "./line.js";
+import { EDIT_KEYS, History, LineBuffer, splitInput } from "./line.js";
 
 const PROMPT = "\x1b[1;32m$\x1b[0m ";
 const PROMPT_WIDTH = 2;                   // what PROMPT takes on screen
@@ -194,35 +194,9 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   }
 
   // ------------------------------------------------------------------------------ keys
+  // The widget's own keys; the line-editing ones (arrows, Ctrl-A/E/K/U/W, history…) are line.js's EDIT_KEYS.
   const KEYS = {
     "\r": () => submit(),
-    "\x7f": () => line.backspace() && redraw(),
-    "\b": () => line.backspace() && redraw(),
-    "\x1b[3~": () => line.deleteForward() && redraw(),
-    "\x04": () => line.deleteForward() && redraw(),          // Ctrl-D: delete (there is no shell to log out of)
-    "\x1b[D": () => { line.left(); redraw(); },
-    "\x1b[C": () => { line.right(); redraw(); },
-    "\x02": () => { line.left(); redraw(); },                  // Ctrl-B
-    "\x06": () => { line.right(); redraw(); },                 // Ctrl-F
-    "\x1b[H": () => { line.home(); redraw(); },
-    "\x1bOH": () => { line.home(); redraw(); },
-    "\x1b[1~": () => { line.home(); redraw(); },
-    "\x01": () => { line.home(); redraw(); },                  // Ctrl-A
-    "\x1b[F": () => { line.end(); redraw(); },
-    "\x1bOF": () => { line.end(); redraw(); },
-    "\x1b[4~": () => { line.end(); redraw(); },
-    "\x05": () => { line.end(); redraw(); },                   // Ctrl-E
-    "\x15": () => { line.killBefore(); redraw(); },            // Ctrl-U
-    "\x0b": () => { line.killAfter(); redraw(); },             // Ctrl-K
-    "\x17": () => { line.killWord(); redraw(); },              // Ctrl-W
-    "\x1b[1;5D": () => { line.wordLeft(); redraw(); },         // Ctrl-←
-    "\x1b[1;3D": () => { line.wordLeft(); redraw(); },         // Alt-←
-    "\x1bb": () => { line.wordLeft(); redraw(); },
-    "\x1b[1;5C": () => { line.wordRight(); redraw(); },
-    "\x1b[1;3C": () => { line.wordRight(); redraw(); },
-    "\x1bf": () => { line.wordRight(); redraw(); },
-    "\x1b[A": () => { const e = history.previous(line.text); if (e !== null) { line.set(e); redraw(); } },
-    "\x1b[B": () => { const e = history.next(); if (e !== null) { line.set(e); redraw(); } },
     "\x0c": () => { clearScreen(); redraw(); },                // Ctrl-L
   };
 
@@ -231,6 +205,8 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
     if (mode !== "idle") return;      // no type-ahead while a command runs: Ctrl-C is the only key it takes
     const key = KEYS[data];
     if (key) return key();
+    const edit = EDIT_KEYS[data];
+    if (edit) { if (edit(line, history)) redraw(); return; }
     if (data.startsWith("\x1b")) return;          // a key we do not handle (F-keys, PgUp…)
     if (data.length === 1 && data < " ") return;   // other control characters
     paste(data);
@@ -238,16 +214,11 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
 
   /** Typed or pasted text: a single line goes into the line; more lines run one by one. */
   function paste(data) {
-    const pieces = data.replace(/\t/g, "  ").split(/\r\n|\r|\n/);
-    // eslint-disable-next-line no-control-regex
-    const clean = (s) => s.replace(/[\x00-\x1f\x7f]/g, "");
-    if (pieces.length === 1) { line.insert(clean(pieces[0])); redraw(); return; }
-    line.insert(clean(pieces.shift()));
-    const tail = pieces.pop();
-    for (const piece of pieces) queue.push({ text: clean(piece), submit: true, pasted: true });
-    if (tail) queue.push({ text: clean(tail), submit: false, pasted: true });
+    const { insert, submit: ends, queued } = splitInput(data);
+    line.insert(insert);
+    for (const item of queued) queue.push({ ...item, pasted: true });
     redraw();
-    submit();
+    if (ends) submit();
   }
 
   term.onData(onInput);
