@@ -1,5 +1,6 @@
-"""The pure simulation engine. READ clusters/engine/README.md FIRST: it is the contract every
-engine module follows (ClusterState API, reconcile(state) controllers, simulated time and
-wake_at, state.sim() private notes, real event messages, purity: no Django and no
-clusters.apiserver imports, tests on the fake clock in tests/engine/conftest.py, git rules:
-touch and commit only your own files)."""
+"""The pure simulation engine: controllers, scheduler and kubelets over one cluster's objects.
+
+`loop.step(state, now)` runs the control loops over a `state.ClusterState` and returns what
+changed, the Events and the next wake-up. Standard library only; how engine modules are
+written (the state API, simulated time, real events, tests, speed): clusters/engine/README.md.
+"""

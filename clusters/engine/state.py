@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-ClusterState: one cluster's objects in memory while the control loops run over them.
+"""ClusterState: one cluster's objects in memory while the control loops run over them.
 
 Objects are plain dicts in the Kubernetes JSON shape, in their storage version,
 exactly as the API stores them. Controllers read them through indexes and
@@ -16,6 +14,8 @@ served, so kubectl shows only what a real cluster shows.
 
 Everything time-related is a timestamp compared with `now` (simulated seconds
 since the epoch). A controller that needs to act later calls `wake_at(t)`.
+
+The whole API, as controllers use it: clusters/engine/README.md ("The state API").
 """
 from __future__ import annotations
 

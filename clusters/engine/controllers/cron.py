@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-Cron schedules as the CronJob controller reads them: a port of robfig/cron/v3's
+"""Cron schedules as the CronJob controller reads them: a port of robfig/cron/v3's
 `ParseStandard` (5 fields, `*`/`?`, ranges, steps, lists, month and weekday
 names, the `@yearly`/`@annually`/`@monthly`/`@weekly`/`@daily`/`@midnight`/
 `@hourly`/`@every <duration>` descriptors, a `TZ=`/`CRON_TZ=` prefix) with its

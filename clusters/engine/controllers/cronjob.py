@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-The CronJob controller (upstream pkg/controller/cronjob: cronjob_controllerv2.go, utils.go).
+"""The CronJob controller (upstream pkg/controller/cronjob: cronjob_controllerv2.go, utils.go).
 
 Each pass, for every CronJob: clean up finished Jobs beyond the history limits, track its
 Jobs (active list, SawCompletedJob, lastSuccessfulTime), then — unless suspended — find the

@@ -1,7 +1,5 @@
 """The Deployment controller.
 
-(Contract for engine modules: clusters/engine/README.md.)
-
 Follows upstream pkg/controller/deployment: deployment_controller.go (syncDeployment,
 getReplicaSetsForDeployment, getPodMapForDeployment), sync.go (getNewReplicaSet, scale,
 scaleReplicaSet, cleanupDeployment, calculateStatus, isScalingEvent, checkPausedConditions),

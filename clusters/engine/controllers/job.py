@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-The Job controller (upstream pkg/controller/job: job_controller.go, backoff_utils.go,
+"""The Job controller (upstream pkg/controller/job: job_controller.go, backoff_utils.go,
 indexed_job_utils.go) and the TTL-after-finished controller (pkg/controller/ttlafterfinished).
 
 One `syncJob` per Job per pass, as upstream in v1.37 (JobPodReplacementPolicy, JobManagedBy,

@@ -1,7 +1,5 @@
 """Small helpers about pods and controller references, shared by the workload controllers.
 
-(Contract for engine modules: clusters/engine/README.md.)
-
 They follow upstream's k8s.io/kubernetes/pkg/api/v1/pod (IsPodReady, IsPodAvailable),
 pkg/controller/controller_utils.go (IsPodActive, GetPodFromTemplate, ComputeHash,
 ActivePodsWithRanks) and apimachinery's metav1.NewControllerRef / GetControllerOf, on

@@ -1,7 +1,5 @@
 """The ReplicaSet and ReplicationController controller.
 
-(Contract for engine modules: clusters/engine/README.md.)
-
 Follows upstream pkg/controller/replicaset/replica_set.go (syncReplicaSet, claimPods,
 manageReplicas, getPodsToDelete, getIndirectlyRelatedPods) and replica_set_utils.go
 (calculateStatus, updateReplicaSetStatus). The ReplicationController manager is the same

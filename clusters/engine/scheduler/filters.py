@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-The scheduler's snapshot (nodes with what is already bound to them) and its filter plugins.
+"""The scheduler's snapshot (nodes with what is already bound to them) and its filter plugins.
 
 Each filter is a small function `(ctx, node) -> None | (unresolvable, reasons)`, named after
 the kube-scheduler plugin it mirrors and listed in `FILTERS` in the upstream default-profile

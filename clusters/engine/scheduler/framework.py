@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-kube-scheduler: binds pending pods to nodes through the filter/score plugins of filters.py and
+"""kube-scheduler: binds pending pods to nodes through the filter/score plugins of filters.py and
 scores.py, and explains itself exactly as the real one does when it cannot.
 
 One pass (`reconcile`) snapshots the nodes and what is bound to them once, then takes each pod

@@ -1,6 +1,4 @@
-"""(Contract for engine modules: clusters/engine/README.md — read it first.)
-
-Score plugins: each is `(ctx, nodes) -> list[int]`, one normalized score (0..100, upstream
+"""Score plugins: each is `(ctx, nodes) -> list[int]`, one normalized score (0..100, upstream
 MaxNodeScore) per feasible node, combined with the default-profile weights
 (pkg/scheduler/apis/config/v1/default_plugins.go: TaintToleration 3, NodeAffinity 2,
 PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1, BalancedAllocation 1, ImageLocality 1).
