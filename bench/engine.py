@@ -5,7 +5,7 @@
     same work in-process (engine.step, CPU time: pods per second per core). Target ≥ 1,000 pods/s/core.
 (b) `kubectl apply` of a 3-replica Deployment (the real kubectl) to all 3 pods Ready, seen on a watch;
     p50/p95 over 30+ samples. Target p95 ≤ 1 s.
-(c) one reconcile pass (clusters.reconcile.cluster_reconcile, in-process against PostgreSQL) of an
+(c) one reconcile pass (clusters.sim.reconcile.cluster_reconcile, in-process against PostgreSQL) of an
     idle 200-object cluster, median and p95 of 100 passes, with its parts (lock + snapshot load, state
     build, engine step, persist). Target ≤ 5 ms.
 
@@ -178,7 +178,7 @@ def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
         now = 1_800_000_000.0
         rng = random.Random(f"engine:{round_}")
         state = ClusterState(cluster_objects(workers=nodes, now=now, seed=round_), now=now, seed=round_)
-        state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
+        state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
         state.config["start_delays"] = False
         step(state, now)
         state.commit()
@@ -275,8 +275,8 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
     from clusters.engine.loop import step
     from clusters.engine.state import ClusterState
     from clusters.models import ApiObject, Cluster
-    from clusters.reconcile import _persist, cluster_reconcile
-    from clusters.storage import DbStore
+    from clusters.sim.reconcile import _persist, cluster_reconcile
+    from clusters.store.database import DbStore
 
     objects = ApiObject.objects.filter(cluster_id=cluster_id).count()
     for _ in range(5):  # warm up: connections, imports, caches
@@ -303,7 +303,7 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
             rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
             state = ClusterState(loaded, now=now, seed=rng.getrandbits(64), sims=sims)
             state.config["start_delays"] = False
-            state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
+            state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
             marks.append(time.perf_counter())
             result = step(state, now)
             marks.append(time.perf_counter())

@@ -1,33 +1,42 @@
-"""The only writers: create/reset/delete clusters, issue tokens, run API operations in a transaction.
+"""The only writers: create/reset/delete clusters, issue and revoke tokens, run API operations in a
+transaction, move a cluster's clock and nodes, save the editor's files.
 
 Views, consumers, tasks and management commands parse their input and call one
-of these. An API operation runs the apiserver pipeline over a DbStore inside one
-transaction: if the pipeline raises (a Status error), nothing is written.
+of these (reads are in clusters.selectors). An API operation runs the apiserver
+pipeline over a DbStore inside one transaction: if the pipeline raises (a Status
+error), nothing is written. The reconcile loop (clusters.sim) is the one other
+writer: it persists what the engine did, through the same store.
 """
 from __future__ import annotations
 
 import base64
-import functools
 import json
+import re
 import secrets
 import time
-import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 import yaml
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from . import notify
-from .apiserver.bootstrap import cluster_objects
-from .apiserver.errors import ApiError
-from .apiserver.pipeline import ApiServer, Limits
-from .models import ApiObject, Change, Cluster, ClusterToken, _new_seed, hash_token
-from .runner import request_reconcile
-from .storage import DbStore, in_transaction
-from .tls import ensure_serving_files
+from clusters.apiserver.bootstrap import cluster_objects
+from clusters.apiserver.errors import ApiError
+from clusters.apiserver.pipeline import ApiServer
+from clusters.config import api_server_url, ca_pem, limits, max_request_bytes
+from clusters.models import (
+    ApiObject,
+    Change,
+    Cluster,
+    ClusterToken,
+    ManifestFile,
+    _new_seed,
+    hash_token,
+)
+from clusters.sim.runner import request_reconcile
+from clusters.store import notify
+from clusters.store.database import DbStore, in_transaction
 
 T = TypeVar("T")
 DEFAULT_WORKERS = 2
@@ -40,26 +49,7 @@ class ClusterError(ValueError):
     """A request about clusters that cannot be honoured (duplicate name, bad size, …)."""
 
 
-@functools.cache
-def serving_files():
-    """The CA and serving certificate (made once per process: the settings do not change)."""
-    conf = settings.PLAYGROUND
-    return ensure_serving_files(conf["CA_DIR"], conf["PUBLIC_HOSTS"])
-
-
-@functools.cache
-def ca_pem() -> str:
-    return serving_files().ca_pem()
-
-
-def limits() -> Limits:
-    conf = settings.PLAYGROUND
-    return Limits(max_objects=conf["MAX_OBJECTS"], max_pods=conf["MAX_PODS"], max_replicas=conf["MAX_REPLICAS"])
-
-
 def _validate_cluster_name(name: str) -> None:
-    import re
-
     if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", name or ""):
         raise ClusterError(f'invalid cluster name "{name}": use lower case letters, digits and "-", '
                            "at most 63 characters, starting and ending with a letter or digit")
@@ -146,21 +136,9 @@ def token_issue(*, cluster: Cluster) -> str:
     return token
 
 
-def token_cluster_id(token: str) -> uuid.UUID | None:
-    """The id of the cluster a bearer token opens, or None for an unknown or malformed token."""
-    if not token or len(token) > 200 or not token.isascii():
-        return None
-    return ClusterToken.objects.filter(token_hash=hash_token(token)).values_list("cluster_id", flat=True).first()
-
-
-def api_server_url(server: str | None = None) -> str:
-    conf = settings.PLAYGROUND
-    if server:
-        return server.rstrip("/")
-    if conf["API_SERVER_URL"]:
-        return conf["API_SERVER_URL"].rstrip("/")
-    host = conf["PUBLIC_HOSTS"][0] if conf["PUBLIC_HOSTS"] else "127.0.0.1"
-    return f"https://{host}:{conf['API_PORT']}"
+def token_revoke(*, token: str) -> None:
+    """Forget a bearer token: the API answers 401 to it from now on."""
+    ClusterToken.objects.filter(token_hash=hash_token(token)).delete()
 
 
 def cluster_kubeconfig(*, cluster: Cluster, server: str | None = None) -> str:
@@ -242,5 +220,60 @@ def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
     request_reconcile(cluster.pk)
 
 
-__all__ = ["ApiError", "ClusterError", "api_call", "cluster_create", "cluster_delete", "cluster_kubeconfig",
-           "cluster_reset", "token_cluster_id", "token_issue", "user_get_or_create"]
+# ============================================================================ the editor's files
+
+MAX_FILES = 20
+# No slashes, no leading dot: a file name is also a file in the terminal's sandbox (clusters/terminal).
+FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+
+class FileError(ValueError):
+    """A file request that cannot be honoured (bad name, too many files, too big); `str()` says why."""
+
+
+def _check_file(name: str, text) -> None:
+    if not isinstance(name, str) or not FILE_NAME.fullmatch(name):
+        raise FileError(f'invalid file name "{name}": use letters, digits, ".", "_" and "-", at most 100 '
+                        f"characters, starting with a letter or digit")
+    if not isinstance(text, str):
+        raise FileError('the file\'s "text" must be a string')
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > max_request_bytes():
+        raise FileError(f'file "{name}" is too large: {size} bytes, the limit is {max_request_bytes()} bytes '
+                        f"(the cluster's request size limit)")
+
+
+def file_save(*, cluster: Cluster, name: str, text: str) -> tuple[ManifestFile, bool]:
+    """Create or replace a file; a new file becomes the last tab. Returns (file, created)."""
+    _check_file(name, text)
+    try:
+        with transaction.atomic():
+            # The cluster row's lock serializes saves, so "at most MAX_FILES" and positions hold
+            # even when two tabs save at once.
+            Cluster.objects.select_for_update().only("pk").get(pk=cluster.pk)
+            existing = ManifestFile.objects.filter(cluster=cluster, name=name).first()
+            if existing is not None:
+                existing.text = text
+                existing.save(update_fields=["text", "updated"])
+                return existing, False
+            files = ManifestFile.objects.filter(cluster=cluster)
+            if files.count() >= MAX_FILES:
+                raise FileError(f'cannot create file "{name}": a cluster keeps at most {MAX_FILES} files; '
+                                f"delete one first")
+            last = files.order_by("-position").values_list("position", flat=True).first()
+            created = ManifestFile.objects.create(cluster=cluster, name=name, text=text,
+                                                  position=0 if last is None else last + 1)
+            return created, True
+    except IntegrityError:  # pragma: no cover - the lock above makes this a lost race with a delete
+        raise FileError(f'file "{name}" changed while saving; try again') from None
+
+
+def file_delete(*, cluster: Cluster, name: str) -> bool:
+    """Delete a file; False when there was none of that name."""
+    deleted, _ = ManifestFile.objects.filter(cluster=cluster, name=name).delete()
+    return bool(deleted)
+
+
+__all__ = ["ApiError", "ClusterError", "FileError", "api_call", "cluster_clock", "cluster_create", "cluster_delete",
+           "cluster_kubeconfig", "cluster_reset", "file_delete", "file_save", "node_set_failed", "token_issue",
+           "token_revoke", "user_get_or_create"]

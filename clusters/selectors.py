@@ -1,15 +1,31 @@
-"""Reads for views, commands and lessons: no writes here."""
+"""Reads for views, commands and lessons: no writes here (the writers are in clusters.actions)."""
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeVar
 
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
-from .apiserver.tables import build_table
-from .models import ApiObject, Change, Cluster
+from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.store import DryRunStore
+from clusters.apiserver.tables import build_table
+from clusters.config import limits
+from clusters.models import (
+    ApiObject,
+    Change,
+    Cluster,
+    ClusterToken,
+    ManifestFile,
+    hash_token,
+)
+from clusters.store.database import DbStore
+
+T = TypeVar("T")
 
 
 def cluster_by_id(cluster_id: uuid.UUID) -> Cluster | None:
@@ -109,3 +125,38 @@ def failed_nodes(cluster_id: uuid.UUID) -> list[str]:
     """Nodes switched off with `node_set_failed` (the switch lives in the simulation notes, not the object)."""
     rows = ApiObject.objects.filter(cluster_id=cluster_id, kind="Node").order_by("name")
     return [name for name, sim in rows.values_list("name", "sim") if json.loads(sim or "{}").get("failed")]
+
+
+def token_cluster_id(token: str) -> uuid.UUID | None:
+    """The id of the cluster a bearer token opens, or None for an unknown or malformed token."""
+    if not token or len(token) > 200 or not token.isascii():
+        return None
+    return ClusterToken.objects.filter(token_hash=hash_token(token)).values_list("cluster_id", flat=True).first()
+
+
+def file_list(*, cluster: Cluster) -> list[ManifestFile]:
+    """The cluster's editor files in tab order."""
+    return list(ManifestFile.objects.filter(cluster=cluster).order_by("position", "name"))
+
+
+def editor_files(*, cluster: Cluster) -> dict[str, str]:
+    """The cluster's editor files as {name: text} (what the terminal's `-f NAME` may read)."""
+    return dict(ManifestFile.objects.filter(cluster=cluster).values_list("name", "text"))
+
+
+def api_dry_run(*, cluster: Cluster, operation: Callable[[ApiServer, DryRunStore], T]) -> T:
+    """Run requests through the cluster's API pipeline without storing anything.
+
+    The operation gets a pipeline over a `DryRunStore` (it should pass dry_run=True and `remember`
+    what each request would have written, so that the next one sees it). Belt and braces: it all
+    runs in a transaction that is rolled back, so even a path of the pipeline that wrote is undone.
+    """
+    with transaction.atomic():
+        store = DryRunStore(DbStore(cluster))
+        # No CA: a dry run never creates a namespace's kube-root-ca.crt (the real create would).
+        server = ApiServer(store, now=cluster.sim_now(), limits=limits(), seed=cluster.seed,  # type: ignore[arg-type]
+                           graceful_pod_deletion=True)
+        try:
+            return operation(server, store)
+        finally:
+            transaction.set_rollback(True)

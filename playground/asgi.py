@@ -14,9 +14,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from clusters.api.remotecommand import RemoteCommandConsumer  # noqa: E402
-from clusters.consumers import ClusterConsumer  # noqa: E402
-from clusters.terminal_consumer import TerminalConsumer  # noqa: E402
+from clusters.kubeapi.remotecommand import RemoteCommandConsumer  # noqa: E402
+from clusters.terminal.consumer import TerminalConsumer  # noqa: E402
+from clusters.web.consumer import ClusterConsumer  # noqa: E402
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 

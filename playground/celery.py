@@ -5,6 +5,6 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 
-app = Celery("playground")
+# The reconcile and sweep tasks live in the engine runner's room, not in an app's tasks.py.
+app = Celery("playground", include=["clusters.sim.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks()

@@ -135,11 +135,11 @@ PLAYGROUND = {
     # (benchmarks, impatient demos).
     "START_DELAYS": os.environ.get("PLAYGROUND_START_DELAYS", "1") != "0",
     # A cluster handed out by the sweeper is handed out again after this many seconds if its worker
-    # vanished (clusters/reconcile.py); tests lower it to see a killed worker's cluster recover fast.
+    # vanished (clusters/sim/reconcile.py); tests lower it to see a killed worker's cluster recover fast.
     "LEASE_SECONDS": float(os.environ.get("PLAYGROUND_LEASE_SECONDS", "30")),
     # Run the control loops inside the server process (the default without REDIS_URL).
     "EMBEDDED_LOOP": os.environ.get("PLAYGROUND_EMBEDDED_LOOP", "" if REDIS_URL else "1") == "1",
-    # The browser terminal (clusters/terminal.py): the real kubectl it runs (default: the one beside this
+    # The browser terminal (clusters/terminal/sandbox.py): the real kubectl it runs (default: the one beside this
     # Python), the API URL that kubectl uses (default: https://127.0.0.1:<the port `serve` listens on>),
     # and its limits per command and per user.
     "KUBECTL": os.environ.get("PLAYGROUND_KUBECTL", ""),

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from clusters import files, object_views, views
+from clusters.web import files, objects, views
 
 # A cluster's name as services.cluster_create allows it (DNS label).
 NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
@@ -14,7 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="home"), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     # The Kubernetes API (/clusters/<uuid>/api/…) before the pages: its paths never end like a page's.
-    path("", include("clusters.api.urls")),
+    path("", include("clusters.kubeapi.urls")),
     path("clusters/new", views.cluster_create, name="cluster-create"),
     re_path(rf"^clusters/{NAME}/$", views.cluster_detail, name="cluster-detail"),
     re_path(rf"^clusters/{NAME}/kubeconfig$", views.cluster_kubeconfig, name="cluster-kubeconfig"),
@@ -27,7 +27,7 @@ urlpatterns = [
     re_path(rf"^clusters/{NAME}/clock$", views.cluster_clock, name="cluster-clock"),
     # Object details for the page's side panel, printed by the real kubectl ("-": a cluster-scoped object).
     re_path(rf"^clusters/{NAME}/objects/(?P<kind>[A-Za-z]{{1,63}})/(?P<namespace>-|[a-z0-9][-a-z0-9]{{0,62}})/"
-            r"(?P<obj>[A-Za-z0-9][-A-Za-z0-9._:@]{0,252})$", object_views.object_details, name="object-details"),
+            r"(?P<obj>[A-Za-z0-9][-A-Za-z0-9._:@]{0,252})$", objects.object_details, name="object-details"),
     re_path(rf"^clusters/{NAME}/nodes/(?P<node>[a-z0-9][-a-z0-9.]{{0,252}})/(?P<action>fail|recover)$",
             views.node_switch, name="node-switch"),
 ]

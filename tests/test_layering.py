@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = ("django", "celery", "channels", "clusters.models", "clusters.services", "clusters.storage",
-             "clusters.api", "lessons")
+FORBIDDEN = ("django", "celery", "channels", "clusters.models", "clusters.actions", "clusters.store.database",
+             "clusters.kubeapi", "lessons")
 PURE_PACKAGES = ["clusters/engine", "clusters/apiserver"]
 
 

@@ -1,12 +1,14 @@
 """What the apiserver pipeline needs from storage, and an in-memory store.
 
 The pipeline (pipeline.py) is written against `Store` so that it stays free of
-Django: `clusters.storage.DbStore` keeps objects in the database inside one
-transaction per request; `MemoryStore` keeps them in dicts (tests, bootstrap).
+Django: `clusters.store.database.DbStore` keeps objects in the database inside one
+transaction per request; `MemoryStore` keeps them in dicts (tests, bootstrap); `DryRunStore` lays what a
+series of dry-run requests would write over another store (the editor's validation).
 A store assigns resourceVersions: every write takes the cluster's next one.
 """
 from __future__ import annotations
 
+import copy
 import json
 from typing import Iterable, Protocol
 
@@ -86,3 +88,46 @@ class MemoryStore:
 
     def objects(self) -> list[dict]:
         return list(self._objects.values())
+
+
+class DryRunStore:
+    """A store's objects plus what earlier requests of a dry run *would* have created or changed
+    (`remember`), so that a namespace created by document 1 of a manifest exists for document 2, as
+    it would for `kubectl apply`. It never writes to the store beneath."""
+
+    def __init__(self, base: Store) -> None:
+        self.base = base
+        self.pending: dict[tuple[str, str, str], dict] = {}
+        self.added = 0  # pending objects the database does not hold (they count against the quota)
+
+    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+        found = self.pending.get((kind, namespace, name))
+        return copy.deepcopy(found) if found is not None else self.base.get(kind, namespace, name)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        items = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+                 for o in self.base.list(kind, namespace)}
+        for (k, ns, name), obj in self.pending.items():
+            if k == kind and (namespace is None or ns == namespace):
+                items[(ns, name)] = copy.deepcopy(obj)
+        return [items[key] for key in sorted(items)]
+
+    def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
+        return [json.dumps(o, separators=(",", ":")) for o in self.list(kind, namespace)]
+
+    def count(self) -> int:
+        return self.base.count() + self.added
+
+    def write(self, event: str, obj: dict) -> dict:  # pragma: no cover - dry runs never write
+        raise AssertionError(f"a dry run tried to store {obj.get('kind')} {obj['metadata'].get('name')}")
+
+    def remember(self, obj: dict) -> None:
+        meta = obj["metadata"]
+        key = (obj["kind"], meta.get("namespace", ""), meta["name"])
+        if key not in self.pending and self.base.get(*key) is None:
+            self.added += 1
+        self.pending[key] = obj
+
+    @property
+    def resource_version(self) -> int:
+        return self.base.resource_version

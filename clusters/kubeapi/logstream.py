@@ -1,6 +1,6 @@
 """Following a container's output as simulated time passes: `kubectl logs -f` and `kubectl attach`.
 
-A container's output is a replay (clusters.containers), so new lines appear
+A container's output is a replay (clusters.sim.replay), so new lines appear
 without any write to the database: the stream re-reads every second of wall
 time, and also as soon as the cluster's channel group says something changed
 (the container exited, the clock was moved). It ends when the attempt being
@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 
-from clusters import containers, notify, selectors
+from clusters import selectors
 from clusters.apiserver.errors import ApiError
-from clusters.engine.kubelet.logs import ContainerLog, LogLine
+from clusters.sim import replay
+from clusters.sim.replay import ContainerLog, LogLine
+from clusters.store import notify
 
 RECHECK_SECONDS = 1.0
 MAX_FOLLOW_SECONDS = 4 * 3600.0   # a forgotten `kubectl logs -f` does not hold a connection forever
@@ -48,7 +50,7 @@ async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
     """The lines of `first`'s attempt after `position`, as they appear, until the attempt exits."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAX_FOLLOW_SECONDS
-    options = containers.LogOptions(container=first.container)
+    options = replay.LogOptions(container=first.container)
     async with notify.wakeups(cluster_id) as wait_for_change:
         log = first
         while not log.ended and loop.time() < deadline:
@@ -57,12 +59,12 @@ async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
             if cluster is None:
                 return
             try:
-                log = await sync_to_async(containers.container_logs)(
+                log = await sync_to_async(replay.container_logs)(
                     cluster=cluster, namespace=namespace, pod=pod, options=options)
                 if log.attempt != first.attempt:
                     # Restarted between two looks: finish the attempt we were following, then stop.
                     options.previous = True
-                    log = await sync_to_async(containers.container_logs)(
+                    log = await sync_to_async(replay.container_logs)(
                         cluster=cluster, namespace=namespace, pod=pod, options=options)
                     if log.attempt != first.attempt:
                         return

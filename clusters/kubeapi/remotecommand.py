@@ -10,7 +10,7 @@ stdin that way). v4.channel.k8s.io is the same framing without 255.
 
 A refused handshake (bad token, no such pod, container not running) is
 answered with a WebSocket denial (HTTP 403): kubectl then falls back to SPDY,
-a plain HTTP request that clusters.api.views answers with the real error
+a plain HTTP request that clusters.kubeapi.views answers with the real error
 (401/403/404 Status, `container not found ("c")`), so kubectl prints exactly
 what a real cluster makes it print.
 
@@ -32,8 +32,8 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from clusters import containers
 from clusters.apiserver.errors import ApiError
+from clusters.sim import replay
 
 from . import logstream
 from .views import authenticate_token
@@ -99,10 +99,10 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             cluster_id = uuid.UUID(route["cluster_id"])
             self.cluster = await sync_to_async(authenticate_token)(
                 token.strip() if scheme.lower() == "bearer" else "", cluster_id)
-            self.info = await sync_to_async(containers.container_stream_info)(
+            self.info = await sync_to_async(replay.container_stream_info)(
                 cluster=self.cluster, namespace=self.namespace, pod=self.pod,
                 container=(query.get("container") or [""])[-1] or None)
-        except (ApiError, containers.ContainerNotFound, ValueError):
+        except (ApiError, replay.ContainerNotFound, ValueError):
             await self.close()
             return
         await self.accept(subprotocol=self.protocol)
@@ -151,7 +151,7 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             raise
         except ApiError as error:
             await self.finish(failure_status(error.message if hasattr(error, "message") else str(error)))
-        except containers.ContainerNotFound as missing:
+        except replay.ContainerNotFound as missing:
             await self.finish(failure_status(str(missing)))
         except Exception as exc:  # a bug of ours: end the session with a Status rather than hang it
             log.exception("exec/attach session failed")
@@ -161,7 +161,7 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         from clusters import selectors
 
         cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
-        return await sync_to_async(containers.container_exec)(
+        return await sync_to_async(replay.container_exec)(
             cluster=cluster, namespace=self.namespace, pod=self.pod, container=self.info.container, argv=argv)
 
     def start_failure(self, argv: list[str], err: str) -> dict:
@@ -289,8 +289,8 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         from clusters import selectors
 
         cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
-        options = containers.LogOptions(container=self.info.container)
-        first = await sync_to_async(containers.container_logs)(
+        options = replay.LogOptions(container=self.info.container)
+        first = await sync_to_async(replay.container_logs)(
             cluster=cluster, namespace=self.namespace, pod=self.pod, options=options)
         async for line in logstream.follow(self.cluster.pk, self.namespace, self.pod, first,
                                            logstream.position_of(first)):

@@ -1,7 +1,7 @@
 """The Kubernetes API over HTTP(S): `/clusters/<id>/api/…`, `/apis/…`, `/version`, `/openapi/…`.
 
 Thin: authenticate the bearer token, parse the path and query, call the
-apiserver pipeline through `services.api_call`, answer JSON (or a Table, or a
+apiserver pipeline through `actions.api_call`, answer JSON (or a Table, or a
 watch stream). Every learner-caused failure is a Kubernetes `Status`.
 """
 from __future__ import annotations
@@ -9,25 +9,37 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from clusters import containers, selectors, services
+from clusters import actions, selectors
 from clusters.apiserver import discovery, errors, openapi
 from clusters.apiserver.decode import decode_body
 from clusters.apiserver.errors import ApiError
 from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.tables import build_table
-from clusters.models import Cluster
+from clusters.config import max_request_bytes
+from clusters.sim import replay
 
 from . import logstream, watch
 from .paths import Endpoint, ResourcePath, parse
-from .responses import (JSON, PARTIAL, PARTIAL_LIST, PATCH_TYPES, TABLE, json_response, status_response, wants)
+from .responses import (
+    JSON,
+    PARTIAL,
+    PARTIAL_LIST,
+    PATCH_TYPES,
+    TABLE,
+    json_response,
+    status_response,
+    wants,
+)
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +57,7 @@ def authenticate(request: HttpRequest, cluster_id: uuid.UUID) -> Cluster:
 
 def authenticate_token(token: str, cluster_id: uuid.UUID) -> Cluster:
     """authenticate() for a bearer token already taken from the headers (the WebSocket streams use it)."""
-    token_cluster = services.token_cluster_id(token)
+    token_cluster = selectors.token_cluster_id(token)
     if token_cluster is None:
         raise errors.unauthorized()
     if token_cluster != cluster_id:
@@ -113,7 +125,7 @@ def endpoint_response(request: HttpRequest, target: Endpoint, prefix: str) -> Ht
 
 # ---------------------------------------------------------------- resources
 def _read_body(request: HttpRequest) -> Any:
-    limit = settings.PLAYGROUND["MAX_REQUEST_BYTES"]
+    limit = max_request_bytes()
     declared = request.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise errors.too_large(f"Request entity too large: limit is {limit}")
@@ -166,11 +178,11 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         if target.subresource == "log":
             return log_response(request, cluster, target)
         if target.subresource == "scale":
-            return json_response(services.api_call(
+            return json_response(actions.api_call(
                 cluster=cluster, operation=lambda api: api.get_scale(rt, namespace, target.name)))
         if target.subresource not in ("", "status"):
             raise errors.bad_request(f"{target.subresource} is not available in the playground yet")
-        obj = services.api_call(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
+        obj = actions.api_call(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
         return object_response(obj, accept, cluster, rt.kind)
 
     if target.subresource in ("exec", "attach") and method in ("GET", "POST"):
@@ -180,14 +192,14 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         if target.name:
             raise errors.method_not_allowed()
         body = _read_body(request)
-        result = services.api_call(cluster=cluster, operation=lambda api: api.create(
+        result = actions.api_call(cluster=cluster, operation=lambda api: api.create(
             rt, namespace, body, **_options(request)))
         return json_response(result.body, result.code, warnings=result.warnings)
 
     if not target.name:
         if method == "DELETE":
             options = _delete_options(request)
-            result = services.api_call(cluster=cluster, operation=lambda api: api.delete_collection(
+            result = actions.api_call(cluster=cluster, operation=lambda api: api.delete_collection(
                 rt, target.namespace, label_selector=request.GET.get("labelSelector", ""),
                 field_selector=request.GET.get("fieldSelector", ""), options=options,
                 dry_run=request.GET.get("dryRun") == "All"))
@@ -197,11 +209,11 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
     if method == "PUT":
         body = _read_body(request)
         if target.subresource == "scale":
-            result = services.api_call(cluster=cluster, operation=lambda api: api.update_scale(
+            result = actions.api_call(cluster=cluster, operation=lambda api: api.update_scale(
                 rt, namespace, target.name, body, dry_run=request.GET.get("dryRun") == "All",
                 field_manager=_options(request)["field_manager"]))
         else:
-            result = services.api_call(cluster=cluster, operation=lambda api: api.update(
+            result = actions.api_call(cluster=cluster, operation=lambda api: api.update(
                 rt, namespace, target.name, body, subresource=_writable_sub(target), **_options(request)))
         return json_response(result.body, result.code, warnings=result.warnings)
 
@@ -212,14 +224,14 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
             raise errors.unsupported_media_type(content_type)
         body = _read_body(request)
         force = request.GET.get("force") == "true"
-        result = services.api_call(cluster=cluster, operation=lambda api: api.patch(
+        result = actions.api_call(cluster=cluster, operation=lambda api: api.patch(
             rt, namespace, target.name, body, patch_type, subresource=_writable_sub(target), force=force,
             **_options(request)))
         return json_response(result.body, result.code, warnings=result.warnings)
 
     if method == "DELETE":
         options = _delete_options(request)
-        result = services.api_call(cluster=cluster, operation=lambda api: api.delete(
+        result = actions.api_call(cluster=cluster, operation=lambda api: api.delete(
             rt, namespace, target.name, options, dry_run=request.GET.get("dryRun") == "All"))
         return json_response(result.body, result.code)
 
@@ -268,7 +280,7 @@ def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) 
         return api.list(rt, target.namespace, label_selector=label_selector,
                         field_selector=field_selector), None, version
 
-    items, texts, version = services.api_call(cluster=cluster, operation=operation)
+    items, texts, version = actions.api_call(cluster=cluster, operation=operation)
     if texts is not None:
         # The stored documents are already the JSON of each item: join them instead of parsing.
         head = json.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version,
@@ -301,17 +313,15 @@ def _int_param(query, name: str, minimum: int = 0) -> int | None:
     return number
 
 
-def log_options(request: HttpRequest) -> containers.LogOptions:
+def log_options(request: HttpRequest) -> replay.LogOptions:
     """PodLogOptions from the query, as kubectl sends them."""
     query = request.GET
     since_time = None
     if query.get("sinceTime"):
-        from clusters.engine.state import parse_timestamp
-
-        since_time = parse_timestamp(query["sinceTime"])
+        since_time = replay.parse_since_time(query["sinceTime"])
         if since_time is None:
             raise errors.bad_request(f'invalid sinceTime "{query["sinceTime"]}"')
-    return containers.LogOptions(
+    return replay.LogOptions(
         container=query.get("container") or None, previous=query.get("previous") in ("true", "1"),
         timestamps=query.get("timestamps") in ("true", "1"), tail_lines=_int_param(query, "tailLines"),
         since_seconds=_int_param(query, "sinceSeconds", 1), since_time=since_time,
@@ -320,9 +330,9 @@ def log_options(request: HttpRequest) -> containers.LogOptions:
 
 def log_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
     options = log_options(request)
-    log = containers.container_logs(cluster=cluster, namespace=target.namespace or "", pod=target.name,
+    log = replay.container_logs(cluster=cluster, namespace=target.namespace or "", pod=target.name,
                                     options=options)
-    body = containers.format_lines(log, options, cluster.sim_now())
+    body = replay.format_lines(log, options, cluster.sim_now())
     return HttpResponse(body, content_type="text/plain")
 
 
@@ -330,9 +340,9 @@ async def log_follow_response(request: HttpRequest, cluster: Cluster, target: Re
     """`kubectl logs -f`: what exists, then new lines as simulated time passes, until the container exits."""
     options = log_options(request)
     namespace = target.namespace or ""
-    first = await sync_to_async(containers.container_logs)(cluster=cluster, namespace=namespace, pod=target.name,
+    first = await sync_to_async(replay.container_logs)(cluster=cluster, namespace=namespace, pod=target.name,
                                                            options=options)
-    head = containers.format_lines(first, options, cluster.sim_now())
+    head = replay.format_lines(first, options, cluster.sim_now())
 
     async def stream():
         budget = options.limit_bytes
@@ -342,7 +352,7 @@ async def log_follow_response(request: HttpRequest, cluster: Cluster, target: Re
         if options.previous:
             return
         async for line in logstream.follow(cluster.pk, namespace, target.name, first, logstream.position_of(first)):
-            chunk = containers.format_line(line, options.timestamps)
+            chunk = replay.format_line(line, options.timestamps)
             if budget is not None:
                 if budget <= 0:
                     return
@@ -359,12 +369,12 @@ def stream_fallback_response(request: HttpRequest, cluster: Cluster, target: Res
 
     It repeats the checks so kubectl prints the real error (a Status, or the kubelet's plain-text 404
     `container not found ("c")`, shown as `unable to upgrade connection: …`). Streams themselves are
-    served over WebSocket only (clusters/api/remotecommand.py).
+    served over WebSocket only (clusters/kubeapi/remotecommand.py).
     """
     try:
-        containers.container_stream_check(cluster=cluster, namespace=target.namespace or "", pod=target.name,
+        replay.container_stream_check(cluster=cluster, namespace=target.namespace or "", pod=target.name,
                                           container=request.GET.get("container") or None)
-    except containers.ContainerNotFound as missing:
+    except replay.ContainerNotFound as missing:
         return HttpResponse(str(missing).encode(), status=404, content_type="text/plain; charset=utf-8")
     if target.subresource == "exec" and not request.GET.getlist("command"):
         raise errors.bad_request("you must specify at least one command for the container")

@@ -12,16 +12,20 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 
-from clusters import notify, selectors, services
+from clusters import actions, selectors
 from clusters.apiserver import errors
 from clusters.apiserver.conversion import from_storage
 from clusters.apiserver.registry import ResourceType
+from clusters.apiserver.selection import Selection, parse_selection
 from clusters.apiserver.tables import build_table
-from clusters.engine.resources import parse_field_selector, parse_label_selector
-from clusters.models import Cluster
+from clusters.store import notify
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
 
 DEFAULT_TIMEOUT = 1800.0   # kube-apiserver's --min-request-timeout
 RECHECK_SECONDS = 5.0      # re-read the log even without a wake-up message
@@ -46,24 +50,16 @@ class WatchSpec:
     # keys of the objects the client currently sees (to turn label changes into ADDED/DELETED)
     visible: set[tuple[str, str]] = field(default_factory=set)
     columns_sent: bool = False
+    selection: Selection = field(default_factory=Selection)   # set by check_selectors
 
 
 def check_selectors(spec: WatchSpec) -> None:
-    try:
-        spec._labels = parse_label_selector(spec.label_selector) if spec.label_selector else None  # type: ignore[attr-defined]
-        spec._fields = parse_field_selector(spec.field_selector) if spec.field_selector else None  # type: ignore[attr-defined]
-    except ValueError as exc:
-        raise errors.bad_request(str(exc)) from None
+    """Parse the watch's selectors once (a malformed one is a 400 before the stream starts)."""
+    spec.selection = parse_selection(spec.label_selector, spec.field_selector)
 
 
 def _matches(spec: WatchSpec, obj: dict) -> bool:
-    labels, fields = spec._labels, spec._fields  # type: ignore[attr-defined]
-    if labels is not None and not labels.matches(obj["metadata"].get("labels")):
-        return False
-    try:
-        return fields is None or fields.matches(obj, spec.rt.kind)
-    except ValueError:
-        return False
+    return spec.selection.matches(obj, spec.rt.kind)
 
 
 def _key(obj: dict) -> tuple[str, str]:
@@ -93,7 +89,7 @@ def _bookmark(spec: WatchSpec, resource_version: int, *, initial_events_end: boo
 def _start(spec: WatchSpec) -> tuple[list[tuple[str, dict]], int, dict | None]:
     """Initial events, the resourceVersion to continue from, or an ERROR Status."""
     current, compacted = selectors.cluster_versions(spec.cluster.pk)
-    store_objects = services.api_call(cluster=spec.cluster, operation=lambda api: api.store.list(
+    store_objects = actions.api_call(cluster=spec.cluster, operation=lambda api: api.store.list(
         spec.rt.kind, spec.namespace))
     matching = [o for o in store_objects if _matches(spec, o)]
     spec.visible = {_key(o) for o in matching}

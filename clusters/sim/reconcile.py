@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from . import notify
-from .apiserver.pipeline import engine_preparer
-from .engine.loop import step
-from .engine.state import ClusterState, key_of
-from .models import Cluster
-from .storage import DbStore, dumps
+from clusters.apiserver.pipeline import engine_preparer
+from clusters.engine.loop import step
+from clusters.engine.state import ClusterState, key_of
+from clusters.models import Cluster
+from clusters.store import notify
+from clusters.store.database import DbStore, dumps
 
 MAX_PASSES_PER_TASK = 5   # immediate wake-ups handled in the same task before handing back
 LEASE_SECONDS = 30.0      # a handed-out cluster is retried after this if its worker vanished
@@ -69,7 +69,7 @@ def load_state(cluster: Cluster, store: DbStore, *, now: float | None = None) ->
     rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
     state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims, texts=texts)
     state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
-    state._prepare = engine_preparer(now_source=lambda: state.now, rng=rng)
+    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
     return state
 
 

@@ -1,7 +1,7 @@
 """Reading the simulated containers: `kubectl logs`, `exec` and `attach` (never writes).
 
 Each call loads the cluster's snapshot at its current simulated time (the same
-way a reconcile pass does, clusters.reconcile.load_state) and asks the pure
+way a reconcile pass does, clusters.sim.reconcile.load_state) and asks the pure
 engine (clusters.engine.kubelet.logs) to replay the container. Learner-caused
 failures come back as the API's Status errors, or ContainerNotFound for a
 stream into a container that is not running (the kubelet's 404).
@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .apiserver import errors
-from .engine.kubelet import logs
-from .engine.kubelet.logs import ContainerLog, ContainerNotFound
-from .engine.state import ClusterState
-from .models import Cluster
-from .reconcile import load_state
-from .storage import DbStore
+from clusters.apiserver import errors
+from clusters.engine.kubelet import logs
+from clusters.engine.kubelet.logs import ContainerLog, ContainerNotFound, LogLine
+from clusters.engine.state import ClusterState, parse_timestamp
+from clusters.models import Cluster
+from clusters.sim.reconcile import load_state
+from clusters.store.database import DbStore
 
-__all__ = ["ContainerLog", "ContainerNotFound", "LogOptions", "container_exec", "container_logs",
+__all__ = ["ContainerLog", "ContainerNotFound", "LogLine", "LogOptions", "parse_since_time", "container_exec", "container_logs",
            "container_stream_check", "container_stream_info",
            "format_lines"]
 
@@ -33,6 +33,11 @@ class LogOptions:
     since_seconds: int | None = None
     since_time: float | None = None
     limit_bytes: int | None = None
+
+
+def parse_since_time(text: str) -> float | None:
+    """PodLogOptions.sinceTime (RFC 3339) as seconds since the epoch, or None when it is not one."""
+    return parse_timestamp(text)
 
 
 def _state(cluster: Cluster) -> ClusterState:

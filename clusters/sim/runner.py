@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -41,7 +40,7 @@ class EmbeddedRunner:
             self._loop.call_soon_threadsafe(self._wakeup.set)
 
     async def run(self) -> None:
-        from .reconcile import cluster_reconcile, clusters_due
+        from clusters.sim.reconcile import cluster_reconcile, clusters_due
 
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
@@ -76,17 +75,10 @@ def embedded_runner() -> EmbeddedRunner:
 
 def request_reconcile(cluster_id) -> None:
     if celery_mode():
-        from .tasks import reconcile_cluster
+        from clusters.sim.tasks import reconcile_cluster
 
         reconcile_cluster.delay(str(cluster_id))
     elif _embedded is not None:
         _embedded.request(str(cluster_id))
     # Neither (a management command, a test without a runner): the sweeper or the next
     # server start picks the cluster up through its next_wake.
-
-
-def mark_due(cluster_id) -> None:
-    """Make sure a pass happens even if the trigger is lost (next_wake = now)."""
-    from .models import Cluster
-
-    Cluster.objects.filter(pk=cluster_id).update(next_wake=time.time())

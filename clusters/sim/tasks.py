@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import reconcile
+from clusters.sim import reconcile
 
 
-@shared_task(name="clusters.reconcile", acks_late=True, ignore_result=True)
+@shared_task(name="clusters.sim.reconcile", acks_late=True, ignore_result=True)
 def reconcile_cluster(cluster_id: str) -> None:
     """One reconcile pass of one cluster (never one task per object)."""
     reconcile.cluster_reconcile(cluster_id)

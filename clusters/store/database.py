@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connection, transaction
 
-from .models import ApiObject, Change, Cluster
+from clusters.models import ApiObject, Change, Cluster
 
 TRIM_EVERY = 50  # trim the change log every N writes, not on every one
 

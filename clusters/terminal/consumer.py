@@ -1,7 +1,7 @@
 """The browser terminal's WebSocket, /clusters/<name>/terminal (protocol: clusters/PAGE.md, "Terminal").
 
 Thin: the owner check (anyone else's socket closes with 4403, like the live feed), then each message
-goes to a `terminal.TerminalSession`, which parses, sandboxes and runs the real kubectl. Closing the
+goes to a `session.TerminalSession`, which parses, sandboxes and runs the real kubectl. Closing the
 socket kills what runs and revokes the session's token.
 """
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import selectors, terminal
+from clusters import selectors
+from clusters.terminal.session import TerminalSession
 
 REFUSED = 4403
 
@@ -21,11 +22,11 @@ class TerminalConsumer(AsyncJsonWebsocketConsumer):
         name = self.scope["url_route"]["kwargs"]["name"]
         cluster = await database_sync_to_async(selectors.cluster_of_user)(user, name)
         if cluster is None:
-            # Accepted only to be closed with a code the page can read (see clusters/consumers.py).
+            # Accepted only to be closed with a code the page can read (see clusters/web/consumer.py).
             await self.accept()
             await self.close(code=REFUSED)
             return
-        self.session = terminal.TerminalSession(cluster=cluster, user_id=user.pk, send=self.send_json)
+        self.session = TerminalSession(cluster=cluster, user_id=user.pk, send=self.send_json)
         await self.accept()
 
     async def receive_json(self, content, **kwargs) -> None:

@@ -9,7 +9,7 @@ after the last resourceVersion sent: {"type": "changes", "from": a, "to": b,
 "changes": […]}. The log is the truth, so a page that reconnects asks for what
 it missed: `?rv=N` on the URL or {"type": "resume", "rv": N}; an rv older than
 the log's horizon (compacted) gets a fresh snapshot instead. Summaries are
-made in clusters/live.py. The clock and the node switches are not in the log: when they move the
+made in clusters/web/live.py. The clock and the node switches are not in the log: when they move the
 group says "cluster.controls" and the page gets {"type": "controls", "clock": …, "failedNodes": […]}.
 """
 from __future__ import annotations
@@ -23,7 +23,9 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from . import live, notify, selectors
+from clusters import selectors
+from clusters.store import notify
+from clusters.web import live
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +168,7 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
             await self.pump(wanted_rv=rv if isinstance(rv, int) else None)
 
     async def cluster_controls(self, message: dict) -> None:
-        """The group's "the clock or a node switch moved" (clusters/notify.py)."""
+        """The group's "the clock or a node switch moved" (clusters/store/notify.py)."""
         controls = await database_sync_to_async(_controls)(self.cluster.pk)
         if controls is not None:
             await self.send_json(controls)

@@ -1,6 +1,6 @@
 """What the live cluster page is sent: small per-object summaries (pure: objects in, dicts out).
 
-The consumer (clusters/consumers.py) reads the objects and the change log; this
+The consumer (clusters/web/consumer.py) reads the objects and the change log; this
 module turns each object into the few fields the page draws — the cells
 `kubectl get` prints for its kind (default columns only), and per kind what the
 map needs: a pod's node, readiness, restarts and STATUS reason; who owns a
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from .apiserver.tables import build_table, column_definitions, pod_status_reason
+from clusters.apiserver.tables import build_table, column_definitions, pod_status_reason
 
 # The kinds the page shows, in the order of its per-kind lists.
 KINDS = ("Node", "Namespace", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod",

@@ -1,12 +1,13 @@
 """The cluster page's object details: GET /clusters/<name>/objects/<kind>/<namespace or ->/<object>
-→ {"yaml", "describe"}, both printed by the real kubectl (clusters/terminal.py's runner)."""
+→ {"yaml", "describe"}, both printed by the real kubectl (clusters/terminal/details.py)."""
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from . import selectors, terminal
+from clusters import selectors
+from clusters.terminal import details, sandbox
 
 
 @require_GET
@@ -16,10 +17,10 @@ async def object_details(request: HttpRequest, name: str, kind: str, namespace: 
     if cluster is None:
         return JsonResponse({"error": f"no cluster named {name}"}, status=404)
     try:
-        details = await terminal.object_details(cluster=cluster, user_id=user.pk, kind=kind,
-                                                namespace=None if namespace == "-" else namespace, name=obj)
-    except (terminal.UnknownKind, terminal.NotFound) as error:
+        shown = await details.object_details(cluster=cluster, user_id=user.pk, kind=kind,
+                                              namespace=None if namespace == "-" else namespace, name=obj)
+    except (details.UnknownKind, details.NotFound) as error:
         return JsonResponse({"error": str(error)}, status=404)
-    except terminal.Busy as error:
+    except sandbox.Busy as error:
         return JsonResponse({"error": str(error)}, status=429)
-    return JsonResponse(details)
+    return JsonResponse(shown)

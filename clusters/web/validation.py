@@ -1,6 +1,6 @@
-"""The manifest editor's server side: a learner's files (tabs) and validation on the fly.
+"""The manifest editor's validation on the fly (the files themselves are saved by clusters.actions).
 
-Files are `ManifestFile` rows, per cluster, in tab order. Validation answers "what would
+Validation answers "what would
 `kubectl apply -f` of this text do?" without doing it: every document goes through the
 cluster's real API server pipeline (`ApiServer`) as a server-side dry run with strict field
 validation, the way kubectl apply drives it:
@@ -16,9 +16,9 @@ parser's marks (`_scan_layouts`); values and the guards against alias bombs, dee
 and huge texts come from the API server's own decoder (`decode.load_manifests`).
 
 Nothing is ever stored: the pipeline runs with dry_run=True (it skips every store write), over
-`_DryRunStore` which keeps what earlier documents *would* create in memory (so a namespace
+a `DryRunStore` which keeps what earlier documents *would* create in memory (so a namespace
 created by document 1 exists for document 2, as it would for kubectl apply), and the whole
-thing runs in a transaction that is rolled back.
+thing runs in a transaction that is rolled back (clusters.selectors.api_dry_run).
 """
 from __future__ import annotations
 
@@ -26,95 +26,44 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from django.conf import settings
-from django.db import IntegrityError, transaction
 
-from .apiserver import errors
-from .apiserver.conversion import to_storage
-from .apiserver.decode import load_manifests, parse_field_path
-from .apiserver.errors import ApiError
-from .apiserver.patch import child_node, field_meta, item_node, json_equal, root_node, strategic_merge_patch
-from .apiserver.pipeline import ApiServer
-from .apiserver.registry import ResourceType, by_gvk, removed_hint, served
-from .apiserver.validation import check_decoding
-from .apiserver.validation_decode import _Walker, schema_node
-from .models import Cluster, ManifestFile
-from .storage import DbStore
+from clusters import selectors
+from clusters.actions import FileError
+from clusters.apiserver import errors
+from clusters.apiserver.conversion import to_storage
+from clusters.apiserver.decode import load_manifests, parse_field_path
+from clusters.apiserver.errors import ApiError
+from clusters.apiserver.patch import (
+    child_node,
+    field_meta,
+    item_node,
+    json_equal,
+    root_node,
+    strategic_merge_patch,
+)
+from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.registry import ResourceType, by_gvk, removed_hint, served
+from clusters.apiserver.store import DryRunStore
+from clusters.apiserver.validation import check_decoding
+from clusters.apiserver.validation_decode import _Walker, schema_node
+from clusters.config import max_request_bytes
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
 
 try:  # the same parser decode.py uses, so marks agree with its error positions
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
-MAX_FILES = 20
-FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # kubectl apply's field managers: client-side apply creates and patches under this name.
 KUBECTL_APPLY_MANAGER = "kubectl-client-side-apply"
 # The editor's kubectl (the terminal) runs in the kubeconfig's namespace, "default".
 DEFAULT_NAMESPACE = "default"
-
-
-class FileError(ValueError):
-    """A file request that cannot be honoured (bad name, too many files, too big); `str()` says why."""
-
-
-def max_bytes() -> int:
-    """The cluster's request size limit: a file (and a validated text) may be as big as one API request."""
-    return settings.PLAYGROUND["MAX_REQUEST_BYTES"]
-
-
-# ============================================================================= files
-
-def file_list(*, cluster: Cluster) -> list[ManifestFile]:
-    """The cluster's files in tab order."""
-    return list(ManifestFile.objects.filter(cluster=cluster).order_by("position", "name"))
-
-
-def _check_file(name: str, text: Any) -> None:
-    if not isinstance(name, str) or not FILE_NAME.fullmatch(name):
-        raise FileError(f'invalid file name "{name}": use letters, digits, ".", "_" and "-", at most 100 '
-                        f"characters, starting with a letter or digit")
-    if not isinstance(text, str):
-        raise FileError('the file\'s "text" must be a string')
-    size = len(text.encode("utf-8", "surrogatepass"))
-    if size > max_bytes():
-        raise FileError(f'file "{name}" is too large: {size} bytes, the limit is {max_bytes()} bytes '
-                        f"(the cluster's request size limit)")
-
-
-def file_save(*, cluster: Cluster, name: str, text: str) -> tuple[ManifestFile, bool]:
-    """Create or replace a file; a new file becomes the last tab. Returns (file, created)."""
-    _check_file(name, text)
-    try:
-        with transaction.atomic():
-            # The cluster row's lock serializes saves, so "at most MAX_FILES" and positions hold
-            # even when two tabs save at once.
-            Cluster.objects.select_for_update().only("pk").get(pk=cluster.pk)
-            existing = ManifestFile.objects.filter(cluster=cluster, name=name).first()
-            if existing is not None:
-                existing.text = text
-                existing.save(update_fields=["text", "updated"])
-                return existing, False
-            files = ManifestFile.objects.filter(cluster=cluster)
-            if files.count() >= MAX_FILES:
-                raise FileError(f'cannot create file "{name}": a cluster keeps at most {MAX_FILES} files; '
-                                f"delete one first")
-            last = files.order_by("-position").values_list("position", flat=True).first()
-            created = ManifestFile.objects.create(cluster=cluster, name=name, text=text,
-                                                  position=0 if last is None else last + 1)
-            return created, True
-    except IntegrityError:  # pragma: no cover - the lock above makes this a lost race with a delete
-        raise FileError(f'file "{name}" changed while saving; try again') from None
-
-
-def file_delete(*, cluster: Cluster, name: str) -> bool:
-    """Delete a file; False when there was none of that name."""
-    deleted, _ = ManifestFile.objects.filter(cluster=cluster, name=name).delete()
-    return bool(deleted)
 
 
 # ======================================================================= diagnostics
@@ -403,56 +352,12 @@ def _merge_deep(into: dict, extra: dict) -> dict:
     return into
 
 
-# ================================================================ the dry-run store
-
-class _DryRunStore:
-    """The cluster's objects as the database holds them, plus what the earlier documents of the
-    text would create or change. It never writes to the database."""
-
-    def __init__(self, base: DbStore) -> None:
-        self.base = base
-        self.pending: dict[tuple[str, str, str], dict] = {}
-        self.added = 0  # pending objects the database does not hold (they count against the quota)
-
-    def get(self, kind: str, namespace: str, name: str) -> dict | None:
-        found = self.pending.get((kind, namespace, name))
-        return copy.deepcopy(found) if found is not None else self.base.get(kind, namespace, name)
-
-    def list(self, kind: str, namespace: str | None = None) -> list[dict]:
-        items = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
-                 for o in self.base.list(kind, namespace)}
-        for (k, ns, name), obj in self.pending.items():
-            if k == kind and (namespace is None or ns == namespace):
-                items[(ns, name)] = copy.deepcopy(obj)
-        return [items[key] for key in sorted(items)]
-
-    def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
-        return [json.dumps(o, separators=(",", ":")) for o in self.list(kind, namespace)]
-
-    def count(self) -> int:
-        return self.base.count() + self.added
-
-    def write(self, event: str, obj: dict) -> dict:  # pragma: no cover - dry runs never write
-        raise AssertionError(f"a dry run tried to store {obj.get('kind')} {obj['metadata'].get('name')}")
-
-    def remember(self, obj: dict) -> None:
-        meta = obj["metadata"]
-        key = (obj["kind"], meta.get("namespace", ""), meta["name"])
-        if key not in self.pending and self.base.get(*key) is None:
-            self.added += 1
-        self.pending[key] = obj
-
-    @property
-    def resource_version(self) -> int:
-        return self.base.resource_version
-
-
 # ================================================================ validation
 
 def manifest_validate(*, cluster: Cluster, text: str) -> Validation:
     """What `kubectl apply -f` of `text` would do to the cluster, and every problem at its line."""
     result = Validation()
-    limit = max_bytes()
+    limit = max_request_bytes()
     if not isinstance(text, str):
         raise FileError('"text" must be a string')
     if len(text) > limit or len(text.encode("utf-8", "surrogatepass")) > limit:
@@ -508,27 +413,17 @@ def _manifests_before(text: str, error_line: int, limit: int) -> list:
 
 
 def _dry_run(cluster: Cluster, documents: list[tuple[dict, _Layout]], result: Validation) -> None:
-    with transaction.atomic():
-        store = _DryRunStore(DbStore(cluster))
-        # No CA: a dry run never creates a namespace's kube-root-ca.crt (the real create would).
-        server = ApiServer(store, now=cluster.sim_now(), limits=_limits(), seed=cluster.seed,  # type: ignore[arg-type]
-                           graceful_pod_deletion=True)
+    def apply_all(server: ApiServer, store: DryRunStore) -> None:
         for obj, layout in documents:
             try:
                 _apply_one(server, store, obj, layout, result)
             except ApiError as error:
                 result.diagnostics.extend(_diagnostics(error, obj, layout))
-        # Belt and braces: even if some path of the pipeline wrote, it is undone.
-        transaction.set_rollback(True)
+
+    selectors.api_dry_run(cluster=cluster, operation=apply_all)
 
 
-def _limits():
-    from .services import limits
-
-    return limits()
-
-
-def _apply_one(server: ApiServer, store: _DryRunStore, obj: Any, layout: _Layout, result: Validation) -> None:
+def _apply_one(server: ApiServer, store: DryRunStore, obj: Any, layout: _Layout, result: Validation) -> None:
     rt = _resource_type(obj, layout)
     obj = copy.deepcopy(obj)
     meta = obj.get("metadata")

@@ -1,4 +1,4 @@
-"""Pages for people (the Kubernetes API's views are in clusters/api/).
+"""Pages for people (the Kubernetes API's views are in clusters/kubeapi/).
 
 Thin: parse, call one service or selector, render. Every cluster is looked up
 through `selectors.cluster_of_user(request.user, name)`, so another learner's
@@ -6,7 +6,7 @@ cluster — guessed name or not — is a 404, exactly like one that does not exi
 """
 from __future__ import annotations
 
-import json
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.conf import settings
@@ -19,15 +19,19 @@ from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import live, selectors, services
-from .apiserver.registry import KUBERNETES_VERSION
-from .models import Cluster
+from clusters import actions, selectors
+from clusters.apiserver.registry import KUBERNETES_VERSION
+from clusters.web import live
+from clusters.web.page_json import BadRequest, json_body, owned_cluster_json
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
 
 
 class ClusterCreateForm(forms.Form):
     # The name's rules are the service's (it answers a ClusterError); the form only parses.
     name = forms.CharField(max_length=63, strip=True)
-    workers = forms.IntegerField(min_value=0, max_value=services.MAX_WORKERS, initial=services.DEFAULT_WORKERS,
+    workers = forms.IntegerField(min_value=0, max_value=actions.MAX_WORKERS, initial=actions.DEFAULT_WORKERS,
                                  label="Worker nodes")
 
 
@@ -39,7 +43,7 @@ def _owned(request: HttpRequest, name: str) -> Cluster:
 
 
 def _home(request: HttpRequest, form: ClusterCreateForm | None = None, status: int = 200) -> HttpResponse:
-    context = {"version": KUBERNETES_VERSION, "max_workers": services.MAX_WORKERS}
+    context = {"version": KUBERNETES_VERSION, "max_workers": actions.MAX_WORKERS}
     if request.user.is_authenticated:
         context["clusters"] = selectors.clusters_of_user(request.user)
         context["form"] = form or ClusterCreateForm(initial={"name": "" if context["clusters"] else "lab"})
@@ -68,9 +72,9 @@ def cluster_create(request: HttpRequest) -> HttpResponse:
     form = ClusterCreateForm(request.POST)
     if form.is_valid():
         try:
-            cluster = services.cluster_create(owner=request.user, name=form.cleaned_data["name"],
+            cluster = actions.cluster_create(owner=request.user, name=form.cleaned_data["name"],
                                               workers=form.cleaned_data["workers"])
-        except services.ClusterError as error:
+        except actions.ClusterError as error:
             form.add_error("name", str(error))
         else:
             messages.success(request, f'Cluster "{cluster.name}" is ready.')
@@ -104,7 +108,7 @@ def _api_server(request: HttpRequest) -> str | None:
 def cluster_kubeconfig(request: HttpRequest, name: str) -> HttpResponse:
     # POST: each download issues a new bearer token (a write), so it is CSRF-protected like the others.
     cluster = _owned(request, name)
-    response = HttpResponse(services.cluster_kubeconfig(cluster=cluster, server=_api_server(request)),
+    response = HttpResponse(actions.cluster_kubeconfig(cluster=cluster, server=_api_server(request)),
                             content_type="application/yaml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{cluster.name}.kubeconfig"'
     response["Cache-Control"] = "no-store"
@@ -132,7 +136,7 @@ def cluster_reset(request: HttpRequest, name: str) -> HttpResponse:
     cluster = _owned(request, name)
     if request.method == "GET":
         return _confirm(request, cluster, "reset")
-    services.cluster_reset(cluster=cluster)
+    actions.cluster_reset(cluster=cluster)
     messages.success(request, f'Cluster "{cluster.name}" was reset.')
     if request.POST.get("next") == "detail":
         return redirect("cluster-detail", name=cluster.name)
@@ -145,7 +149,7 @@ def cluster_delete(request: HttpRequest, name: str) -> HttpResponse:
     cluster = _owned(request, name)
     if request.method == "GET":
         return _confirm(request, cluster, "delete")
-    services.cluster_delete(cluster=cluster)
+    actions.cluster_delete(cluster=cluster)
     messages.success(request, f'Cluster "{name}" was deleted.')
     return redirect("home")
 
@@ -154,55 +158,40 @@ def cluster_delete(request: HttpRequest, name: str) -> HttpResponse:
 MAX_ADVANCE_SECONDS = 3600
 
 
-def _json_body(request: HttpRequest) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise services.ClusterError("the request body must be a JSON object")
-    return body
-
-
 def _number(body: dict, field: str, low: float, high: float) -> float:
     value = body.get(field)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise services.ClusterError(f"{field} must be a number from {low:g} to {high:g}")
+        raise BadRequest(f"{field} must be a number from {low:g} to {high:g}")
     return float(value)
 
 
-@login_required
 @require_POST
-def cluster_clock(request: HttpRequest, name: str) -> HttpResponse:
+@owned_cluster_json
+def cluster_clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     """The clock bar: {"action": "pause" | "resume" | "speed" (with "speed") | "advance" (with "seconds")}."""
-    cluster = _owned(request, name)
-    try:
-        body = _json_body(request)
-        action = body.get("action")
-        if action == "pause":
-            cluster = services.cluster_clock(cluster=cluster, pause=True)
-        elif action == "resume":
-            cluster = services.cluster_clock(cluster=cluster, resume=True)
-        elif action == "speed":
-            speed = _number(body, "speed", services.MIN_SPEED, services.MAX_SPEED)
-            cluster = services.cluster_clock(cluster=cluster, speed=speed)
-        elif action == "advance":
-            seconds = _number(body, "seconds", 1, MAX_ADVANCE_SECONDS)
-            cluster = services.cluster_clock(cluster=cluster, advance=seconds)
-        else:
-            raise services.ClusterError('action must be one of "pause", "resume", "speed", "advance"')
-    except services.ClusterError as error:
-        return JsonResponse({"error": str(error)}, status=400)
+    body = json_body(request)
+    action = body.get("action")
+    if action == "pause":
+        cluster = actions.cluster_clock(cluster=cluster, pause=True)
+    elif action == "resume":
+        cluster = actions.cluster_clock(cluster=cluster, resume=True)
+    elif action == "speed":
+        speed = _number(body, "speed", actions.MIN_SPEED, actions.MAX_SPEED)
+        cluster = actions.cluster_clock(cluster=cluster, speed=speed)
+    elif action == "advance":
+        seconds = _number(body, "seconds", 1, MAX_ADVANCE_SECONDS)
+        cluster = actions.cluster_clock(cluster=cluster, advance=seconds)
+    else:
+        raise BadRequest('action must be one of "pause", "resume", "speed", "advance"')
     return JsonResponse(live.clock(cluster))
 
 
-@login_required
 @require_POST
-def node_switch(request: HttpRequest, name: str, node: str, action: str) -> HttpResponse:
+@owned_cluster_json
+def node_switch(request: HttpRequest, cluster: Cluster, node: str, action: str) -> HttpResponse:
     """A node box's "fail" / "recover": its kubelet stops (or resumes) posting status."""
-    cluster = _owned(request, name)
     try:
-        services.node_set_failed(cluster=cluster, node=node, failed=action == "fail")
-    except services.ClusterError as error:
-        return JsonResponse({"error": str(error)}, status=404)
+        actions.node_set_failed(cluster=cluster, node=node, failed=action == "fail")
+    except actions.ClusterError as error:  # the only one: no such node
+        raise BadRequest(str(error), 404) from None
     return JsonResponse({"node": node, "failed": action == "fail"})

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import pytest
 
-from clusters import services
+from clusters import config
 
 
 @pytest.fixture(scope="session")
 def ca_dir(tmp_path_factory):
     # serving_files() and ca_pem() are cached per process: empty the caches around these tests.
-    services.serving_files.cache_clear()
-    services.ca_pem.cache_clear()
+    config.serving_files.cache_clear()
+    config.ca_pem.cache_clear()
     yield tmp_path_factory.mktemp("ca")
-    services.serving_files.cache_clear()
-    services.ca_pem.cache_clear()
+    config.serving_files.cache_clear()
+    config.ca_pem.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from clusters import selectors, services
+from clusters import actions, selectors
 from clusters.models import Cluster
 
 from .helpers import client_of
@@ -19,7 +19,7 @@ from .test_live import _communicator, _receive_until, _session_cookie
 @pytest.fixture
 def lab(transactional_db):
     owner = get_user_model().objects.create_user("alice")
-    return services.cluster_create(owner=owner, name="lab", workers=2)
+    return actions.cluster_create(owner=owner, name="lab", workers=2)
 
 
 def _post(client: Client, path: str, body: dict | str | None = None):
@@ -80,7 +80,8 @@ def test_controls_are_the_owners_only_and_csrf_protected(lab):
     intruder = get_user_model().objects.create_user("mallory")
     for path in ("/clusters/lab/clock", "/clusters/lab/nodes/worker-1/fail"):
         assert _post(client_of(intruder), path, {"action": "pause"}).status_code == 404
-        assert _post(Client(), path, {"action": "pause"}).status_code == 302  # to the login page
+        signed_out = _post(Client(), path, {"action": "pause"})  # a script's call: JSON, not the login page
+        assert signed_out.status_code == 401 and signed_out.json() == {"error": "sign in to use this cluster's page"}
         assert _post(client_of(lab.owner, csrf=True), path, {"action": "pause"}).status_code == 403
         assert client_of(lab.owner).get(path).status_code == 405
     lab.refresh_from_db()
@@ -99,11 +100,11 @@ def test_the_feed_carries_the_clock_and_tells_pages_when_controls_move(lab):
         assert snapshot["clock"]["speed"] == 1 and snapshot["clock"]["paused"] is False
         assert snapshot["clock"]["now"].endswith("Z")
 
-        await sync_to_async(services.cluster_clock)(cluster=lab, pause=True)
+        await sync_to_async(actions.cluster_clock)(cluster=lab, pause=True)
         controls = await _receive_until(communicator, lambda m: m["type"] == "controls")
         assert controls["clock"]["paused"] is True and controls["failedNodes"] == []
 
-        await sync_to_async(services.node_set_failed)(cluster=lab, node="worker-2", failed=True)
+        await sync_to_async(actions.node_set_failed)(cluster=lab, node="worker-2", failed=True)
         controls = await _receive_until(communicator, lambda m: m["type"] == "controls")
         assert controls["failedNodes"] == ["worker-2"]
         await communicator.disconnect()

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from clusters import manifests, services
+from clusters import actions
 from clusters.models import ManifestFile
 
 from .helpers import client_of
@@ -21,7 +21,7 @@ DEPLOYMENT = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n"
 @pytest.fixture
 def lab():
     owner = get_user_model().objects.create_user("alice")
-    return services.cluster_create(owner=owner, name="lab", workers=1)
+    return actions.cluster_create(owner=owner, name="lab", workers=1)
 
 
 def _put(client: Client, path: str, body) -> object:
@@ -75,7 +75,7 @@ def test_good_file_names(lab, name):
 
 def test_at_most_twenty_files(lab):
     client = client_of(lab.owner)
-    for i in range(manifests.MAX_FILES):
+    for i in range(actions.MAX_FILES):
         assert _put(client, f"/clusters/lab/files/f{i}.yaml", {"text": ""}).status_code == 201
     refused = _put(client, "/clusters/lab/files/one-more.yaml", {"text": ""})
     assert refused.status_code == 400
@@ -98,12 +98,12 @@ def test_file_size_is_the_request_size_limit(lab, settings):
 
 def test_body_must_be_json_with_text(lab):
     client = client_of(lab.owner)
-    assert _put(client, "/clusters/lab/files/a.yaml", "not json").json()["error"].startswith(
-        "the body must be JSON")
+    assert _put(client, "/clusters/lab/files/a.yaml", "not json").json()["error"] == (
+        'the request body must be a JSON object with a "text" string')
     for body in ([], {"text": 3}, {}):
         response = _put(client, "/clusters/lab/files/a.yaml", body)
         assert response.status_code == 400
-        assert response.json() == {"error": 'the body must be a JSON object with a "text" string'}
+        assert response.json() == {"error": 'the request body must be a JSON object with a "text" string'}
 
 
 def test_another_learners_cluster_is_404_like_a_missing_one(lab):
@@ -122,7 +122,7 @@ def test_another_learners_cluster_is_404_like_a_missing_one(lab):
 
 def test_signed_out_gets_401_json_not_a_login_page(lab):
     response = Client().get("/clusters/lab/files")
-    assert response.status_code == 401 and response.json() == {"error": "sign in to use the manifest editor"}
+    assert response.status_code == 401 and response.json() == {"error": "sign in to use this cluster's page"}
 
 
 def test_methods(lab):

@@ -9,7 +9,7 @@ import yaml
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from clusters import services
+from clusters import actions
 from clusters.apiserver import registry
 from clusters.models import ApiObject, Change, Cluster, ClusterToken
 
@@ -114,8 +114,8 @@ def test_learner_journey(alice):
 
 def test_reset_is_a_consistent_watch_stream():
     owner = get_user_model().objects.create_user("erin")
-    cluster = services.cluster_create(owner=owner, name="lab", workers=1)
-    services.api_call(cluster=cluster, operation=lambda api: api.create(
+    cluster = actions.cluster_create(owner=owner, name="lab", workers=1)
+    actions.api_call(cluster=cluster, operation=lambda api: api.create(
         registry.by_path("", "v1", "configmaps"), "default",
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
     cluster.refresh_from_db()
@@ -123,7 +123,7 @@ def test_reset_is_a_consistent_watch_stream():
     uids_before = set(ApiObject.objects.filter(cluster=cluster).values_list("uid", flat=True))
     count_before = ApiObject.objects.filter(cluster=cluster).count()
 
-    services.cluster_reset(cluster=cluster)
+    actions.cluster_reset(cluster=cluster)
     cluster.refresh_from_db()
     changes = list(Change.objects.filter(cluster=cluster).order_by("resource_version")
                    .values_list("resource_version", "type"))

@@ -1,4 +1,4 @@
-"""The cluster page's live feed: clusters/live.py's summaries and the owner-only WebSocket consumer."""
+"""The cluster page's live feed: clusters/web/live.py's summaries and the owner-only WebSocket consumer."""
 from __future__ import annotations
 
 import asyncio
@@ -11,9 +11,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from clusters import consumers, live, services
+from clusters import actions
 from clusters.apiserver import registry
 from clusters.models import Cluster
+from clusters.web import consumer, live
 from playground.asgi import application
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
@@ -157,11 +158,11 @@ def _communicator(path: str, cookie: bytes | None = None) -> WebsocketCommunicat
 @pytest.fixture
 def lab(transactional_db):
     owner = get_user_model().objects.create_user("alice")
-    return services.cluster_create(owner=owner, name="lab", workers=2)
+    return actions.cluster_create(owner=owner, name="lab", workers=2)
 
 
 def _create_configmap(cluster: Cluster, name: str) -> None:
-    services.api_call(cluster=cluster, operation=lambda api: api.create(
+    actions.api_call(cluster=cluster, operation=lambda api: api.create(
         registry.by_path("", "v1", "configmaps"), "default",
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}}))
 
@@ -220,7 +221,7 @@ def test_resume_continues_or_resyncs(lab):
     async_to_sync(body)()
 
     Cluster.objects.filter(pk=lab.pk).update(compacted_resource_version=before + 1)
-    consumers.shared_reads.clear()  # the answer read for `before` a moment ago no longer holds
+    consumer.shared_reads.clear()  # the answer read for `before` a moment ago no longer holds
 
     async def too_old():
         communicator = _communicator("/clusters/lab/live", cookie)
@@ -238,7 +239,7 @@ def test_resume_continues_or_resyncs(lab):
 @pytest.mark.django_db(transaction=True)
 def test_only_the_owner_connects(lab):
     mallory = get_user_model().objects.create_user("mallory")
-    services.cluster_create(owner=mallory, name="other", workers=0)
+    actions.cluster_create(owner=mallory, name="other", workers=0)
     cookie = _session_cookie(mallory)
 
     async def body():
@@ -263,8 +264,8 @@ def test_only_the_owner_connects(lab):
 def test_pages_of_one_cluster_share_one_read_per_write(lab, monkeypatch):
     cookie = _session_cookie(lab.owner)
     reads = []
-    changes_after = consumers.selectors.changes_after
-    monkeypatch.setattr(consumers.selectors, "changes_after",
+    changes_after = consumer.selectors.changes_after
+    monkeypatch.setattr(consumer.selectors, "changes_after",
                         lambda *args, **kwargs: reads.append(args) or changes_after(*args, **kwargs))
 
     async def body():
@@ -304,7 +305,7 @@ def test_a_page_given_a_shared_snapshot_catches_up_at_once(lab):
         shared = await second.receive_json_from(timeout=5)
         assert shared["type"] == "snapshot" and shared["rv"] == snapshot["rv"]
         caught_up = await _receive_until(second, lambda m: m["type"] == "changes" and any(
-            c["name"] == "between" for c in m["changes"]), timeout=consumers.RECHECK_SECONDS - 1)
+            c["name"] == "between" for c in m["changes"]), timeout=consumer.RECHECK_SECONDS - 1)
         assert caught_up["from"] == snapshot["rv"]
         await first.disconnect()
         await second.disconnect()

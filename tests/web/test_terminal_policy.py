@@ -1,4 +1,4 @@
-"""The browser terminal's policy (clusters/terminal.py's parse_command): what runs, what is refused and why.
+"""The browser terminal's policy (clusters/terminal/policy.py's parse_command): what runs, what is refused and why.
 
 Pure: no database, no process. The live behaviour is in tests/e2e/test_terminal.py.
 """
@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.terminal import (Busy, Command, Refusal, UnknownKind, internal_api_url, parse_command, process_slot,
-                               resource_of_kind)
+from clusters.terminal.details import UnknownKind, resource_of_kind
+from clusters.terminal.policy import Command, Refusal, parse_command
+from clusters.terminal.sandbox import Busy, internal_api_url, process_slot
 
 FILES = {"web.yaml", "pod.yaml", "app.env"}
 

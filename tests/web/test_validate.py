@@ -17,7 +17,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from clusters import services
+from clusters import actions
 from clusters.models import ApiObject, Change, Cluster
 
 CORPUS = sorted(Path("/work/shared/corpus/visible").glob("*.yaml"))
@@ -27,7 +27,7 @@ KUBECTL = Path(sys.executable).parent / "kubectl"
 @pytest.fixture
 def lab(db):
     owner = get_user_model().objects.create_user("alice")
-    return services.cluster_create(owner=owner, name="lab", workers=2)
+    return actions.cluster_create(owner=owner, name="lab", workers=2)
 
 
 @pytest.fixture
@@ -134,8 +134,8 @@ def _kubeconfig(tmp_path: Path, server: str, cluster: Cluster) -> Path:
 def test_after_a_real_kubectl_apply_the_corpus_is_unchanged(transactional_db, live_server, tmp_path):
     # The real kubectl writes the last-applied annotation; validation must agree with it byte for byte.
     owner = get_user_model().objects.create_user("alice")
-    cluster = services.cluster_create(owner=owner, name="lab", workers=2)
-    with _token_proxy(live_server.url, services.token_issue(cluster=cluster)) as proxy:
+    cluster = actions.cluster_create(owner=owner, name="lab", workers=2)
+    with _token_proxy(live_server.url, actions.token_issue(cluster=cluster)) as proxy:
         _apply_then_validate(cluster, _kubeconfig(tmp_path, proxy, cluster))
 
 
@@ -419,7 +419,8 @@ def test_deep_nesting_is_refused(client):
 # ------------------------------------------------------------------------------- nothing stored
 
 def test_validation_stores_nothing_and_publishes_nothing(client, lab, monkeypatch):
-    from clusters import notify, runner
+    from clusters.sim import runner
+    from clusters.store import notify
 
     published: list = []
     monkeypatch.setattr(notify, "cluster_changed", lambda *args: published.append(args))

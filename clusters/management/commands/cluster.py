@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clusters import selectors, services
+from clusters import actions, selectors
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="create USER's cluster NAME (creates the user if missing)")
         create.add_argument("user")
         create.add_argument("name")
-        create.add_argument("--nodes", type=int, default=services.DEFAULT_WORKERS,
+        create.add_argument("--nodes", type=int, default=actions.DEFAULT_WORKERS,
                             help="worker nodes besides the control plane (default 2)")
         create.add_argument("--kubeconfig", type=Path, help="also write a kubeconfig for it to this file")
         create.add_argument("--server", help="API URL for the kubeconfig, e.g. https://host:6443")
@@ -57,15 +57,15 @@ class Command(BaseCommand):
 
     def do_create(self, *, user: str, name: str, nodes: int, kubeconfig: Path | None, server: str | None,
                   speed: float, **_):
-        owner = services.user_get_or_create(username=user)
+        owner = actions.user_get_or_create(username=user)
         try:
-            cluster = services.cluster_create(owner=owner, name=name, workers=nodes, speed=speed)
-        except services.ClusterError as exc:
+            cluster = actions.cluster_create(owner=owner, name=name, workers=nodes, speed=speed)
+        except actions.ClusterError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"cluster {user}/{name} created: {cluster.pk} (1 control-plane + {nodes} workers)")
         if kubeconfig:
             kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-            kubeconfig.write_text(services.cluster_kubeconfig(cluster=cluster, server=server))
+            kubeconfig.write_text(actions.cluster_kubeconfig(cluster=cluster, server=server))
             kubeconfig.chmod(0o600)
             self.stdout.write(f"kubeconfig written to {kubeconfig}")
 
@@ -80,15 +80,15 @@ class Command(BaseCommand):
             self.stdout.write("   ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
     def do_delete(self, *, user: str, name: str, **_):
-        services.cluster_delete(cluster=self._cluster(user, name))
+        actions.cluster_delete(cluster=self._cluster(user, name))
         self.stdout.write(f"cluster {user}/{name} deleted")
 
     def do_clock(self, *, user: str, name: str, speed: float | None, pause: bool, resume: bool,
                  advance: float | None, **_):
         try:
-            cluster = services.cluster_clock(cluster=self._cluster(user, name), speed=speed, pause=pause,
+            cluster = actions.cluster_clock(cluster=self._cluster(user, name), speed=speed, pause=pause,
                                              resume=resume, advance=advance or 0.0)
-        except services.ClusterError as exc:
+        except actions.ClusterError as exc:
             raise CommandError(str(exc)) from None
         state = "paused" if cluster.paused else f"running at {cluster.speed:g}x"
         self.stdout.write(f"cluster {user}/{name}: clock {state}, simulated time "
@@ -96,10 +96,10 @@ class Command(BaseCommand):
 
     def do_node(self, *, user: str, name: str, node: str, fail: bool, recover: bool, **_):
         try:
-            services.node_set_failed(cluster=self._cluster(user, name), node=node, failed=fail)
-        except services.ClusterError as exc:
+            actions.node_set_failed(cluster=self._cluster(user, name), node=node, failed=fail)
+        except actions.ClusterError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(f"node {node} of {user}/{name}: {'failed' if fail else 'recovered'}")
 
     def do_kubeconfig(self, *, user: str, name: str, server: str | None, **_):
-        self.stdout.write(services.cluster_kubeconfig(cluster=self._cluster(user, name), server=server), ending="")
+        self.stdout.write(actions.cluster_kubeconfig(cluster=self._cluster(user, name), server=server), ending="")

@@ -26,12 +26,12 @@ class Command(BaseCommand):
         # daphne.server installs Twisted's asyncio reactor on import: it must come first.
         from daphne.server import Server
 
-        from clusters.services import serving_files
+        from clusters.config import serving_files
         from playground.asgi import application
 
         files = serving_files()
-        # The browser terminal's kubectl reaches the API on this port (clusters/terminal.py), and the
-        # kubeconfigs the page hands out name it (clusters/views.py) unless API_SERVER_URL says otherwise.
+        # The browser terminal's kubectl reaches the API on this port (clusters/terminal/sandbox.py), and the
+        # kubeconfigs the page hands out name it (clusters/web/views.py) unless API_SERVER_URL says otherwise.
         settings.PLAYGROUND["SERVED_API_PORT"] = api_port
         settings.PLAYGROUND["API_PORT"] = api_port
         settings.PLAYGROUND["SERVED_API_BIND"] = bind
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Kubernetes Playground: page http://{shown}:{http_port}/ , "
                           f"Kubernetes API https://{shown}:{api_port}/clusters/<id>")
         logging.getLogger("daphne").setLevel(logging.WARNING)
-        from clusters.runner import celery_mode, embedded_runner
+        from clusters.sim.runner import celery_mode, embedded_runner
 
         def ready() -> None:
             if not celery_mode():

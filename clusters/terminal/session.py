@@ -1,0 +1,113 @@
+"""One browser terminal: one command at a time, a sandbox made on the first command.
+
+The consumer hands each "run" and "interrupt" message to a `TerminalSession`, which checks the line
+against the policy, prepares the sandbox and streams the real kubectl's output back as messages
+(protocol: clusters/web/PAGE.md, "Terminal").
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from clusters import selectors
+from clusters.terminal.policy import Refusal, parse_command
+from clusters.terminal.sandbox import (
+    Busy,
+    KubectlRun,
+    Limits,
+    Sandbox,
+    limits,
+    process_slot,
+)
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
+
+Send = Callable[[dict], Awaitable[None]]
+MAX_LINE = 4096
+
+
+@dataclass
+class TerminalSession:
+    """One browser terminal: one command at a time, a sandbox made on the first command."""
+
+    cluster: Cluster
+    user_id: int
+    send: Send
+    sandbox: Sandbox | None = None
+    current: KubectlRun | None = None
+    task: asyncio.Task | None = None
+    interrupt_pending: bool = False   # Ctrl-C before the command's process exists
+    limits: Limits = field(default_factory=limits)
+
+    def start(self, message: dict) -> None:
+        """Handle a "run" message; the command runs in a task so interrupts are heard meanwhile."""
+        run_id, line, stdin = message.get("id"), message.get("line"), message.get("stdin")
+        if self.task is not None and not self.task.done():
+            asyncio.ensure_future(self._refuse(run_id, "a command is already running: wait for it or press "
+                                                       "Ctrl-C to stop it"))
+            return
+        self.interrupt_pending = False
+        self.task = asyncio.ensure_future(self._run(run_id, line, stdin))
+
+    async def _refuse(self, run_id, message: str) -> None:
+        await self.send({"type": "output", "id": run_id, "data": message + "\n"})
+        await self.send({"type": "exit", "id": run_id, "code": 1, "reason": "refused"})
+
+    async def _run(self, run_id, line, stdin) -> None:
+        if not isinstance(line, str) or len(line) > MAX_LINE:
+            await self._refuse(run_id, "the command line is missing or too long")
+            return
+        if stdin is not None and (not isinstance(stdin, str) or
+                                  len(stdin) > settings.PLAYGROUND["MAX_REQUEST_BYTES"]):
+            await self._refuse(run_id, "the text for stdin is not a string or is too long")
+            return
+        if not line.strip():
+            await self.send({"type": "exit", "id": run_id, "code": 0, "reason": None})
+            return
+        files = await sync_to_async(selectors.editor_files)(cluster=self.cluster)
+        decision = parse_command(line, files=files, stdin_given=stdin is not None)
+        if isinstance(decision, Refusal):
+            await self._refuse(run_id, decision.message)
+            return
+        # Made before the sandbox so that a Ctrl-C pressed meanwhile is not lost.
+        self.current = run = KubectlRun(decision, None, self.limits, stdin)
+        if self.interrupt_pending:
+            run.interrupt()
+        try:
+            with process_slot(self.user_id, self.limits.processes_per_user):
+                if self.sandbox is None:
+                    self.sandbox = await Sandbox.open(self.cluster)
+                await asyncio.to_thread(self.sandbox.write_files, files)
+                run.sandbox = self.sandbox
+                outcome = await run.run(lambda text: self.send({"type": "output", "id": run_id, "data": text}))
+        except Busy as busy:
+            await self._refuse(run_id, str(busy))
+            return
+        finally:
+            self.current = None
+        await self.send({"type": "exit", "id": run_id, "code": outcome.code, "reason": outcome.reason})
+
+    def interrupt(self) -> None:
+        if self.current is not None:
+            self.current.interrupt()
+        elif self.task is not None and not self.task.done():
+            self.interrupt_pending = True   # still reading the editor's files: the run will see it
+
+    async def close(self) -> None:
+        """The terminal went away: kill what runs, revoke the token, remove the directory."""
+        if self.current is not None:
+            self.current.kill()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        if self.sandbox is not None:
+            await self.sandbox.close()
+            self.sandbox = None
