@@ -363,7 +363,7 @@ def pod_qos_class(spec: dict) -> str:
     return "Burstable"
 
 
-def _service_account_admission(pod: dict, spec: dict) -> None:
+def _service_account_admission(pod: dict, spec: dict, rng: random.Random) -> None:
     """plugin/pkg/admission/serviceaccount: default SA and the kube-api-access token volume."""
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
     if "kubernetes.io/config.mirror" in annotations:
@@ -376,7 +376,7 @@ def _service_account_admission(pod: dict, spec: dict) -> None:
     volumes = spec.get("volumes") if isinstance(spec.get("volumes"), list) else []
     token_volume = next((v.get("name") for v in _dicts(volumes)
                          if str(v.get("name", "")).startswith("kube-api-access-")), None)
-    name = token_volume or "kube-api-access-" + "".join(random.choice(_NAME_ALPHABET) for _ in range(5))
+    name = token_volume or "kube-api-access-" + "".join(rng.choice(_NAME_ALPHABET) for _ in range(5))
     needs_volume = False
     for key in ("initContainers", "containers"):
         for c in _dicts(spec.get(key)):
@@ -439,13 +439,17 @@ def _pod(obj: dict, rt: ResourceType, create: bool) -> None:
                     if not port.get("hostPort"):
                         port["hostPort"] = port.get("containerPort")
     _pod_spec(spec)
-    if create:
-        _service_account_admission(obj, spec)
-        _priority_admission(spec)
-        _default_toleration_seconds(spec)
-        # The Pod strategy's PrepareForCreate resets status to Pending + QoS class.
-        if not obj.get("status"):
-            obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(spec)}
+
+
+def _pod_admission(obj: dict, rng: random.Random) -> None:
+    """What a new Pod gets after defaulting: the admission plugins, then the strategy's status."""
+    spec = _d(obj, "spec")
+    _service_account_admission(obj, spec, rng)
+    _priority_admission(spec)
+    _default_toleration_seconds(spec)
+    # The Pod strategy's PrepareForCreate resets status to Pending + QoS class.
+    if not obj.get("status"):
+        obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(spec)}
 
 
 # ---------------------------------------------------------------------------
@@ -923,12 +927,19 @@ def _initial_status(obj: dict, rt: ResourceType) -> None:
             status[key] = 0
 
 
-def apply_defaults(obj: dict, rt: ResourceType, *, create: bool = True) -> None:
+def apply_defaults(obj: dict, rt: ResourceType, *, create: bool = True,
+                   rng: random.Random | None = None) -> None:
     """Fill in what kube-apiserver defaults for `rt`, mutating `obj` in place.
 
     `create=False` (updates) skips what only happens when an object is first
     created: admission plugins, strategy PrepareForCreate (Pod status,
     Namespace finalizer, PDB status) and the zero-valued initial status.
+
+    `rng` draws the names admission generates (a new Pod's
+    `kube-api-access-xxxxx` volume): pass the cluster's seeded generator, so
+    the same cluster, seed and requests always produce the same objects.
+    Without one, a generator seeded by the object's namespace and name is used,
+    which is just as reproducible.
     """
     if not isinstance(obj, dict):
         return
@@ -936,4 +947,11 @@ def apply_defaults(obj: dict, rt: ResourceType, *, create: bool = True) -> None:
     if handler is not None:
         handler(obj, rt, create)
     if create:
+        if rt.kind == "Pod":
+            _pod_admission(obj, rng if rng is not None else _object_rng(obj))
         _initial_status(obj, rt)
+
+
+def _object_rng(obj: dict) -> random.Random:
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    return random.Random(f"defaults:{meta.get('namespace', '')}/{meta.get('name', '')}")

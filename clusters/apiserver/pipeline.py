@@ -82,7 +82,7 @@ def prepare_for_create(obj: dict, rt: ResourceType, *, now: float, rng: random.R
         job_selector_and_labels(obj, meta["uid"])
     if rt.subresource("status") is not None and rt.kind != "Node":
         obj.pop("status", None)  # a client cannot set status on create; the strategy resets it
-    apply_defaults(obj, rt, create=True)
+    apply_defaults(obj, rt, create=True, rng=rng)
     return obj
 
 

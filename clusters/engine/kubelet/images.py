@@ -1418,7 +1418,7 @@ def _go_float(value: float) -> str:
 
 
 def _agnhost_http(args: list[str], path: str, query: dict[str, list[str]], elapsed: float,
-                  hostname: str) -> tuple[int, str]:
+                  hostname: str, now: float) -> tuple[int, str]:
     sub = args[0] if args else "pause"
     if sub == "liveness":
         # test/images/agnhost/liveness/server.go: healthy for 10 s, then 500 "error: <seconds>".
@@ -1446,7 +1446,8 @@ def _agnhost_http(args: list[str], path: str, query: dict[str, list[str]], elaps
             return 200, ""
         if path == "/clientip":
             return 200, "10.244.0.1:54321"
-        return 200, "NOW: " + datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f000 +0000 UTC")
+        # Go's time.Now().String() (monotonic reading left out), at the simulated instant of the request.
+        return 200, "NOW: " + datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f000 +0000 UTC")
     if sub == "serve-hostname":
         return 200, hostname
     if sub == "test-webserver":
@@ -1455,13 +1456,14 @@ def _agnhost_http(args: list[str], path: str, query: dict[str, list[str]], elaps
 
 
 def http_response(image: Image, args: list[str] | None, port: int, path: str, seconds_since_start: float,
-                  hostname: str = "") -> tuple[int, str] | None:
+                  hostname: str = "", *, now: float = 0.0) -> tuple[int, str] | None:
     """What the program answers to `GET path` on port: (status, body), or None when nothing listens.
 
     args are the arguments the image's own program runs with (see program_args; None = its CMD).
     Status 0 means the connection is accepted but the program does not speak HTTP (redis, mysql,
     postgres, mongo close it or answer garbage): an httpGet probe or wget fails without a status.
-    hostname is the pod's hostname, for the programs that print it."""
+    hostname is the pod's hostname, for the programs that print it; now is the simulated time of the
+    request (seconds since the epoch), for the programs that print the time (agnhost netexec)."""
     if not listens(image, args, port, "TCP", seconds_since_start):
         return None
     split = urlsplit(path if path.startswith("/") else "/" + path)
@@ -1498,7 +1500,8 @@ def http_response(image: Image, args: list[str] | None, port: int, path: str, se
                          f"{footer}</body></html>\n")
         return 404, _APACHE_404.replace("{footer}", footer)
     if kind == "agnhost":
-        return _agnhost_http(list(image.cmd if args is None else args), route, query, seconds_since_start, hostname)
+        return _agnhost_http(list(image.cmd if args is None else args), route, query, seconds_since_start, hostname,
+                             now)
     if kind == "liveness":
         if route == "/healthz":
             if seconds_since_start > 10:

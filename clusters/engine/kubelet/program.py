@@ -84,7 +84,7 @@ class Program:
         if self.uses_shell or when < self.start:
             return None
         return images.http_response(self.image, self.image_args, port, path, when - self.start,
-                                    self.world.env.get("HOSTNAME", ""))
+                                    self.world.env.get("HOSTNAME", ""), now=when)
 
     def listens(self, port: int, when: float) -> bool:
         if self.uses_shell or when < self.start:
