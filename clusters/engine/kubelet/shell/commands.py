@@ -1,0 +1,734 @@
+"""The simulated commands: busybox applets run against the virtual filesystem, clock and network.
+
+A command is `(sh, argv, io, env) -> exit status`, with env the exported variables it was started with.
+They cover what container scripts and `kubectl exec` use: sleep, file tools (cat, touch, rm, mkdir, ls,
+tee), text tools (grep, wc, head, tail, sort, uniq, seq, expr, basename, dirname), the environment (env,
+printenv, hostname, whoami, uname, date), and the network (wget, curl, nslookup), which asks the world's
+HTTP and DNS models and journals each request so steady loops can be sampled. _COMMANDS is the table the
+interpreter looks names up in (for names the image has). Messages follow busybox word for word, because
+tutorials show them in `kubectl logs` and `kubectl describe`.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import time as _time
+from typing import TYPE_CHECKING, Callable
+
+from .runtime import _IO, _Stop
+from .world import _INFINITY, NET_LATENCY, US
+
+if TYPE_CHECKING:        # annotations only: the interpreter imports this module, not the other way round
+    from .interpreter import _Shell
+
+
+def _parse_duration(text: str) -> int | None:
+    """busybox sleep: N[.frac] with optional s/m/h/d suffix, or 'infinity'. In µs; None if invalid."""
+    if text in ("inf", "infinity"):
+        return _INFINITY
+    m = re.fullmatch(r"(\d*\.?\d*)([smhd]?)", text)
+    if not m or m.group(1) in ("", "."):
+        return None
+    return round(float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)] * US)
+
+
+def _split_opts(args: list[str], with_value: str = "") -> tuple[dict[str, str | bool], list[str]]:
+    """getopt-ish: single-letter flags, those in with_value take an argument (attached or next)."""
+    opts: dict[str, str | bool] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            rest.extend(args[i + 1:])
+            break
+        if a.startswith("-") and len(a) > 1 and not a[1].isdigit():
+            j = 1
+            while j < len(a):
+                letter = a[j]
+                if letter in with_value:
+                    if j + 1 < len(a):
+                        opts[letter] = a[j + 1:]
+                    else:
+                        i += 1
+                        opts[letter] = args[i] if i < len(args) else ""
+                    break
+                opts[letter] = True
+                j += 1
+        else:
+            rest.append(a)
+        i += 1
+    return opts, rest
+
+
+def _c_sleep(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if len(argv) < 2:
+        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: sleep [N]...\n")
+        return 1
+    total = 0
+    for arg in argv[1:]:
+        d = _parse_duration(arg)
+        if d is None:
+            io.err.write(f"sleep: invalid number '{arg}'\n")
+            return 1
+        total += d
+    if total >= _INFINITY:
+        raise _Stop()            # blocked for good: nothing observable will ever happen again
+    sh.advance(total)
+    return 0
+
+
+def _c_usleep(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    sh.advance(int(argv[1]) if len(argv) > 1 and argv[1].isdigit() else 0)
+    return 0
+
+
+def _read_inputs(sh: _Shell, files: list[str], io: _IO, cmd: str) -> tuple[list[tuple[str, str]], int]:
+    """(name, content) of each input (stdin when none), and the exit status so far."""
+    if not files:
+        return [("-", io.stdin.read_all() if io.stdin is not None else "")], 0
+    out, status = [], 0
+    for f in files:
+        if f == "-":
+            out.append(("-", io.stdin.read_all() if io.stdin is not None else ""))
+            continue
+        path = sh.abspath(f)
+        if path in sh.files:
+            out.append((f, sh.files[path]))
+        elif path in sh.dirs:
+            io.err.write(f"{cmd}: read error: Is a directory\n")
+            status = 1
+        else:
+            io.err.write(f"{cmd}: can't open '{f}': No such file or directory\n")
+            status = 1
+    return out, status
+
+
+def _c_cat(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    _opts, files = _split_opts(argv[1:])
+    inputs, status = _read_inputs(sh, files, io, "cat")
+    for _name, content in inputs:
+        io.out.write(content)
+    return status
+
+
+def _c_touch(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    _opts, files = _split_opts(argv[1:])
+    status = 0
+    for f in files:
+        path = sh.abspath(f)
+        if path in sh.files or path in sh.dirs:
+            continue            # only the mtime changes, which nothing here models
+        if posixpath.dirname(path) not in sh.dirs:
+            io.err.write(f"touch: {f}: No such file or directory\n")
+            status = 1
+            continue
+        sh.write_file(path, "")
+    return status
+
+
+def _c_rm(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, files = _split_opts(argv[1:])
+    force, recursive = "f" in opts, "r" in opts or "R" in opts
+    status = 0
+    for f in files:
+        path = sh.abspath(f)
+        if path in sh.dirs:
+            if not recursive:
+                io.err.write(f"rm: '{f}' is a directory\n")
+                status = 1
+                continue
+            sh.remove_path(path)
+        elif path in sh.files:
+            sh.remove_path(path)
+        elif not force:
+            io.err.write(f"rm: can't remove '{f}': No such file or directory\n")
+            status = 1
+    return status
+
+
+def _c_mkdir(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, dirs = _split_opts(argv[1:], with_value="m")
+    status = 0
+    for d in dirs:
+        path = sh.abspath(d)
+        if path in sh.dirs or path in sh.files:
+            if "p" not in opts or path in sh.files:
+                io.err.write(f"mkdir: can't create directory '{d}': File exists\n")
+                status = 1
+            continue
+        missing = []
+        p = path
+        while p not in sh.dirs:
+            missing.append(p)
+            p = posixpath.dirname(p)
+        if len(missing) > 1 and "p" not in opts:
+            io.err.write(f"mkdir: can't create directory '{d}': No such file or directory\n")
+            status = 1
+            continue
+        for m in reversed(missing):
+            sh.make_dir(m)
+    return status
+
+
+def _c_ls(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, targets = _split_opts(argv[1:])
+    status = 0
+    targets = targets or ["."]
+    for n, t in enumerate(targets):
+        path = sh.abspath(t)
+        if path in sh.files:
+            io.out.write(t + "\n")
+            continue
+        if path not in sh.dirs:
+            io.err.write(f"ls: {t}: No such file or directory\n")
+            status = 1
+            continue
+        prefix = path.rstrip("/") + "/"
+        names = sorted({p[len(prefix):].split("/")[0] for p in list(sh.files) + list(sh.dirs)
+                        if p.startswith(prefix) and p != prefix})
+        if "a" not in opts:
+            names = [x for x in names if not x.startswith(".")]
+        else:
+            names = [".", ".."] + names
+        if len(targets) > 1:
+            io.out.write(("\n" if n else "") + f"{t}:\n")
+        for name in names:
+            io.out.write(name + "\n")
+    return status
+
+
+_DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _c_date(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if sh.cond_depth:
+        sh.cond_log.append("$clock")     # a condition on the clock: the loop cannot be extrapolated
+    now = sh.start + sh.now / US
+    tm = _time.gmtime(now)
+    fmt = next((a[1:] for a in argv[1:] if a.startswith("+")), None)
+    if fmt is None:
+        io.out.write(f"{_DAYS[tm.tm_wday]} {_MONTHS[tm.tm_mon - 1]} {tm.tm_mday:2d} "
+                     f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} UTC {tm.tm_year}\n")
+        return 0
+    fmt = fmt.replace("%s", str(int(now))).replace("%N", f"{int(round((now % 1) * 1e9)):09d}")
+    fmt = fmt.replace("%Z", "UTC").replace("%z", "+0000")
+    io.out.write(_time.strftime(fmt, tm) + "\n")
+    return 0
+
+
+def _c_env(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    args = argv[1:]
+    extra = {}
+    while args and "=" in args[0]:
+        k, _, v = args.pop(0).partition("=")
+        extra[k] = v
+    if args:
+        saved = sh.vars
+        sh.vars = {**sh.vars, **extra}
+        sh.exported |= set(extra)
+        try:
+            return sh.run_command(args, io, {})
+        finally:
+            sh.vars = saved
+    for k, v in {**env, **extra}.items():
+        io.out.write(f"{k}={v}\n")
+    return 0
+
+
+def _c_printenv(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if len(argv) == 1:
+        for k, v in env.items():
+            io.out.write(f"{k}={v}\n")
+        return 0
+    status = 0
+    for name in argv[1:]:
+        if name in env:
+            io.out.write(env[name] + "\n")
+        else:
+            status = 1
+    return status
+
+
+def _c_hostname(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if "-i" in argv[1:]:
+        ip = sh.vars.get("POD_IP") or (sh.world.resolve(sh.world.hostname, sh.start + sh.now / US)
+                                       if sh.world.resolve else None)
+        io.out.write((ip or "127.0.0.1") + "\n")
+        return 0
+    io.out.write(sh.world.hostname + "\n")
+    return 0
+
+
+def _c_whoami(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    io.out.write("root\n")
+    return 0
+
+
+def _c_uname(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    io.out.write(("Linux " + sh.world.hostname + " 6.8.0 #1 SMP x86_64 GNU/Linux" if "-a" in argv else "Linux") + "\n")
+    return 0
+
+
+def _parse_url(url: str) -> tuple[str, str, int, str]:
+    """(full url, host, port, path) with http:// assumed, as wget and curl do."""
+    if "://" not in url:
+        url = "http://" + url
+    scheme, _, rest = url.partition("://")
+    hostport, slash, path = rest.partition("/")
+    host, colon, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+    default = 443 if scheme == "https" else 80
+    return url, host, int(port) if colon and port.isdigit() else default, "/" + path if slash else "/"
+
+
+def _http(sh: _Shell, url: str) -> tuple[str, tuple[int, str] | None, str | None]:
+    """One request on the simulated network: ('ok'|'badhost', answer, ip). Records it for the network model."""
+    full, host, _port, _path = _parse_url(url)
+    at = sh.start + sh.now / US
+    ip = sh._resolve(host, at)
+    sh.emit("dns", host, ip)
+    if ip is None:
+        sh.advance(round(NET_LATENCY * US))
+        return "badhost", None, None
+    answer = sh.world.http(full, at) if sh.world.http else None
+    sh.emit("req", full, None if answer is None else f"{answer[0]} {answer[1]}")
+    sh.advance(round(NET_LATENCY * US))
+    return "ok", answer, ip
+
+
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found",
+            400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+            504: "Gateway Timeout"}
+
+
+def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, urls = _split_opts(argv[1:], with_value="OoTUYtPOh")
+    long_opts = [a for a in argv[1:] if a.startswith("--")]
+    for lo in long_opts:
+        if lo == "--spider":
+            opts["spider"] = True
+        elif lo.startswith("--timeout="):
+            opts["T"] = lo.split("=", 1)[1]
+        elif lo in ("--quiet",):
+            opts["q"] = True
+        elif lo.startswith("--output-document="):
+            opts["O"] = lo.split("=", 1)[1]
+    urls = [u for u in urls if not u.startswith("--")]
+    if not urls:
+        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] URL\n")
+        return 1
+    quiet = "q" in opts
+    status = 0
+    for url in urls:
+        full, host, port, path = _parse_url(url)
+        kind, answer, ip = _http(sh, url)
+        if kind == "badhost":
+            io.err.write(f"wget: bad address '{host}'\n")
+            status = 1
+            continue
+        if not quiet:
+            io.err.write(f"Connecting to {host} ({ip}:{port})\n")
+        if answer is None:
+            io.err.write(f"wget: can't connect to remote host ({ip}): Connection refused\n")
+            status = 1
+            continue
+        code, body = answer
+        if code >= 400:
+            io.err.write(f"wget: server returned error: HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip()
+                         + "\n")
+            status = 1
+            continue
+        if "spider" in opts:
+            if not quiet:
+                io.err.write("remote file exists\n")
+            continue
+        target = opts.get("O")
+        if target is None:
+            target = posixpath.basename(path) or "index.html"
+        if target == "-":
+            if not quiet:
+                io.err.write("writing to stdout\n")
+            io.out.write(body)
+            if not quiet:
+                io.err.write(f"-                    100% |********************************| {len(body):>5}  "
+                             "0:00:00 ETA\nwritten to stdout\n")
+        else:
+            dest = sh.abspath(str(target))
+            if posixpath.dirname(dest) not in sh.dirs:
+                io.err.write(f"wget: can't open '{target}': No such file or directory\n")
+                status = 1
+                continue
+            if not quiet:
+                io.err.write(f"saving to '{target}'\n")
+            sh.write_file(dest, body)
+            if not quiet:
+                io.err.write(f"{str(target)[:20]:<20} 100% |********************************| {len(body):>5}  "
+                             f"0:00:00 ETA\n'{target}' saved\n")
+    return status
+
+
+def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    args = []
+    long_map = {"--silent": "-s", "--fail": "-f", "--output": "-o", "--show-error": "-S", "--location": "-L",
+                "--head": "-I", "--include": "-i", "--max-time": "-m", "--connect-timeout": "-m",
+                "--verbose": "-v", "--request": "-X", "--header": "-H", "--data": "-d", "--write-out": "-w"}
+    for a in argv[1:]:
+        args.append(long_map.get(a, a))
+    opts, urls = _split_opts(args, with_value="oXHdmwuA")
+    silent, show_error = "s" in opts, "S" in opts
+    if not urls:
+        io.err.write("curl: try 'curl --help' or 'curl --manual' for more information\n")
+        return 2
+    status = 0
+    for url in urls:
+        full, host, port, _path = _parse_url(url)
+        kind, answer, ip = _http(sh, url)
+        if kind == "badhost":
+            if not silent or show_error:
+                io.err.write(f"curl: (6) Could not resolve host: {host}\n")
+            status = 6
+            continue
+        if answer is None:
+            if not silent or show_error:
+                io.err.write(f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "
+                             "Couldn't connect to server\n")
+            status = 7
+            continue
+        code, body = answer
+        if "f" in opts and code >= 400:
+            if not silent or show_error:
+                io.err.write(f"curl: (22) The requested URL returned error: {code}\n")
+            status = 22
+            continue
+        text = body
+        if "I" in opts or "i" in opts:
+            head = f"HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip() + "\r\n\r\n"
+            text = head if "I" in opts else head + body
+        if "w" in opts:
+            text += str(opts["w"]).replace("%{http_code}", str(code)).replace("\\n", "\n")
+        out = opts.get("o")
+        if out and out != "-":
+            if out == "/dev/null":
+                continue
+            dest = sh.abspath(str(out))
+            if posixpath.dirname(dest) not in sh.dirs:
+                io.err.write("curl: (23) Failure writing output to destination\n")
+                status = 23
+                continue
+            sh.write_file(dest, text)
+        else:
+            io.out.write(text)
+    return status
+
+
+def _c_nslookup(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    # busybox 1.28's format (the version the init-containers and DNS tutorials pin).
+    _opts, args = _split_opts(argv[1:])
+    if not args:
+        io.err.write("BusyBox v1.28.4 (2018-05-22 17:00:17 UTC) multi-call binary.\n\n"
+                     "Usage: nslookup [HOST] [SERVER]\n")
+        return 1
+    name = args[0]
+    server = None
+    for line in sh.files.get("/etc/resolv.conf", "").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "nameserver":
+            server = parts[1]
+            break
+    server = server or "10.96.0.10"
+    rname = sh.world.reverse(server) if sh.world.reverse else "kube-dns.kube-system.svc.cluster.local"
+    at = sh.start + sh.now / US
+    ip = sh._resolve(name, at) if sh.world.resolve or re.fullmatch(r"[\d.]+", name) else None
+    sh.emit("dns", name, ip)
+    sh.advance(round(NET_LATENCY * US))
+    io.out.write(f"Server:    {server}\nAddress 1: {server}{' ' + rname if rname else ''}\n\n")
+    if ip is None:
+        io.err.write(f"nslookup: can't resolve '{name}'\n")
+        return 1
+    host = sh.world.reverse(ip) if sh.world.reverse else None
+    io.out.write(f"Name:      {name}\nAddress 1: {ip}{' ' + host if host else ''}\n")
+    return 0
+
+
+def _grep_regex(pattern: str, extended: bool, fixed: bool, icase: bool) -> re.Pattern:
+    if fixed:
+        rx = re.escape(pattern)
+    elif extended:
+        rx = pattern
+    else:
+        # Basic regular expressions: \( \) \{ \} \| are the operators, bare ( ) { } | + ? are literals.
+        out, i = [], 0
+        while i < len(pattern):
+            c = pattern[i]
+            if c == "\\" and i + 1 < len(pattern):
+                n = pattern[i + 1]
+                out.append(n if n in "(){}|+?" else "\\" + n)
+                i += 2
+                continue
+            out.append("\\" + c if c in "(){}|+?" else c)
+            i += 1
+        rx = "".join(out)
+    try:
+        return re.compile(rx, re.IGNORECASE if icase else 0)
+    except re.error:
+        return re.compile(re.escape(pattern), re.IGNORECASE if icase else 0)
+
+
+def _c_grep(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, rest = _split_opts(argv[1:], with_value="em")
+    if argv[0].endswith("egrep"):
+        opts["E"] = True
+    if "e" in opts:
+        pattern = str(opts["e"])
+    elif rest:
+        pattern = rest.pop(0)
+    else:
+        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: grep [-HhnlLoqvsrRiwFE] [-m N] [-A|B|C N] { PATTERN | -e PATTERN... | -f FILE... } [FILE]...\n")
+        return 2
+    rx = _grep_regex(pattern, "E" in opts, "F" in opts, "i" in opts)
+    inputs, status = _read_inputs(sh, rest, io, "grep")
+    many = len(rest) > 1
+    found = 0
+    for name, content in inputs:
+        count = 0
+        lines = content.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        for n, line in enumerate(lines, 1):
+            hit = bool(rx.search(line)) if "x" not in opts else bool(rx.fullmatch(line))
+            if "v" in opts:
+                hit = not hit
+            if not hit:
+                continue
+            count += 1
+            found += 1
+            if "q" in opts:
+                return 0
+            if "c" in opts or "l" in opts:
+                continue
+            prefix = (f"{name}:" if many else "") + (f"{n}:" if "n" in opts else "")
+            if "o" in opts and "v" not in opts:
+                for m in rx.finditer(line):
+                    io.out.write(prefix + m.group() + "\n")
+            else:
+                io.out.write(prefix + line + "\n")
+        if "c" in opts:
+            io.out.write((f"{name}:" if many else "") + f"{count}\n")
+        if "l" in opts and count:
+            io.out.write(name + "\n")
+    if status and "s" in opts:
+        pass
+    return 2 if status and not found else (0 if found else 1)
+
+
+def _c_wc(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, files = _split_opts(argv[1:])
+    inputs, status = _read_inputs(sh, files, io, "wc")
+    which = [k for k in "lwc" if k in opts] or ["l", "w", "c"]
+    for name, content in inputs:
+        counts = {"l": content.count("\n"), "w": len(content.split()), "c": len(content.encode())}
+        values = [counts[k] for k in which]
+        if len(values) == 1:
+            text = str(values[0])
+        else:
+            text = " ".join(f"{v:>7}" for v in values)
+        io.out.write(text + (f" {name}" if name != "-" else "") + "\n")
+    return status
+
+
+def _head_tail(sh: _Shell, argv: list[str], io: _IO, tail: bool) -> int:
+    args = argv[1:]
+    n = 10
+    files = []
+    i = 0
+    from_start = False
+    while i < len(args):
+        a = args[i]
+        if a == "-n" and i + 1 < len(args):
+            i += 1
+            a = args[i]
+            from_start = tail and a.startswith("+")
+            n = int(a.lstrip("+-") or 0)
+        elif re.fullmatch(r"-n[+-]?\d+", a):
+            from_start = tail and a[2:].startswith("+")
+            n = int(a[2:].lstrip("+-"))
+        elif re.fullmatch(r"-\d+", a):
+            n = int(a[1:])
+        elif a.startswith("-") and a != "-":
+            pass
+        else:
+            files.append(a)
+        i += 1
+    inputs, status = _read_inputs(sh, files, io, "tail" if tail else "head")
+    for name, content in inputs:
+        lines = content.splitlines(keepends=True)
+        if tail:
+            chosen = lines[n - 1:] if from_start else (lines[-n:] if n else [])
+        else:
+            chosen = lines[:n]
+        io.out.write("".join(chosen))
+    return status
+
+
+def _c_head(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    return _head_tail(sh, argv, io, tail=False)
+
+
+def _c_tail(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if "-f" in argv[1:] or "-F" in argv[1:]:
+        # Follows forever: after printing, it blocks (files never change behind its back here).
+        _head_tail(sh, [a for a in argv if a not in ("-f", "-F")], io, tail=True)
+        raise _Stop()
+    return _head_tail(sh, argv, io, tail=True)
+
+
+def _c_seq(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    nums = argv[1:]
+    try:
+        vals = [float(x) if "." in x else int(x) for x in nums]
+    except ValueError:
+        io.err.write(f"seq: invalid number '{next(x for x in nums if not re.fullmatch(r'-?[0-9.]+', x))}'\n")
+        return 1
+    if len(vals) == 1:
+        first, inc, last = 1, 1, vals[0]
+    elif len(vals) == 2:
+        first, inc, last = vals[0], 1, vals[1]
+    elif len(vals) == 3:
+        first, inc, last = vals
+    else:
+        io.err.write("seq: missing operand\n")
+        return 1
+    if inc == 0:
+        return 1
+    count = int((last - first) // inc) + 1 if (last - first) * inc >= 0 else 0
+    count = min(count, 100_000)         # bounded: output beyond this is never shown anyway
+    out = [str(first + k * inc) for k in range(count)]
+    io.out.write("".join(x + "\n" for x in out))
+    return 0
+
+
+def _c_expr(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    args = argv[1:]
+
+    def num(x: str) -> int:
+        try:
+            return int(x)
+        except ValueError:
+            raise ValueError("non-integer argument")
+
+    try:
+        if len(args) == 1:
+            result: str | int = args[0]
+        elif len(args) == 2 and args[0] == "length":
+            result = len(args[1])
+        elif len(args) == 3:
+            a, op, b = args
+            if op in ("+", "-", "*", "/", "%"):
+                x, y = num(a), num(b)
+                if op in ("/", "%") and y == 0:
+                    raise ValueError("division by zero")
+                q = abs(x) // abs(y) * (1 if (x >= 0) == (y >= 0) else -1) if op in "/%" else 0
+                result = {"+": x + y, "-": x - y, "*": x * y, "/": q, "%": x - q * y if y else 0}[op]
+            elif op in ("=", "!=", "<", ">", "<=", ">="):
+                try:
+                    x2, y2 = int(a), int(b)
+                    cmp = {"=": x2 == y2, "!=": x2 != y2, "<": x2 < y2, ">": x2 > y2, "<=": x2 <= y2,
+                           ">=": x2 >= y2}[op]
+                except ValueError:
+                    cmp = {"=": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op]
+                result = int(cmp)
+            elif op == ":":
+                m = re.match(_grep_regex(b, False, False, False).pattern, a)
+                result = (m.group(1) if m.groups() else len(m.group())) if m else (0 if not re.compile(
+                    _grep_regex(b, False, False, False).pattern).groups else "")
+            elif op == "|":
+                result = a if a not in ("", "0") else b
+            elif op == "&":
+                result = a if a not in ("", "0") and b not in ("", "0") else 0
+            else:
+                raise ValueError("syntax error")
+        else:
+            sh.note_unsupported("expr with more than one operator")
+            raise ValueError("syntax error")
+    except ValueError as e:
+        io.err.write(f"expr: {e}\n")
+        return 2
+    io.out.write(f"{result}\n")
+    return 0 if result not in ("", 0, "0") else 1
+
+
+def _c_basename(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if len(argv) < 2:
+        return 1
+    name = posixpath.basename(argv[1].rstrip("/")) or "/"
+    if len(argv) > 2 and name.endswith(argv[2]) and name != argv[2]:
+        name = name[:-len(argv[2])]
+    io.out.write(name + "\n")
+    return 0
+
+
+def _c_dirname(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    if len(argv) < 2:
+        return 1
+    io.out.write((posixpath.dirname(argv[1].rstrip("/")) or ".") + "\n")
+    return 0
+
+
+def _c_tee(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, files = _split_opts(argv[1:])
+    data = io.stdin.read_all() if io.stdin is not None else ""
+    io.out.write(data)
+    for f in files:
+        path = sh.abspath(f)
+        old = sh.files.get(path, "") if "a" in opts else ""
+        sh.write_file(path, old + data)
+    return 0
+
+
+def _c_sort(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, files = _split_opts(argv[1:])
+    inputs, status = _read_inputs(sh, files, io, "sort")
+    lines = [line for _n, c in inputs for line in c.splitlines()]
+
+    def key(line: str):
+        if "n" in opts:
+            m = re.match(r"\s*-?\d+(\.\d+)?", line)
+            return (float(m.group()) if m else 0.0, line)
+        return (0.0, line)
+
+    lines.sort(key=key, reverse="r" in opts)
+    if "u" in opts:
+        lines = list(dict.fromkeys(lines))
+    io.out.write("".join(x + "\n" for x in lines))
+    return status
+
+
+def _c_uniq(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    opts, files = _split_opts(argv[1:])
+    inputs, status = _read_inputs(sh, files[:1], io, "uniq")
+    out: list[tuple[str, int]] = []
+    for _n, content in inputs:
+        for line in content.splitlines():
+            if out and out[-1][0] == line:
+                out[-1] = (line, out[-1][1] + 1)
+            else:
+                out.append((line, 1))
+    for line, n in out:
+        io.out.write((f"{n:>7} " if "c" in opts else "") + line + "\n")
+    return status
+
+
+def _c_true(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = {
+    "sleep": _c_sleep, "usleep": _c_usleep, "cat": _c_cat, "touch": _c_touch, "rm": _c_rm, "mkdir": _c_mkdir,
+    "ls": _c_ls, "date": _c_date, "env": _c_env, "printenv": _c_printenv, "hostname": _c_hostname,
+    "whoami": _c_whoami, "uname": _c_uname, "wget": _c_wget, "curl": _c_curl, "nslookup": _c_nslookup,
+    "grep": _c_grep, "egrep": _c_grep, "wc": _c_wc, "head": _c_head, "tail": _c_tail, "seq": _c_seq,
+    "expr": _c_expr, "basename": _c_basename, "dirname": _c_dirname, "tee": _c_tee, "sort": _c_sort,
+    "uniq": _c_uniq,
+}

@@ -1,0 +1,96 @@
+"""What a simulated script can reach, and what replaying it reports: the shell's contract with the kubelet.
+
+The kubelet fills a ShellWorld (environment, files, hostname, and callables into the network model) and
+gets back a Run, the program's story from its start up to the time it asked about. files_at rebuilds the
+container's filesystem from a Run at any moment, also inside the steady loops the interpreter jumped over.
+The constants bound what a Run keeps and how much work one replay may do; the interpreter, the steady-loop
+jump and the simulated commands all read them from here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+LOG_KEEP = 5000          # log lines a Run keeps (the latest); older ones are counted in logs_dropped
+REQUEST_KEEP = 1000      # requests a Run keeps (the latest); the rest are counted, the rate is in request_rate
+MAX_STEPS = 20_000       # statements per call before giving up on a script that never settles (~0.15 s)
+LOOKAHEAD_STEPS = 2_000  # statements spent past `until` looking for next_event / next_change
+REPLAY_KEEP = 1000       # log lines re-created by really running when a steady loop's lines vary (counters, date)
+NET_LATENCY = 0.001      # seconds a wget/curl/nslookup takes: a busy request loop cannot run at infinite speed
+BUSY_ITERATION = 0.001   # seconds charged to a while/until iteration that took no simulated time (see _run_loop)
+EXEC_TIMEOUT_EXIT = -1   # exec_command's exit code on timeout: a real timed-out exec probe has no exit code
+SHELLS = frozenset({"sh", "ash", "bash", "dash", "zsh", "busybox"})
+
+US = 1_000_000
+_INFINITY = 1 << 62      # µs: "never" (sleep infinity)
+
+
+@dataclass
+class ShellWorld:
+    """What the script can reach; the kubelet fills it."""
+    env: dict[str, str]
+    files: dict[str, str]          # path -> content; a key ending in "/" is an (empty) directory
+    hostname: str
+    # url, time -> (status, body), or None for connection refused; None callable = no network model (refused)
+    http: Callable[[str, float], tuple[int, str] | None] | None = None
+    # DNS name, time -> IP or None (NXDOMAIN). Time-aware, unlike the first sketch, because a replay asks
+    # about the past: the init-containers tutorial's `until nslookup myservice` must fail before the
+    # Service existed even when replayed after it was created. None = no DNS model: names resolve to themselves.
+    resolve: Callable[[str, float], str | None] | None = None
+    binaries: frozenset[str] | None = None     # commands the image has; None = busybox
+    reverse: Callable[[str], str | None] | None = None   # IP -> DNS name, for nslookup's "Address 1: ip name"
+
+
+@dataclass
+class Run:
+    """The program's story from its start up to `until` (all times absolute, in seconds)."""
+    exited: bool
+    exit_code: int | None
+    exit_time: float | None
+    logs: list[tuple[float, str, str]]                      # (time, "stdout"|"stderr", line), the latest LOG_KEEP
+    fs_events: list[tuple[float, str, str, str | None]]    # (time, "write"|"remove"|"mkdir", path, content)
+    requests: list[tuple[float, str]]                       # (time, url) of each wget/curl, the latest REQUEST_KEEP
+    next_event: float | None     # next observable thing after `until` (exit, file change, log line); None = never
+    unsupported: list[str]       # commands/constructs it could not run, each once: the kubelet reports them
+    # --- additions to the first sketch -------------------------------------------------------------
+    next_change: float | None = None    # next exit or file change after `until` (log lines excluded): what
+    #                                     probes and the pod status depend on, so the kubelet can sleep through
+    #                                     a chatty loop instead of waking for each line
+    logs_dropped: int = 0               # log lines before the kept ones
+    requests_dropped: int = 0
+    request_rate: tuple[str, float] | None = None   # (url, requests/second) of a steady loop running at `until`
+    request_rates: dict[str, float] = field(default_factory=dict)   # every url of that loop
+    # Steady loops that write files were jumped over: (from, to, period, events relative to an iteration's
+    # start). files_at uses them; the file state inside such a span repeats with the period.
+    fs_cycles: list[tuple[float, float, float, list[tuple[float, str, str, str | None]]]] = field(default_factory=list)
+    start_error: str | None = None      # argv could not be started at all (binary missing): the runtime's message
+
+
+def files_at(run: Run, initial: dict[str, str], when: float) -> dict[str, str]:
+    """The container's filesystem as of `when` (directories made by mkdir are keys ending in "/")."""
+    files = dict(initial)
+    for t, kind, path, content in run.fs_events:
+        if t > when:
+            break
+        _apply_fs(files, kind, path, content)
+    for t0, t1, period, pattern in run.fs_cycles:
+        # Inside a jumped steady span the state repeats with the period: replay the pattern up to the phase
+        # (file operations set absolute values, so applying them again over the true state is harmless).
+        if t0 <= when < t1 and period > 0:
+            phase = (when - t0) % period
+            for rel, kind, path, content in pattern:
+                if rel <= phase + 1e-9:
+                    _apply_fs(files, kind, path, content)
+    return files
+
+
+def _apply_fs(files: dict[str, str], kind: str, path: str, content: str | None) -> None:
+    if kind == "write":
+        files[path] = content or ""
+    elif kind == "mkdir":
+        files[path.rstrip("/") + "/"] = ""
+    elif kind == "remove":
+        files.pop(path, None)
+        prefix = path.rstrip("/") + "/"
+        for key in [k for k in files if k.startswith(prefix)]:
+            del files[key]
