@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 API_PORT ?= 6443
 
-.PHONY: run test bench services install install-dev clean assets
+.PHONY: run test lint bench services install install-dev clean assets
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,12 +26,22 @@ run: $(VENV)/.dev
 	$(PY) manage.py demo
 	$(PY) manage.py serve --http-port $(PORT) --api-port $(API_PORT)
 
-# PostgreSQL and Redis started if they are not running; the whole suite against real kubectl.
+# The linters first (ruff, the import contracts of pyproject.toml), the front end's pure logic with
+# Node's test runner, then PostgreSQL and Redis started if they are not running and the whole suite
+# against real kubectl.
 test: $(VENV)/.dev services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	node --test frontend/test/*.test.mjs
 	PLAYGROUND_TEST_DATABASE=postgres $(PY) -m pytest
 
 services:
 	scripts/services.sh
+
+# The linters alone (make test runs them too); `ruff check --fix .` mends what it can.
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(VENV)/.dev services
 	$(PY) bench/api_latency.py

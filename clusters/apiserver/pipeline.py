@@ -4,7 +4,7 @@ Every door (kubectl over HTTPS, the Python client, the web page, lessons) goes
 through `ApiServer`, so they all get the same validation, defaults, messages
 and resourceVersions. It is pure: it reads and writes through a `Store` and
 takes the cluster's simulated "now" as a number, so it runs the same on the
-database (clusters.storage.DbStore) and in memory (tests).
+database (clusters.store.database.DbStore) and in memory (tests).
 """
 from __future__ import annotations
 

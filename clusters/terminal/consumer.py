@@ -1,4 +1,4 @@
-"""The browser terminal's WebSocket, /clusters/<name>/terminal (protocol: clusters/PAGE.md, "Terminal").
+"""The browser terminal's WebSocket, /clusters/<name>/terminal (protocol: clusters/web/PAGE.md, "Terminal").
 
 Thin: the owner check (anyone else's socket closes with 4403, like the live feed), then each message
 goes to a `session.TerminalSession`, which parses, sandboxes and runs the real kubectl. Closing the

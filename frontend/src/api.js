@@ -1,4 +1,4 @@
-// The page's calls to its own server (clusters/PAGE.md): session cookie, CSRF header, JSON both ways.
+// The page's calls to its own server (clusters/web/PAGE.md): session cookie, CSRF header, JSON both ways.
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);

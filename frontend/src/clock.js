@@ -1,6 +1,6 @@
 // The clock bar: the cluster's simulated time, ticking locally at its speed between the live feed's
 // messages (each carries {now, speed, paused}), with pause/resume, 1×/10×/60× and step buttons that
-// POST …/clock (clusters/PAGE.md). Every page on the cluster hears changes through the feed's "controls".
+// POST …/clock (clusters/web/PAGE.md). Every page on the cluster hears changes through the feed's "controls".
 import { toast } from "./dom.js";
 
 const pad = (n) => String(n).padStart(2, "0");

@@ -1,4 +1,4 @@
-// The cluster page's live view: one WebSocket (clusters/consumers.py), a snapshot, then changes.
+// The cluster page's live view: one WebSocket (clusters/web/consumer.py), a snapshot, then changes.
 // It draws the node map, workloads, services, events and per-kind kubectl lists, and tells the rest of the
 // page (clock bar, details drawer) what it heard through callbacks. Without JavaScript (or until the first
 // snapshot) the server-rendered tables show instead.

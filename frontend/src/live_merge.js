@@ -1,5 +1,5 @@
 // The live feed's state: the objects the page knows, keyed "Kind/namespace/name", and the resourceVersion
-// (rv) they are current at. The feed (clusters/consumers.py) sends a snapshot, then batches of changes
+// (rv) they are current at. The feed (clusters/web/consumer.py) sends a snapshot, then batches of changes
 // {from, to, changes: [{event, rv, …summary}]} where `from` is the rv the batch follows on from. This module
 // only merges; live.js owns the socket, the drawing and the fade-in/fade-out animations, and acts on what
 // each merge reports. It touches no DOM, so frontend/test/ runs it under plain Node.

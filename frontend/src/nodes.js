@@ -1,4 +1,4 @@
-// The node boxes' Fail / Recover switches: POST …/nodes/<node>/fail|recover (clusters/PAGE.md).
+// The node boxes' Fail / Recover switches: POST …/nodes/<node>/fail|recover (clusters/web/PAGE.md).
 // The feed's "controls" message then tells every open page; until it does, the box shows the new state.
 import { toast } from "./dom.js";
 

@@ -5,7 +5,7 @@ cluster from the home page, open it, paste the kubernetes.io Deployment example 
 apply it, watch both pods turn Running on the map without a reload, run `kubectl get pods` and
 `kubectl scale` in the page's terminal, see an unknown field reported on its own line; a second
 learner cannot see, watch, drive or call the first one's cluster; and the page rides out a dropped
-connection. The page's DOM hooks are the ones clusters/PAGE.md and the templates name.
+connection. The page's DOM hooks are the ones clusters/web/PAGE.md and the templates name.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The browser terminal against a live server: a logged-in learner's WebSocket runs the real kubectl
-against their own cluster (clusters/PAGE.md, "Terminal"), and the object details view prints with it.
+against their own cluster (clusters/web/PAGE.md, "Terminal"), and the object details view prints with it.
 
 The module has a server of its own with small limits (output, watch time), so the limits are quick to hit.
 """

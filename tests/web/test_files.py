@@ -1,4 +1,4 @@
-"""The manifest editor's files (clusters/PAGE.md, "Manifest files"): CRUD, name rules, limits, tab
+"""The manifest editor's files (clusters/web/PAGE.md, "Manifest files"): CRUD, name rules, limits, tab
 order, owner-only, CSRF."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-// From the server's validation answer (POST validate, clusters/PAGE.md) to what the editor shows: lint
+// From the server's validation answer (POST validate, clusters/web/PAGE.md) to what the editor shows: lint
 // ranges, the problems list and the status line. The server counts lines and columns from 1 over the whole
 // file, `---` separators included, so a problem in a multi-document file's third document already names its
 // line in the file; the end column is just past the last character. CodeMirror wants 0-based offsets into

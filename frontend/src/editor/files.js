@@ -1,4 +1,4 @@
-// The editor's tabs: the learner's manifest files for this cluster (GET/PUT/DELETE …/files, clusters/PAGE.md).
+// The editor's tabs: the learner's manifest files for this cluster (GET/PUT/DELETE …/files, clusters/web/PAGE.md).
 // One CodeMirror view; each tab keeps its own EditorState (undo history, selection, diagnostics).
 // Edits save themselves 400 ms after the last keystroke and are checked by the server 500 ms after it.
 import { EditorView, manifestState } from "./setup.js";

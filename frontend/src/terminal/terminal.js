@@ -1,5 +1,5 @@
 // The browser terminal: xterm.js (DOM renderer, so its rows are plain text in the page) in front of the
-// server's kubectl runner (WebSocket /clusters/<name>/terminal, clusters/PAGE.md). There is no shell on
+// server's kubectl runner (WebSocket /clusters/<name>/terminal, clusters/web/PAGE.md). There is no shell on
 // the other side: this widget is the shell's front half — prompt, line editing, history, paste, Ctrl-C —
 // and sends one finished line at a time.
 import { Terminal } from "@xterm/xterm";
