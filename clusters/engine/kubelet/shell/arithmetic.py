@@ -7,7 +7,7 @@ passes in, so reads are seen by its steady-loop bookkeeping like any other varia
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 _ARITH_TOKEN = re.compile(r"\s*(?:(0[xX][0-9a-fA-F]+|\d+)|([A-Za-z_][A-Za-z0-9_]*)|"
                           r"(\+\+|--|\*\*|<<=|>>=|<<|>>|<=|>=|==|!=|&&|\|\||[-+*/%&|^]=|[-+*/%()<>=!~?:&|^,]))")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import posixpath
 import re
 import time as _time
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .runtime import _IO, _Stop
 from .world import _INFINITY, NET_LATENCY, US

@@ -26,19 +26,57 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from .builtins import _BUILTINS
 from .commands import _COMMANDS
 from .expansion import _Expansion
 from .parser import parse
-from .runtime import (_FS_KINDS, _IO, _LOG_KINDS, _QUERY_KINDS, _Break, _Buffer, _Continue, _Exit, _Input, _Null,
-                      _Return, _Sink, _Stop)
+from .runtime import (
+    _FS_KINDS,
+    _IO,
+    _LOG_KINDS,
+    _QUERY_KINDS,
+    _Break,
+    _Buffer,
+    _Continue,
+    _Exit,
+    _Input,
+    _Null,
+    _Return,
+    _Sink,
+    _Stop,
+)
 from .steady import _Snap, _SteadyLoops
-from .syntax import (AndOr, Case, CmdSub, For, FuncDef, Group, If, Loop, Node, ParseError, Pipeline, Redir, Seq,
-                     Simple, Word)
-from .world import (BUSY_ITERATION, EXEC_TIMEOUT_EXIT, LOG_KEEP, LOOKAHEAD_STEPS, MAX_STEPS, REQUEST_KEEP, SHELLS,
-                    US, Run, ShellWorld)
+from .syntax import (
+    AndOr,
+    Case,
+    CmdSub,
+    For,
+    FuncDef,
+    Group,
+    If,
+    Loop,
+    Node,
+    ParseError,
+    Pipeline,
+    Redir,
+    Seq,
+    Simple,
+    Word,
+)
+from .world import (
+    BUSY_ITERATION,
+    EXEC_TIMEOUT_EXIT,
+    LOG_KEEP,
+    LOOKAHEAD_STEPS,
+    MAX_STEPS,
+    REQUEST_KEEP,
+    SHELLS,
+    US,
+    Run,
+    ShellWorld,
+)
 
 
 def run_program(argv: list[str], world: ShellWorld, *, start: float, until: float,

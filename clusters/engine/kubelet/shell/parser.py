@@ -10,8 +10,23 @@ from __future__ import annotations
 import re
 
 from .lexer import _NAME_RE, _Lexer
-from .syntax import (AndOr, Case, For, FuncDef, Group, If, Lit, Loop, Node, ParseError, Pipeline, Redir, Seq, Simple,
-                     Word)
+from .syntax import (
+    AndOr,
+    Case,
+    For,
+    FuncDef,
+    Group,
+    If,
+    Lit,
+    Loop,
+    Node,
+    ParseError,
+    Pipeline,
+    Redir,
+    Seq,
+    Simple,
+    Word,
+)
 
 _RESERVED = {"if", "then", "elif", "else", "fi", "while", "until", "do", "done", "for", "in", "case", "esac",
              "{", "}", "!"}

@@ -17,8 +17,8 @@ requests_dropped, next_event), and asks the world (world.http, _resolve) along a
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 from .runtime import _FS_KINDS, _IO, _LOG_KINDS, _QUERY_KINDS, _Stop
 from .world import LOG_KEEP, LOOKAHEAD_STEPS, REPLAY_KEEP, REQUEST_KEEP, US

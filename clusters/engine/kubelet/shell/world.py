@@ -8,8 +8,8 @@ jump and the simulated commands all read them from here.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 LOG_KEEP = 5000          # log lines a Run keeps (the latest); older ones are counted in logs_dropped
 REQUEST_KEEP = 1000      # requests a Run keeps (the latest); the rest are counted, the rate is in request_rate
