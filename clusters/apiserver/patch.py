@@ -26,7 +26,7 @@ import json
 from typing import Any
 
 from . import errors, schema
-from .validation_decode import json_kind
+from .validation_decode import json_kind, value_class
 
 __all__ = [
     "strategic_merge_patch",
@@ -150,21 +150,13 @@ def field_meta(node: dict[str, Any] | None) -> tuple[str, bool, str]:
     return (others[0] if others else ""), retain, merge_key
 
 
+_GO_TYPES = {"null": "<nil>", "bool": "bool", "object": "map[string]interface {}", "array": "[]interface {}",
+             "string": "string", "integer": "int64", "float": "float64"}
+
+
 def go_type(value: Any) -> str:
     """reflect.TypeOf(value) as Go prints it, for ErrBadArgType messages."""
-    if value is None:
-        return "<nil>"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return "int64"  # apimachinery's json decoder turns integral numbers into int64
-    return "float64"
+    return _GO_TYPES[value_class(value)]
 
 
 def go_format(value: Any) -> str:

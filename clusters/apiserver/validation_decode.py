@@ -140,14 +140,20 @@ def _compile(node: dict[str, Any]) -> _Node:
     return _Node(ANY, "interface {}")
 
 
-def json_kind(value: Any) -> str:
-    """How encoding/json's UnmarshalTypeError names a decoded JSON value: `json: cannot unmarshal
-    <object|array|string|number|bool|null> into Go value of type …` (the decode step, patch bodies,
-    apply configurations)."""
+def value_class(value: Any) -> str:
+    """What a decoded JSON value is: null, bool, integer, float, string, array or object.
+
+    Go's messages name these in two vocabularies (json_kind, patch.go_type); both read this one
+    classification. An integral float counts as an integer: apimachinery's decoder makes it int64.
+    """
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return "bool"
-    if isinstance(value, (int, float)):
-        return "number"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):
@@ -155,6 +161,17 @@ def json_kind(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return "null"
+
+
+_JSON_KINDS = {"integer": "number", "float": "number"}
+
+
+def json_kind(value: Any) -> str:
+    """How encoding/json's UnmarshalTypeError names a decoded JSON value: `json: cannot unmarshal
+    <object|array|string|number|bool|null> into Go value of type …` (the decode step, patch bodies,
+    apply configurations)."""
+    kind = value_class(value)
+    return _JSON_KINDS.get(kind, kind)
 
 
 class _Fatal(Exception):
