@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 
 from clusters.web import files, objects, views
 
-# A cluster's name as services.cluster_create allows it (DNS label).
+# A cluster's name as actions.cluster_create allows it (DNS label).
 NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
 
 urlpatterns = [
@@ -20,7 +20,7 @@ urlpatterns = [
     re_path(rf"^clusters/{NAME}/kubeconfig$", views.cluster_kubeconfig, name="cluster-kubeconfig"),
     re_path(rf"^clusters/{NAME}/reset$", views.cluster_reset, name="cluster-reset"),
     re_path(rf"^clusters/{NAME}/delete$", views.cluster_delete, name="cluster-delete"),
-    # The manifest editor (clusters/web/PAGE.md): a file name's own rules are checked by the service.
+    # The manifest editor (clusters/web/PAGE.md): a file name's own rules are checked by actions.file_save.
     re_path(rf"^clusters/{NAME}/files$", files.file_list, name="cluster-files"),
     re_path(rf"^clusters/{NAME}/files/(?P<file>[^/]{{1,255}})$", files.file_detail, name="cluster-file"),
     re_path(rf"^clusters/{NAME}/validate$", files.validate, name="cluster-validate"),

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class ClusterCreateForm(forms.Form):
-    # The name's rules are the service's (it answers a ClusterError); the form only parses.
+    # The name's rules are actions.cluster_create's (it answers a ClusterError); the form only parses.
     name = forms.CharField(max_length=63, strip=True)
     workers = forms.IntegerField(min_value=0, max_value=actions.MAX_WORKERS, initial=actions.DEFAULT_WORKERS,
                                  label="Worker nodes")
