@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import copy
-import glob
-import os
 import re
 
 import pytest
@@ -12,8 +10,7 @@ from clusters.apiserver import registry
 from clusters.apiserver.decode import load_manifests
 from clusters.apiserver.defaults import (apply_defaults, canonical_quantity, image_tag,
                                          job_selector_and_labels, pod_qos_class)
-
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "corpus", "visible")
+from tests.fixtures import corpus_files, nginx_deployment
 
 
 def rt_of(obj: dict) -> registry.ResourceType:
@@ -30,10 +27,9 @@ def defaulted(obj: dict, **kw) -> dict:
 
 def corpus_objects() -> list[tuple[str, dict]]:
     found = []
-    for path in sorted(glob.glob(os.path.join(CORPUS, "*.yaml"))):
-        with open(path) as handle:
-            for manifest in load_manifests(handle.read(), max_bytes=3 << 20):
-                found.append((f"{os.path.basename(path)}#{manifest.index}", manifest.obj))
+    for path in corpus_files():
+        for manifest in load_manifests(path.read_text(), max_bytes=3 << 20):
+            found.append((f"{path.name}#{manifest.index}", manifest.obj))
     return found
 
 
@@ -53,7 +49,6 @@ def pod_specs(obj: dict) -> list[tuple[dict, bool]]:
     return []
 
 
-@pytest.mark.skipif(not os.path.isdir(CORPUS), reason="shared corpus not present")
 @pytest.mark.parametrize("name,obj", corpus_objects())
 def test_corpus_manifest_defaults(name: str, obj: dict) -> None:
     out = defaulted(obj)
@@ -79,11 +74,8 @@ def test_corpus_manifest_defaults(name: str, obj: dict) -> None:
 
 
 def test_nginx_deployment_exactly_as_a_real_server_returns_it() -> None:
-    obj = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "nginx-deployment"},
-           "spec": {"selector": {"matchLabels": {"app": "nginx"}}, "replicas": 2,
-                    "template": {"metadata": {"labels": {"app": "nginx"}},
-                                 "spec": {"containers": [{"name": "nginx", "image": "nginx:1.14.2",
-                                                          "ports": [{"containerPort": 80}]}]}}}}
+    # application/deployment.yaml at the tag the docs gave it when the real server's answer was taken.
+    obj = nginx_deployment(image="nginx:1.14.2")
     assert defaulted(obj)["spec"] == {
         "progressDeadlineSeconds": 600,
         "replicas": 2,

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import copy
-import glob
-import os
 import time
 
 import pytest
-import yaml
 
 from clusters.apiserver import registry
 from clusters.apiserver.errors import ApiError
@@ -15,8 +12,7 @@ from clusters.apiserver.validation import (
     check_decoding, cron_error, validate_name, validate_object,
 )
 from clusters.apiserver.validation_names import format_quantity, parse_quantity
-
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "corpus", "visible")
+from tests.fixtures import corpus_documents, corpus_files
 
 DEPLOY = registry.by_gvk("apps/v1", "Deployment")
 RS = registry.by_gvk("apps/v1", "ReplicaSet")
@@ -633,10 +629,9 @@ def test_quantity_canonical_form(text, canonical):
 # --- corpus and speed -------------------------------------------------------
 
 def _corpus_docs():
-    for path in sorted(glob.glob(os.path.join(CORPUS, "*.yaml"))):
-        for doc in yaml.safe_load_all(open(path)):
-            if doc:
-                yield os.path.basename(path), doc
+    for path in corpus_files():
+        for doc in corpus_documents(path.name):
+            yield path.name, doc
 
 
 def _defaulted(doc: dict, rt) -> dict:

@@ -28,7 +28,6 @@ from tests import live_server
 
 CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = live_server.ROOT / "var" / "test-artifacts"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KUBECTL = Path(sys.executable).parent / "kubectl"
 PASSWORD = "a-Long-pass-phrase-42"
 

@@ -19,11 +19,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import FIXTURES, kubeconfig_parts, kubectl
+from tests.browser.conftest import kubeconfig_parts, kubectl
+from tests.fixtures import corpus_text
 
 pytestmark = pytest.mark.browser
 
-DEPLOYMENT = (FIXTURES / "application__deployment.yaml").read_text()
+DEPLOYMENT = corpus_text("application__deployment.yaml")
 NGINX_CHIPS = '#live-map .chip[data-key^="Pod/default/nginx-deployment-"]'
 RUNNING = re.compile(r"\bs-ok\b")
 TIMEOUT = 20_000  # ms: with start delays zero a pod runs a second or two after its write

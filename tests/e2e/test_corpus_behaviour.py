@@ -1,8 +1,8 @@
-"""The kubernetes.io example manifests (../shared/corpus/visible) do on the playground what they do on a real cluster.
+"""The kubernetes.io example manifests (tests/fixtures/corpus) do on the playground what they do on a real cluster.
 
 Each scenario applies the files with the real kubectl to a fresh cluster of a live server and checks
 what a learner following the matching kubernetes.io page sees with `kubectl get/describe/rollout/
-logs/exec`. ../shared/corpus/README.md says what a real cluster shows; where it and a real cluster
+logs/exec`. tests/fixtures/corpus/README.md says what a real cluster shows; where it and a real cluster
 disagree, the assertions follow the real cluster (and say why).
 
 Two servers: one with instant pulls and starts (PLAYGROUND_START_DELAYS=0) for the scenarios whose
@@ -22,13 +22,11 @@ from datetime import datetime
 import pytest
 
 from tests import live_server
+from tests.fixtures import corpus_path
 
 from .conftest import Kubectl
 
-CORPUS = live_server.ROOT.parent / "shared" / "corpus" / "visible"
 WAIT = 15.0  # wall-clock seconds a check may take to come true
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"no corpus at {CORPUS}")
 
 
 # ----------------------------------------------------------------------------------------- fixtures
@@ -68,7 +66,7 @@ class Scenario:
     def apply(self, *files: str) -> str:
         args = []
         for name in files:
-            args += ["-f", str(CORPUS / name)]
+            args += ["-f", str(corpus_path(name))]
         return self.kubectl("apply", *args)
 
     def clock(self, *args: str) -> None:
@@ -190,7 +188,7 @@ def test_deployment_scale(fast_server):
     s = fast(fast_server, "deployment-scale")
     s.apply("application__deployment.yaml")
     rollout_status(s)
-    error = s.kubectl.fails("apply", "-f", str(CORPUS / "application__deployment-scale.yaml"))
+    error = s.kubectl.fails("apply", "-f", str(corpus_path("application__deployment-scale.yaml")))
     assert 'The Deployment "nginx-deployment" is invalid: spec.selector: Invalid value' in error
     assert "field is immutable" in error
     assert s.rows("deployment", "nginx-deployment")[0][1] == "2/2"

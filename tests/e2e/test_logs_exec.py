@@ -10,16 +10,14 @@ import ssl
 import subprocess
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from tests import live_server
+from tests.fixtures import corpus_object
 
 from .conftest import KUBECTL, Kubectl
-
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "visible"
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +113,7 @@ def test_logs_of_a_deployment(k):
 
 @pytest.fixture(scope="module")
 def envars(k) -> str:
-    manifest = yaml.safe_load((CORPUS / "pods__inject__envars.yaml").read_text())
+    manifest = corpus_object("pods__inject__envars.yaml")
     k("apply", "-f", "-", input=yaml.safe_dump(manifest))
     name = manifest["metadata"]["name"]
     wait_for(k, name)

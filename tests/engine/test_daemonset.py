@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import copy
 import importlib
-from pathlib import Path
 
 import pytest
-import yaml
 
 from clusters.engine.controllers import daemonset
 from clusters.engine.loop import step
 from clusters.engine.state import timestamp
 from tests.engine.conftest import apply, new_state, run
+from tests.fixtures import corpus_object
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "visible"
 NS = "kube-system"
 
 
 def corpus_daemonset() -> dict:
-    path = CORPUS / "controllers__daemonset.yaml"
-    if not path.exists():
-        pytest.skip("shared corpus not present")
-    return yaml.safe_load(path.read_text())
+    return corpus_object("controllers__daemonset.yaml")
 
 
 def with_control_plane_toleration(ds: dict) -> dict:

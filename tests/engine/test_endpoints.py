@@ -1,24 +1,11 @@
 """EndpointSlices and Endpoints follow the pods a Service selects, and their readiness."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-import yaml
-
 from clusters.engine.controllers import endpoints
+from tests.fixtures import corpus_documents as corpus
 
 from .conftest import T0, apply, new_state
 from .test_gc import make_pod, run_housekeeping
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "visible"
-
-
-def corpus(name: str) -> list[dict]:
-    path = CORPUS / name
-    if not path.exists():
-        pytest.skip("shared corpus not present")
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
 def service(state, name: str = "my-nginx", selector: dict | None = None, ports: list | None = None, **spec) -> dict:

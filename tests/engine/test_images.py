@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,7 @@ from clusters.engine.kubelet.images import (
     CATALOG, Image, ImageRef, PullError, effective_argv, http_response, listens, lookup, missing_env, parse_image,
     program_args, program_logs, render_logs, run_mode, serving_ports,
 )
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "visible"
+from tests.fixtures import corpus_files
 
 
 def image(name: str) -> Image:
@@ -81,19 +79,17 @@ def test_invalid_name_is_invalid_image_name() -> None:
 
 def corpus_images() -> list[str]:
     found: set[str] = set()
-    for path in sorted(CORPUS.glob("*.yaml")):
+    for path in corpus_files():
         for match in re.finditer(r'\bimage:\s*"?([^\s",]+)"?', path.read_text()):
             found.add(match.group(1))
     return sorted(found)
 
 
 def test_corpus_has_images() -> None:
-    if not CORPUS.exists():
-        pytest.skip("shared corpus not present")
     assert "registry.k8s.io/e2e-test-images/agnhost:2.40" in corpus_images()
 
 
-@pytest.mark.parametrize("name", corpus_images() or ["nginx"])
+@pytest.mark.parametrize("name", corpus_images())
 def test_every_corpus_image_pulls(name: str) -> None:
     found = image(name)
     assert found.size_bytes > 0 and 0.3 <= found.pull_seconds <= 10

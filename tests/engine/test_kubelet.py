@@ -1,17 +1,12 @@
 """The simulated kubelet on a fake clock: states, events, probes, restarts, deletion."""
 from __future__ import annotations
 
-import pathlib
-
-import yaml
-
 from clusters.engine.kubelet import lifecycle
 from clusters.engine.loop import step
 from clusters.engine.state import timestamp
+from tests.fixtures import corpus_object
 
 from .conftest import T0, new_state, run
-
-CORPUS = pathlib.Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "visible"
 
 
 def pod(name: str, containers: list[dict], **spec) -> dict:
@@ -20,7 +15,7 @@ def pod(name: str, containers: list[dict], **spec) -> dict:
 
 
 def corpus_pod(file: str) -> dict:
-    found = yaml.safe_load((CORPUS / file).read_text())
+    found = corpus_object(file)
     found["metadata"].setdefault("namespace", "default")
     found["spec"]["nodeName"] = "worker-1"
     found["spec"].pop("nodeSelector", None)

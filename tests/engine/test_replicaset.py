@@ -8,17 +8,13 @@ step only the controllers under test so other modules landing in parallel cannot
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
-import pytest
-import yaml
 
 from clusters.engine.controllers import deployment, podutil, replicaset
 from clusters.engine.loop import step
 from clusters.engine.state import ClusterState, parse_timestamp, timestamp
 from tests.engine.conftest import T0, apply, new_state
+from tests.fixtures import corpus_object
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "visible"
 START_SECONDS = 2.0      # how long the fake kubelet takes to make a pod Ready
 TERMINATE_SECONDS = 1.0  # how long it takes to finish a graceful deletion
 NODES = ("kind-worker", "kind-worker2")
@@ -27,10 +23,8 @@ NODES = ("kind-worker", "kind-worker2")
 # ====================================================================== test helpers (shared with test_deployment)
 
 def corpus(name: str) -> dict:
-    path = CORPUS / name
-    if not path.exists():
-        pytest.skip(f"corpus file {name} not found")
-    obj = yaml.safe_load(path.read_text())
+    """A single-object corpus file, in the default namespace unless it names one."""
+    obj = corpus_object(name)
     obj["metadata"].setdefault("namespace", "default")
     return obj
 

@@ -4,18 +4,16 @@ are tested on their own), on the fake clock."""
 from __future__ import annotations
 
 import copy
-import pathlib
 import time
 
 import pytest
-import yaml
 
 from clusters.engine.loop import step
 from clusters.engine.scheduler import framework
 from clusters.engine.scheduler.filters import pod_requests
 from tests.engine.conftest import T0, apply, new_state
+from tests.fixtures import corpus_object
 
-CORPUS = pathlib.Path("/work/shared/corpus/visible")
 POSTFILTER = "no new claims to deallocate, preemption: "
 TAINT = "node(s) had untolerated taint(s)"
 
@@ -91,7 +89,7 @@ def test_a_pod_tolerating_the_taint_may_land_on_the_control_plane():
 
 def test_pod_nginx_corpus_manifest_with_a_nodeselector_nobody_has_stays_pending():
     state = new_state(workers=2)
-    manifest = yaml.safe_load((CORPUS / "pods__pod-nginx.yaml").read_text())
+    manifest = corpus_object("pods__pod-nginx.yaml")
     manifest["metadata"]["namespace"] = "default"
     apply(state, manifest)
     run(state)

@@ -1,24 +1,11 @@
 """PV/PVC binding, dynamic provisioning as kind's local-path provisioner does it, reclaiming."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-import yaml
-
 from clusters.engine.controllers import volumes
+from tests.fixtures import corpus_object as corpus
 
 from .conftest import T0, apply, new_state
 from .test_gc import make_pod, run_housekeeping
-
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "visible"
-
-
-def corpus(name: str) -> dict:
-    path = CORPUS / name
-    if not path.exists():
-        pytest.skip("shared corpus not present")
-    return yaml.safe_load(path.read_text())
 
 
 def pv(state, name: str, size: str, *, cls: str | None = "manual", modes=("ReadWriteOnce",), labels=None,

@@ -18,31 +18,14 @@ import psycopg
 import pytest
 
 from tests import live_server
+from tests.fixtures import as_yaml, nginx_deployment
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
 LEASE_SECONDS = 3   # PLAYGROUND_LEASE_SECONDS: a killed worker's cluster is handed out again this soon
 SCALE_TO = 150      # a scale-up big enough that its reconcile pass takes a while (hundreds of writes)
 
-NGINX = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  labels: {app: web}
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.27
-        ports:
-        - containerPort: 80
-"""
+# The docs' nginx Deployment (2 replicas) as `web`, labelled app=web.
+NGINX = as_yaml(nginx_deployment(name="web", app="web", image="nginx:1.27", labels={"app": "web"}))
 
 
 @pytest.fixture(scope="module")

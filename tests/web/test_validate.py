@@ -19,8 +19,9 @@ from django.test import Client
 
 from clusters import actions
 from clusters.models import ApiObject, Change, Cluster
+from tests.fixtures import corpus_files, corpus_text
 
-CORPUS = sorted(Path("/work/shared/corpus/visible").glob("*.yaml"))
+CORPUS = corpus_files()
 KUBECTL = Path(sys.executable).parent / "kubectl"
 
 
@@ -72,12 +73,12 @@ def test_every_corpus_manifest_validates_as_created(client, lab, path):
 
 
 def test_objects_are_reported_like_kubectl_apply_names_them(client):
-    result = validate(client, Path("/work/shared/corpus/visible/application__php-apache.yaml").read_text())
+    result = validate(client, corpus_text("application__php-apache.yaml"))
     assert result["objects"] == [
         {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "default", "name": "php-apache",
          "action": "created"},
         {"apiVersion": "v1", "kind": "Service", "namespace": "default", "name": "php-apache", "action": "created"}]
-    volume = validate(client, Path("/work/shared/corpus/visible/pods__storage__pv-volume.yaml").read_text())
+    volume = validate(client, corpus_text("pods__storage__pv-volume.yaml"))
     assert volume["objects"] == [{"apiVersion": "v1", "kind": "PersistentVolume", "namespace": None,
                                   "name": "task-pv-volume", "action": "created"}]
 
@@ -161,7 +162,7 @@ def _apply_then_validate(cluster: Cluster, kubeconfig: Path) -> None:
         return subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "apply", "--dry-run=server", "-f", "-"],
                               input=text, capture_output=True, text=True, timeout=60)
 
-    deployment = Path("/work/shared/corpus/visible/application__deployment.yaml").read_text()
+    deployment = corpus_text("application__deployment.yaml")
     scaled = deployment.replace("replicas: 2", "replicas: 4")
     fewer_ports = deployment.replace("        ports:\n        - containerPort: 80\n", "")
     relabelled = deployment.replace("  name: nginx-deployment\n", "  name: nginx-deployment\n  labels:\n    tier: web\n")
