@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kubernetes import client, config  # noqa: E402
+from kubernetes import client, config
 
-from tests import live_server  # noqa: E402
+from tests import live_server
 
 TARGETS_MS = {"get": 50, "list": 50, "create": 100, "patch": 100, "apply": 100,
               "get (raw)": 50, "list (raw)": 50}

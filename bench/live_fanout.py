@@ -170,7 +170,7 @@ async def hold_page(page: Page, url: str, headers: dict, origin: str, stop: asyn
                             page.out_of_order += 1
                         page.last_change = max(page.last_change, rv)
                     page.rv = max(page.rv or 0, message["to"])
-    except Exception as error:  # noqa: BLE001 — reported per page
+    except Exception as error:
         page.closed = f"{type(error).__name__}: {error}"
         page.ready.set()
 
@@ -228,7 +228,7 @@ async def sample_rss(pid: int, samples: list[tuple[float, float]], stop: asyncio
         samples.append((time.monotonic(), rss_mb(pid)))
         try:
             await asyncio.wait_for(stop.wait(), 0.25)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

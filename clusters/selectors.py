@@ -5,7 +5,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import transaction
@@ -73,7 +73,7 @@ def object_table(cluster: Cluster, kind: str, *, all_namespaces: bool = False) -
     """`kubectl get <kind>` (with `-A`: a NAMESPACE column first) from the real columns in apiserver.tables."""
     rows = ApiObject.objects.filter(cluster=cluster, kind=kind).order_by("namespace", "name")
     objects = [json.loads(data) for data in rows.values_list("data", flat=True)]
-    table = build_table(kind, objects, now=datetime.fromtimestamp(cluster.sim_now(), timezone.utc))
+    table = build_table(kind, objects, now=datetime.fromtimestamp(cluster.sim_now(), UTC))
     shown = [i for i, column in enumerate(table["columnDefinitions"]) if column.get("priority", 0) == 0]
     columns = [table["columnDefinitions"][i]["name"].upper() for i in shown]
     cells = [[_cell(row["cells"][i]) for i in shown] for row in table["rows"]]

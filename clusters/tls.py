@@ -66,7 +66,7 @@ def ensure_serving_files(directory: Path, public_hosts: list[str]) -> ServingFil
     directory.mkdir(parents=True, exist_ok=True)
     files = ServingFiles(directory / "ca.crt", directory / "apiserver.crt", directory / "apiserver.key")
     ca_key_path = directory / "ca.key"
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     if not files.ca_cert.exists() or not ca_key_path.exists():
         ca_key = ec.generate_private_key(ec.SECP256R1())
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes-playground-ca")])

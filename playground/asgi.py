@@ -9,14 +9,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 # Django must be set up before the consumers (and the models they import) are loaded.
 http_application = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.urls import re_path  # noqa: E402
+from channels.auth import AuthMiddlewareStack
+from channels.routing import ProtocolTypeRouter, URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator
+from django.urls import re_path
 
-from clusters.kubeapi.remotecommand import RemoteCommandConsumer  # noqa: E402
-from clusters.terminal.consumer import TerminalConsumer  # noqa: E402
-from clusters.web.consumer import ClusterConsumer  # noqa: E402
+from clusters.kubeapi.remotecommand import RemoteCommandConsumer
+from clusters.terminal.consumer import TerminalConsumer
+from clusters.web.consumer import ClusterConsumer
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 

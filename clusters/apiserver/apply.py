@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from . import errors, schema
 from .patch import _server_error, child_node, field_meta, item_node, json_copy, json_equal, root_node

@@ -303,7 +303,7 @@ def _scalar(event: Any) -> tuple[Any, bool]:
         try:
             raw = base64.b64decode("".join(text.split()), validate=True)
         except (binascii.Error, ValueError):
-            raise _YamlError(f"!!binary value contains invalid base64 data", mark.line + 1, mark.column + 1)
+            raise _YamlError("!!binary value contains invalid base64 data", mark.line + 1, mark.column + 1)
         return raw.decode("utf-8", errors="replace"), False
     if short == "!!merge":
         return "<<", True

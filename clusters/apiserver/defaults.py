@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable
 from fractions import Fraction
-from typing import Any, Iterable
+from typing import Any
 
 from clusters.apiserver import schema
 from clusters.apiserver.registry import ResourceType
@@ -336,7 +337,7 @@ def pod_qos_class(spec: dict) -> str:
     pod_resources = spec.get("resources")
     if isinstance(pod_resources, dict) and (pod_resources.get("requests") or pod_resources.get("limits")):
         holders = [pod_resources]  # pod-level resources decide when they are set
-        guaranteed_each = [set((pod_resources.get("limits") or {})) >= set(supported)]
+        guaranteed_each = [set(pod_resources.get("limits") or {}) >= set(supported)]
     else:
         holders, guaranteed_each = [], []
         for c in _dicts(spec.get("containers")) + list(_dicts(spec.get("initContainers"))):

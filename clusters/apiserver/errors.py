@@ -7,7 +7,8 @@ real kube-apiserver's wording (k8s.io/apimachinery/pkg/api/errors).
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 class ApiError(Exception):
@@ -125,8 +126,8 @@ def method_not_allowed(message: str = "the server does not allow this method on 
 
 def unsupported_media_type(content_type: str) -> ApiError:
     return ApiError(415, "UnsupportedMediaType",
-                    f'the body of the request was in an unknown format - accepted media types include: '
-                    f'application/json, application/yaml, application/vnd.kubernetes.protobuf'
+                    'the body of the request was in an unknown format - accepted media types include: '
+                    'application/json, application/yaml, application/vnd.kubernetes.protobuf'
                     if not content_type else
                     f'the body of the request was in an unknown format - accepted media types include: '
                     f'application/json, application/yaml, application/vnd.kubernetes.protobuf '

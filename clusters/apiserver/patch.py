@@ -22,7 +22,6 @@ e.g. to set resourceVersion, and must not reach back into a stored object).
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from . import errors, schema

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Iterable, Protocol
+from collections.abc import Iterable
+from typing import Protocol
 
 Key = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped kinds
 

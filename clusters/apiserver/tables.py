@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 from clusters.engine.resources import DECIMAL_SI, QuantityError, format_quantity, match_quantity
 
@@ -47,7 +48,7 @@ def _doc(ref: str) -> str:
         from clusters.apiserver import schema  # sibling pure module; lazy so tables work without the schema package
         props = schema.definition(definition).get("properties", {})
         return str(props.get(field_name, {}).get("description", ""))
-    except Exception:  # noqa: BLE001 — a missing description must never break `kubectl get`
+    except Exception:
         return ""
 
 
@@ -382,13 +383,13 @@ def _parse_time(timestamp: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     # metav1.Time's zero value ("0001-01-01T00:00:00Z") means unset, like null
     return None if parsed.year == 1 else parsed
 
 
 def _aware(now: datetime) -> datetime:
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def translate_timestamp_since(timestamp: str | None, now: datetime) -> str:
@@ -1207,7 +1208,7 @@ def _print_resource_quota(obj: dict, now: datetime) -> Row:
 def _print_default(obj: dict, now: datetime) -> Row:
     created = _parse_time((obj.get("metadata") or {}).get("creationTimestamp"))
     # DefaultTableConvertor: creationTimestamp.UTC().Format(time.RFC3339); Go's zero time when unset
-    created_text = (created.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    created_text = (created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                     if created else "0001-01-01T00:00:00Z")
     return [_name(obj), created_text]
 

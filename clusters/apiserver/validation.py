@@ -10,19 +10,39 @@ walk) and validation_pods (pod spec). Objects are plain JSON dicts.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import errors
 from .registry import ResourceType
 from .validation_decode import decode_errors
 from .validation_names import (
-    Errors, GoValue, QuantityError, go_label_selector, go_repr, go_string_map, go_string_slice,
-    is_config_map_key, is_dns1123_label, is_dns1123_subdomain, is_dns1035_label, is_qualified_name,
-    is_valid_percent, is_valid_port_name, is_valid_port_num, name_checker, parse_quantity,
-    validate_annotations, validate_labels,
+    Errors,
+    GoValue,
+    QuantityError,
+    go_label_selector,
+    go_repr,
+    go_string_map,
+    go_string_slice,
+    is_config_map_key,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_qualified_name,
+    is_valid_percent,
+    is_valid_port_name,
+    is_valid_port_num,
+    name_checker,
+    parse_quantity,
+    validate_annotations,
+    validate_labels,
 )
 from .validation_pods import (
-    NON_NEGATIVE, non_negative, normalized, validate_pod_spec, validate_pod_template_spec,
+    NON_NEGATIVE,
+    non_negative,
+    normalized,
+    validate_pod_spec,
+    validate_pod_template_spec,
     validate_pod_update,
 )
 

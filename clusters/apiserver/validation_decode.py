@@ -65,7 +65,7 @@ class _Node:
         self.value: _Node | None = None
 
     @property
-    def props(self) -> dict[str, "_Node"]:
+    def props(self) -> dict[str, _Node]:
         # Compiled lazily: definitions refer to each other (and JSONSchemaProps to itself).
         if self._props is None:
             definition = schema.definition(self._defname)

@@ -17,8 +17,14 @@ from typing import Any
 
 from clusters.engine import resources
 from clusters.engine.resources import (  # noqa: F401  (re-exported for the validation modules)
-    DNS1123_LABEL_FMT, DNS1123_SUBDOMAIN_FMT, DNS1123_SUBDOMAIN_RE, LABEL_VALUE_FMT, QuantityError,
-    is_dns1123_subdomain, max_len_bytes_error, max_len_error,
+    DNS1123_LABEL_FMT,
+    DNS1123_SUBDOMAIN_FMT,
+    DNS1123_SUBDOMAIN_RE,
+    LABEL_VALUE_FMT,
+    QuantityError,
+    is_dns1123_subdomain,
+    max_len_bytes_error,
+    max_len_error,
 )
 
 # ---------------------------------------------------------------------------

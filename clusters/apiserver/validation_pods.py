@@ -14,9 +14,20 @@ from typing import Any
 from clusters.engine.resources import normalized
 
 from .validation_names import (
-    Errors, GoValue, QuantityError, format_quantity, is_config_map_key, is_dns1123_label,
-    is_dns1123_subdomain, is_label_value, is_qualified_name, is_relaxed_env_var_name,
-    is_valid_port_name, is_valid_port_num, parse_quantity, validate_labels,
+    Errors,
+    GoValue,
+    QuantityError,
+    format_quantity,
+    is_config_map_key,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_value,
+    is_qualified_name,
+    is_relaxed_env_var_name,
+    is_valid_port_name,
+    is_valid_port_num,
+    parse_quantity,
+    validate_labels,
 )
 
 MAX_INT32 = 2 ** 31 - 1

@@ -16,8 +16,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .controllers import (cronjob, daemonset, deployment, endpoints, gc, job, namespace, node, replicaset,
-                          statefulset, volumes)
+from .controllers import (
+    cronjob,
+    daemonset,
+    deployment,
+    endpoints,
+    gc,
+    job,
+    namespace,
+    node,
+    replicaset,
+    statefulset,
+    volumes,
+)
 from .kubelet import lifecycle
 from .scheduler import framework
 from .state import ClusterState

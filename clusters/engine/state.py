@@ -24,7 +24,7 @@ import random
 import uuid
 import zlib
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
@@ -38,12 +38,12 @@ def key_of(obj: dict) -> Key:
 
 def timestamp(seconds: float) -> str:
     """RFC 3339 in whole seconds, as metav1.Time serialises."""
-    return datetime.fromtimestamp(int(seconds), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def micro_timestamp(seconds: float) -> str:
     """RFC 3339 with microseconds, as metav1.MicroTime serialises (events, leases)."""
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_timestamp(value: str | None) -> float | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -258,9 +259,9 @@ def object_response(obj: dict, accept: str, cluster: Cluster, kind: str) -> Http
 
 
 def _now(cluster: Cluster):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.fromtimestamp(cluster.sim_now(), timezone.utc)
+    return datetime.fromtimestamp(cluster.sim_now(), UTC)
 
 
 def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:

@@ -11,7 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
@@ -68,7 +68,7 @@ def _key(obj: dict) -> tuple[str, str]:
 
 def _encode(spec: WatchSpec, event: str, obj: dict) -> bytes:
     if spec.table and event in ("ADDED", "MODIFIED", "DELETED"):
-        table = build_table(spec.rt.kind, [obj], now=datetime.fromtimestamp(spec.cluster.sim_now(), timezone.utc),
+        table = build_table(spec.rt.kind, [obj], now=datetime.fromtimestamp(spec.cluster.sim_now(), UTC),
                             include_object=spec.include_object,
                             resource_version=obj["metadata"].get("resourceVersion", ""))
         if spec.columns_sent:

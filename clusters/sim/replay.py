@@ -9,7 +9,7 @@ stream into a container that is not running (the kubelet's 404).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from clusters.apiserver import errors
 from clusters.engine.kubelet import logs
@@ -98,7 +98,7 @@ def _rfc3339_nano(seconds: float) -> str:
     """The kubelet's RFC3339NanoFixed: always nine fractional digits."""
     micros = round(seconds * 1_000_000)
     whole, frac = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:06d}000Z"
+    return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{frac:06d}000Z"
 
 
 def format_line(line: logs.LogLine, timestamps: bool) -> bytes:

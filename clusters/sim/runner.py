@@ -49,7 +49,7 @@ class EmbeddedRunner:
         while True:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), self.POLL_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wakeup.clear()
             with self._lock:

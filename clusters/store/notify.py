@@ -58,7 +58,7 @@ async def wakeups(cluster_id: uuid.UUID | str) -> AsyncIterator[Callable[[float]
             return
         try:
             await asyncio.wait_for(layer.receive(channel), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     try:

@@ -75,7 +75,7 @@ VALUE_FLAGS = GLOBAL_VALUE_FLAGS | {
     "resource", "verb", "non-resource-url", "clusterrole", "role", "group", "docker-server", "docker-username",
     "docker-password", "docker-email", "cert", "key", "schedule", "hostport", "rule", "class", "default-backend",
     "annotation", "duration", "audience", "bound-object-kind", "bound-object-name", "bound-object-uid",
-    "validate", "cascade", "dry-run", "selector", "skip-headers",
+    "validate", "cascade", "dry-run", "skip-headers",
 }
 # Per subcommand: short letters that take a value (pflag shorthands). A letter not listed is a switch.
 SHORT_VALUE = {"default": frozenset("nsvfolcLkpe")}

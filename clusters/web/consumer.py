@@ -48,7 +48,7 @@ def _controls(cluster_id) -> dict | None:
     return None if cluster is None else live.controls(cluster, selectors.failed_nodes(cluster_id))
 
 
-def _changes(cluster_id, since: int) -> "Read":
+def _changes(cluster_id, since: int) -> Read:
     """What a page at `since` is sent next: "gone" for a deleted cluster; a "snapshot" when `since` is
     past the log's horizon; else "changes" (message None when there are none)."""
     cluster = selectors.cluster_by_id(cluster_id)
@@ -64,7 +64,7 @@ def _changes(cluster_id, since: int) -> "Read":
     return Read("changes", message, _dumps(message), len(rows) == BATCH, cluster.resource_version)
 
 
-def _snapshot_read(cluster_id) -> "Read":
+def _snapshot_read(cluster_id) -> Read:
     message = _snapshot(cluster_id)
     if message is None:
         return Read("gone", None, None, False, 0)
@@ -104,7 +104,7 @@ class SharedReads:
         if entry is not None and (wanted_rv is not None or loop.time() - entry[1] < self.FRESH_SECONDS):
             try:
                 result = await asyncio.shield(entry[0])
-            except Exception:  # noqa: BLE001 — the page that started the read logs it; read again here
+            except Exception:
                 result = None
             if result is not None and (wanted_rv is None or result.seen_rv >= wanted_rv):
                 return result
@@ -223,5 +223,5 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
                 await self.pump()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 — a failed re-check must not end the page's feed
+            except Exception:
                 log.warning("live re-check of cluster %s failed", self.cluster.pk, exc_info=True)

@@ -9,7 +9,7 @@ ReplicaSet; which pods a Service's EndpointSlices point at; an Event's reason.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from clusters.apiserver.tables import build_table, column_definitions, pod_status_reason
 
@@ -127,7 +127,7 @@ def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> d
 
 
 def sim_time(sim_now: float) -> datetime:
-    return datetime.fromtimestamp(sim_now, timezone.utc)
+    return datetime.fromtimestamp(sim_now, UTC)
 
 
 def clock(cluster) -> dict:

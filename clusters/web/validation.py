@@ -78,7 +78,7 @@ class Span:
     end_column: int
 
     @classmethod
-    def of_marks(cls, start: Any, end: Any) -> "Span":
+    def of_marks(cls, start: Any, end: Any) -> Span:
         return cls(start.line + 1, start.column + 1, end.line + 1, end.column + 1)
 
 
@@ -572,6 +572,6 @@ def _type_error_path(obj: dict) -> str | None:
     walker = _LocatingWalker()
     try:
         walker.walk(copy.deepcopy(obj), schema_node(rt.schema_name), "", (), "")
-    except Exception:  # noqa: BLE001 - the decoder's fatal errors end the walk; the path is kept
+    except Exception:
         pass
     return walker.error_path

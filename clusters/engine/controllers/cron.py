@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,7 +55,7 @@ _DOW = _Bounds(0, 6, {n: i for i, n in enumerate("sun mon tue wed thu fri sat".s
 def load_location(name: str) -> tzinfo:
     """Go's time.LoadLocation: "" and "UTC" are UTC; an unknown name raises CronError with Go's text."""
     if name in ("", "UTC", "Local"):
-        return timezone.utc  # the simulated kube-controller-manager runs in UTC
+        return UTC  # the simulated kube-controller-manager runs in UTC
     if name.startswith("/") or ".." in name or "\\" in name:
         raise CronError("time: invalid location name")
     try:
@@ -65,7 +65,7 @@ def load_location(name: str) -> tzinfo:
 
 
 def _offset(tz: tzinfo, unix: int) -> int:
-    if tz is timezone.utc:
+    if tz is UTC:
         return 0
     return int(datetime.fromtimestamp(unix, tz).utcoffset().total_seconds())
 
@@ -130,7 +130,7 @@ class SpecSchedule:
         return dom_match or dow_match
 
     def next(self, t: float) -> float | None:
-        tz = self.location or timezone.utc
+        tz = self.location or UTC
         u = math.floor(t) + 1  # the upcoming whole second
         added = False
         y, mo, d, h, mi, s, wd = _fields(u, tz)
@@ -410,7 +410,7 @@ def format_rfc3339(t: float, tz: tzinfo) -> str:
 
 def format_rfc1123z_utc(t: float) -> str:
     """Go's t.UTC().Format(time.RFC1123Z): 'Mon, 02 Jan 2006 15:04:05 +0000'."""
-    d = datetime.fromtimestamp(int(t), timezone.utc)
+    d = datetime.fromtimestamp(int(t), UTC)
     day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[d.weekday()]
     month = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[d.month - 1]
     return f"{day}, {d.day:02d} {month} {d.year:04d} {d:%H:%M:%S} +0000"

@@ -24,11 +24,22 @@ node n, will try to delete it", `SelectingAll`.
 """
 from __future__ import annotations
 
+from ..placement import required_node_affinity_matches, untolerated_taint
 from ..state import ClusterState, parse_timestamp
 from . import revisions as history
-from .podutil import (available_at, claim, clone, compute_hash, controller_ref, delete_pod, is_pod_available,
-                      is_pod_ready, label_selector, new_controller_ref, pods_prefix)
-from ..placement import required_node_affinity_matches, untolerated_taint
+from .podutil import (
+    available_at,
+    claim,
+    clone,
+    compute_hash,
+    controller_ref,
+    delete_pod,
+    is_pod_available,
+    is_pod_ready,
+    label_selector,
+    new_controller_ref,
+    pods_prefix,
+)
 from .revisions import CONTROLLER_REVISION_HASH_LABEL
 
 COMPONENT = "daemonset-controller"

@@ -16,8 +16,15 @@ import math
 
 from ..state import ClusterState, parse_timestamp, timestamp
 from .podutil import (
-    POD_TEMPLATE_HASH, claim, clone, compute_hash, controller_ref, equal_ignore_hash, is_controlled_by,
-    label_selector, new_controller_ref,
+    POD_TEMPLATE_HASH,
+    claim,
+    clone,
+    compute_hash,
+    controller_ref,
+    equal_ignore_hash,
+    is_controlled_by,
+    label_selector,
+    new_controller_ref,
 )
 
 COMPONENT = "deployment-controller"

@@ -250,7 +250,7 @@ def _desired_subsets(svc: dict, pods: list[dict]) -> list[dict]:
     for ports in sorted(groups, key=repr):
         ready, not_ready = groups[ports]
         subset: dict = {}
-        order = lambda a: (a["ip"], a["targetRef"]["uid"])  # noqa: E731 - addrsByIPAndUID
+        order = lambda a: (a["ip"], a["targetRef"]["uid"])
         if ready:
             subset["addresses"] = sorted(ready, key=order)
         if not_ready:

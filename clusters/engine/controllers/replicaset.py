@@ -17,8 +17,19 @@ from __future__ import annotations
 
 from ..state import ClusterState, timestamp
 from .podutil import (
-    available_at, claim, controller_ref, delete_pod, is_active, is_controlled_by, is_pod_available, is_pod_ready,
-    is_terminating, label_selector, pod_from_template, pods_prefix, rank_pods_for_deletion,
+    available_at,
+    claim,
+    controller_ref,
+    delete_pod,
+    is_active,
+    is_controlled_by,
+    is_pod_available,
+    is_pod_ready,
+    is_terminating,
+    label_selector,
+    pod_from_template,
+    pods_prefix,
+    rank_pods_for_deletion,
 )
 
 BURST_REPLICAS = 500             # the controller manager's default --concurrent… burstReplicas

@@ -27,10 +27,20 @@ from __future__ import annotations
 
 import functools
 import re
+
 from ..state import ClusterState
 from . import revisions as history
-from .podutil import (available_at, claim, clone, controller_ref, delete_pod, is_pod_available, is_pod_ready,
-                      label_selector, new_controller_ref)
+from .podutil import (
+    available_at,
+    claim,
+    clone,
+    controller_ref,
+    delete_pod,
+    is_pod_available,
+    is_pod_ready,
+    label_selector,
+    new_controller_ref,
+)
 from .revisions import CONTROLLER_REVISION_HASH_LABEL
 
 COMPONENT = "statefulset-controller"

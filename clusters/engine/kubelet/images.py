@@ -40,10 +40,10 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 # ====================================================================== references
@@ -303,8 +303,8 @@ def missing_env(image: Image, env: Mapping[str, str]) -> tuple[str, ...] | None:
 def render_logs(lines: Iterable[str], started: datetime, hostname: str = "") -> list[str]:
     """Fill the timestamp placeholders the templates use, in each program's own format."""
     if started.tzinfo is None:
-        started = started.replace(tzinfo=timezone.utc)
-    t = started.astimezone(timezone.utc)
+        started = started.replace(tzinfo=UTC)
+    t = started.astimezone(UTC)
     later = t + timedelta(milliseconds=3)
     values = {
         "rfc3339": t.strftime("%Y-%m-%d %H:%M:%S+00:00"),  # bash `date --rfc-3339=seconds` (mysql entrypoint)
@@ -1447,7 +1447,7 @@ def _agnhost_http(args: list[str], path: str, query: dict[str, list[str]], elaps
         if path == "/clientip":
             return 200, "10.244.0.1:54321"
         # Go's time.Now().String() (monotonic reading left out), at the simulated instant of the request.
-        return 200, "NOW: " + datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f000 +0000 UTC")
+        return 200, "NOW: " + datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S.%f000 +0000 UTC")
     if sub == "serve-hostname":
         return 200, hostname
     if sub == "test-webserver":

@@ -20,8 +20,7 @@ import hashlib
 
 from ..state import ClusterState, parse_timestamp, timestamp
 from . import images
-from .environment import (ConfigError, ContainerWorld, container_environment, container_files,
-                          missing_volume_sources)
+from .environment import ConfigError, ContainerWorld, container_environment, container_files, missing_volume_sources
 from .probes import LABEL, PROBE_KINDS, ProbeTarget, run_probe, timing
 from .program import Program, program_for
 

@@ -10,7 +10,7 @@ storing it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from . import images, shell
 from .environment import ContainerWorld, expand
@@ -46,7 +46,7 @@ class Program:
         return self.mode == "shell"
 
     def _logs(self, lines) -> list[tuple[float, str, str]]:
-        started = datetime.fromtimestamp(self.start, timezone.utc)
+        started = datetime.fromtimestamp(self.start, UTC)
         rendered = images.render_logs(lines, started, self.world.env.get("HOSTNAME", ""))
         return [(self.start, "stdout", line) for line in rendered]
 

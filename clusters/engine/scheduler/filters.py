@@ -12,12 +12,13 @@ plugins/<plugin>/*.go (see each constant).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
 
-from ..placement import node_selector_term_matches as placement_term_matches, tolerated_by
-from ..resources import cpu_millis, memory_bytes, selector_from_label_selector, Selector, NOTHING
+from ..placement import node_selector_term_matches as placement_term_matches
+from ..placement import tolerated_by
+from ..resources import NOTHING, Selector, cpu_millis, memory_bytes, selector_from_label_selector
 
 # ------------------------------------------------------------------ reasons (upstream strings)
 # nodeunschedulable/node_unschedulable.go ErrReasonUnschedulable
@@ -214,7 +215,7 @@ class NodeInfo:
         self.nz_mem += info.nz_mem
         self.ports.update(info.ports)
 
-    def without(self, victims: set[str]) -> "NodeInfo":
+    def without(self, victims: set[str]) -> NodeInfo:
         """A copy of this node with some pods removed (preemption dry runs)."""
         clone = NodeInfo.__new__(NodeInfo)
         for slot in ("name", "node", "labels", "taints", "unschedulable", "allocatable", "images"):

@@ -28,8 +28,17 @@ import hashlib
 import json
 
 from ..state import ClusterState, timestamp
-from .filters import (NodeInfo, PodContext, PodInfo, SELECTED_NODE_ANNOTATION, Snapshot, is_terminal,
-                      pending_claim_volumes, pod_priority, run_filters)
+from .filters import (
+    SELECTED_NODE_ANNOTATION,
+    NodeInfo,
+    PodContext,
+    PodInfo,
+    Snapshot,
+    is_terminal,
+    pending_claim_volumes,
+    pod_priority,
+    run_filters,
+)
 from .scores import total_scores
 
 COMPONENT = "default-scheduler"

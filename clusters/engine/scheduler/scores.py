@@ -5,7 +5,7 @@ PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1, BalancedAllocation 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .filters import AffinityTerm, NodeInfo, PodContext, node_selector_term_matches, preferred_terms, tolerates
 

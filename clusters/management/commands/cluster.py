@@ -1,7 +1,7 @@
 """`manage.py cluster create|list|delete|kubeconfig`: clusters for operators and scripts."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -92,7 +92,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         state = "paused" if cluster.paused else f"running at {cluster.speed:g}x"
         self.stdout.write(f"cluster {user}/{name}: clock {state}, simulated time "
-                          f"{datetime.fromtimestamp(cluster.sim_now(), timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+                          f"{datetime.fromtimestamp(cluster.sim_now(), UTC):%Y-%m-%d %H:%M:%S} UTC")
 
     def do_node(self, *, user: str, name: str, node: str, fail: bool, recover: bool, **_):
         try:

@@ -340,7 +340,7 @@ class _Shell(_Expansion, _SteadyLoops):
         return self._build(exit_code, start_error)
 
     def _build(self, exit_code: int | None, start_error: str | None) -> Run:
-        sec = lambda us: self.start + us / US          # noqa: E731 — one conversion, in one place
+        sec = lambda us: self.start + us / US
         logs: list[tuple[int, str, str]] = []
         fs, reqs = [], []
         pending: dict[str, tuple[int, list[str], int]] = {}     # stream -> (first chunk time, chunks, length)
