@@ -100,11 +100,11 @@ def main() -> None:
             for i in range(args.rounds):
                 timed(samples, "get", lambda: apps.read_namespaced_deployment("fill-0", "default"))
                 timed(samples, "list", lambda: core.list_namespaced_config_map("default", label_selector=""))
-                timed(samples, "create", lambda: core.create_namespaced_config_map(
+                timed(samples, "create", lambda i=i: core.create_namespaced_config_map(
                     "default", {"metadata": {"name": f"new-{i}"}, "data": {"n": str(i)}}))
-                timed(samples, "patch", lambda: apps.patch_namespaced_deployment(
+                timed(samples, "patch", lambda i=i: apps.patch_namespaced_deployment(
                     f"fill-{(i % 50) * 3}", "default", {"spec": {"replicas": 1 + i % 5}}))
-                timed(samples, "apply", lambda: apps.patch_namespaced_deployment(
+                timed(samples, "apply", lambda i=i: apps.patch_namespaced_deployment(
                     f"ssa-{i % 20}", "default", deployment(f"ssa-{i % 20}"), field_manager="bench",
                     _content_type="application/apply-patch+yaml"))
                 # The same reads without the client's model decoding: the server's share of the time.

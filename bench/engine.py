@@ -178,7 +178,7 @@ def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
         now = 1_800_000_000.0
         rng = random.Random(f"engine:{round_}")
         state = ClusterState(cluster_objects(workers=nodes, now=now, seed=round_), now=now, seed=round_)
-        state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
+        state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng))
         state.config["start_delays"] = False
         step(state, now)
         state.commit()
@@ -303,7 +303,7 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
             rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
             state = ClusterState(loaded, now=now, seed=rng.getrandbits(64), sims=sims)
             state.config["start_delays"] = False
-            state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
+            state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng))
             marks.append(time.perf_counter())
             result = step(state, now)
             marks.append(time.perf_counter())
@@ -353,8 +353,8 @@ def main() -> None:
           f"{live['nodes_used']} nodes used)")
     engine_rate = engine["running"] / engine["cpu"]
     print(f"    pure engine.step       {engine_rate:>8.0f} pods/s per core   ratio "
-          f"{engine_rate / TARGET_PODS_PER_CORE:.2f} ({engine['running']} pods Running in {engine['cpu'] * 1000:.0f} ms "
-          f"CPU, {engine['steps']} steps, {engine['passes']} passes)")
+          f"{engine_rate / TARGET_PODS_PER_CORE:.2f} ({engine['running']} pods Running in "
+          f"{engine['cpu'] * 1000:.0f} ms CPU, {engine['steps']} steps, {engine['passes']} passes)")
 
     totals = applied["totals"]
     print(f"\n(b) kubectl apply of a 3-replica Deployment → 3 pods Ready (target p95 ≤ {TARGET_APPLY_P95:.1f} s; "

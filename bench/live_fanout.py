@@ -1,4 +1,4 @@
-"""Live-feed fan-out: N open cluster pages on ONE server process, a steady stream of writes, every page
+r"""Live-feed fan-out: N open cluster pages on ONE server process, a steady stream of writes, every page
 gets every change exactly once and in order.
 
 A live playground (tests/live_server.py, one `manage.py serve` process; embedded mode: SQLite and the
@@ -21,7 +21,8 @@ from /proc every 0.25 s. Targets: ≥ 500 pages held, zero lost. Never fails on 
 The open-files limit: this process raises its soft RLIMIT_NOFILE to the hard limit before starting
 the server, which inherits it (both are printed).
 
-    .venv/bin/python bench/live_fanout.py [--pages 500] [--rate 10] [--seconds 30] [--configmaps 20] [--idle 10] [--postgres]
+    .venv/bin/python bench/live_fanout.py [--pages 500] [--rate 10] [--seconds 30] [--configmaps 20] \
+        [--idle 10] [--postgres]
 """
 from __future__ import annotations
 

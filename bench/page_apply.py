@@ -127,7 +127,8 @@ def main() -> None:
                     if previous:
                         kubectl(server, kubeconfig, "delete", "deployment", previous, "--wait=false")
                         page.wait_for_function(
-                            f"""() => !document.querySelector('#live-map .chip[data-key^="Pod/default/{previous}-"]')""",
+                            "() => !document.querySelector("
+                            f"""'#live-map .chip[data-key^="Pod/default/{previous}-"]')""",
                             timeout=60_000)
                     page.evaluate(f"window.__bench.arm({name!r}, {REPLICAS})")
                     manifest = MANIFEST.format(name=name, replicas=REPLICAS)

@@ -23,6 +23,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _object_key(namespace: str, name: str) -> str:
+    """namespace/name, or the bare name of a cluster-scoped object (the way kubectl and the logs write it)."""
+    return f"{namespace}/{name}" if namespace else name
+
+
 class Cluster(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clusters")
@@ -70,6 +75,9 @@ class ClusterToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     created = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"token of cluster {self.cluster.name}"
+
 
 class ApiObject(models.Model):
     """One Kubernetes object of one cluster, in its storage version (the group's preferred one)."""
@@ -90,6 +98,9 @@ class ApiObject(models.Model):
         ]
         indexes = [models.Index(fields=["cluster", "kind", "namespace"], name="object_kind_ns")]
 
+    def __str__(self) -> str:
+        return f"{self.kind} {_object_key(self.namespace, self.name)}"
+
 
 class Change(models.Model):
     """The watch log: one row per write, trimmed to the newest N per cluster (etcd compaction)."""
@@ -107,6 +118,9 @@ class Change(models.Model):
     class Meta:
         indexes = [models.Index(fields=["cluster", "resource_version"], name="change_cluster_rv")]
 
+    def __str__(self) -> str:
+        return f"{self.resource_version} {self.type} {self.kind} {_object_key(self.namespace, self.name)}"
+
 
 class ManifestFile(models.Model):
     """A file of the cluster page's manifest editor (one tab), kept for its learner per cluster.
@@ -123,3 +137,6 @@ class ManifestFile(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cluster", "name"], name="file_name")]
         ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.cluster.name}/{self.name}"

@@ -356,13 +356,17 @@ def _merge_list_map(live: list, applied: list, keys: list[str], items: dict) -> 
     a = b = 0
     while a < len(merged) or b < len(live_only):
         if a >= len(merged):
-            out.append(live_only[b][1]); b += 1
+            out.append(live_only[b][1])
+            b += 1
         elif b >= len(live_only):
-            out.append(merged[a][1]); a += 1
+            out.append(merged[a][1])
+            a += 1
         elif merged[a][0] >= 0 and live_only[b][0] < merged[a][0]:
-            out.append(live_only[b][1]); b += 1
+            out.append(live_only[b][1])
+            b += 1
         else:
-            out.append(merged[a][1]); a += 1
+            out.append(merged[a][1])
+            a += 1
     return out
 
 

@@ -303,7 +303,7 @@ def _scalar(event: Any) -> tuple[Any, bool]:
         try:
             raw = base64.b64decode("".join(text.split()), validate=True)
         except (binascii.Error, ValueError):
-            raise _YamlError("!!binary value contains invalid base64 data", mark.line + 1, mark.column + 1)
+            raise _YamlError("!!binary value contains invalid base64 data", mark.line + 1, mark.column + 1) from None
         return raw.decode("utf-8", errors="replace"), False
     if short == "!!merge":
         return "<<", True
@@ -460,7 +460,7 @@ class _Builder:
                     try:
                         value = _json_number(value)
                     except ValueError as exc:
-                        raise _YamlError(f"json: unsupported value: {exc}", line, column)
+                        raise _YamlError(f"json: unsupported value: {exc}", line, column) from None
                 if event.anchor:
                     anchors[event.anchor] = (value, 1)
                 attach(value, 1, line, is_merge)

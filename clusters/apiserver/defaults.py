@@ -125,7 +125,8 @@ def _unset(obj: dict, key: str) -> bool:
 
 def image_tag(image: str) -> str:
     """The tag parsers.ParseImageName reports: "latest" when neither tag nor digest is given."""
-    if not isinstance(image, str) or not image or image != image.strip() or re.search(r"[A-Z\s]", image.split("@")[0].split("/")[-1].split(":")[0]):
+    if (not isinstance(image, str) or not image or image != image.strip()
+            or re.search(r"[A-Z\s]", image.split("@")[0].split("/")[-1].split(":")[0])):
         return ""  # unparsable reference: upstream ignores the error, tag stays empty
     name, _, digest = image.partition("@")
     last = name.rsplit("/", 1)[-1]

@@ -64,7 +64,8 @@ def _metrics_kind(kind: str, description: str, properties: dict[str, Any]) -> di
         "description": description,
         "type": "object",
         "properties": {
-            "apiVersion": {"description": "APIVersion defines the versioned schema of this representation of an object.",
+            "apiVersion": {"description": ("APIVersion defines the versioned schema of this representation of "
+                                           "an object."),
                            "type": "string"},
             "kind": {"description": "Kind is a string value representing the REST resource this object represents.",
                      "type": "string"},

@@ -1127,7 +1127,8 @@ def _decode_unknown(body: bytes) -> tuple[str, str, bytes]:
 
 
 def decode_protobuf(body: bytes) -> dict:
-    """The object as Kubernetes JSON (a plain dict, exactly what kubectl would send as JSON for the same command: apiVersion and kind from typeMeta, omitted-empty fields left out)."""
+    """The object as Kubernetes JSON (a plain dict, exactly what kubectl would send as JSON for the same
+    command: apiVersion and kind from typeMeta, omitted-empty fields left out)."""
     try:
         if not isinstance(body, (bytes, bytearray, memoryview)):
             raise _DecodeError("the body is not bytes")

@@ -234,7 +234,7 @@ def group_versions() -> list[tuple[str, str]]:
     for rt in sorted(RESOURCES, key=lambda r: not r.preferred):
         if (rt.group, rt.version) not in seen:
             seen.append((rt.group, rt.version))
-    order = [g for g in dict.fromkeys(rt.group for rt in RESOURCES)]
+    order = list(dict.fromkeys(rt.group for rt in RESOURCES))
     return sorted(seen, key=lambda gv: order.index(gv[0]))
 
 

@@ -117,7 +117,7 @@ def _validate_meta(obj: dict, rt: ResourceType, errs: Errors) -> None:
     validate_labels(meta.get("labels"), "metadata.labels", errs)
     validate_annotations(meta.get("annotations"), "metadata.annotations", errs)
     controllers = []
-    for i, ref in enumerate(meta.get("ownerReferences") or []):
+    for ref in meta.get("ownerReferences") or []:
         if not isinstance(ref, dict):
             continue
         path = "metadata.ownerReferences"
@@ -532,7 +532,7 @@ def _b64_bytes(value: Any) -> bytes:
 def _validate_secret(obj: dict, errs: Errors) -> None:
     data = dict(obj.get("data") or {})
     # stringData is merged into data by the strategy before validation
-    for key, value in (obj.get("stringData") or {}).items():
+    for key, _value in (obj.get("stringData") or {}).items():
         data[key] = None
     total = 0
     for key, value in data.items():
@@ -886,7 +886,8 @@ def _validate_hpa(obj: dict, errs: Errors) -> None:
             if not mtype:
                 errs.required(f"spec.metrics[{i}].type", "must specify a metric source type")
             else:
-                errs.invalid(f"spec.metrics[{i}].type", mtype, "must be either External, Object, Pods, Resource or ContainerResource")
+                errs.invalid(f"spec.metrics[{i}].type", mtype,
+                             "must be either External, Object, Pods, Resource or ContainerResource")
 
 
 def _path_segment_messages(name: str) -> list[str]:

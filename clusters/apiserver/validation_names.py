@@ -272,7 +272,8 @@ def is_relaxed_env_var_name(value: str) -> list[str]:
         errs.append("environment variable name must be non-empty")
     for ch in value:
         if ord(ch) > 127 or not ch.isprintable() or ch == "=":
-            errs.append("a valid environment variable name must consist only of printable ASCII characters other than '='")
+            errs.append("a valid environment variable name must consist only of printable ASCII characters "
+                        "other than '='")
             break
     return errs
 

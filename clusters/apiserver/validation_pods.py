@@ -167,7 +167,8 @@ def _validate_env(env: Any, path: str, errs: Errors) -> None:
                 if not ref.get("fieldPath"):
                     errs.required(f"{spath}.fieldRef.fieldPath")
         if count == 0:
-            errs.invalid(spath, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`")
+            errs.invalid(spath, "",
+                         "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`")
         elif ev.get("value"):
             errs.invalid(spath, "", "may not be specified when `value` is not empty")
         elif count > 1:
@@ -564,7 +565,8 @@ def validate_pod_update(new_spec: dict, old_spec: dict, errs: Errors) -> None:
     old_tols = [normalized(t) for t in old_spec.get("tolerations") or []]
     new_tols = [normalized(t) for t in new_spec.get("tolerations") or []]
     for old_tol in old_tols:
-        if not any({**old_tol, "tolerationSeconds": t.get("tolerationSeconds")} == {**t, "tolerationSeconds": t.get("tolerationSeconds")}
+        if not any({**old_tol, "tolerationSeconds": t.get("tolerationSeconds")}
+                   == {**t, "tolerationSeconds": t.get("tolerationSeconds")}
                    for t in new_tols):
             errs.forbidden("spec.tolerations", "existing toleration can not be modified except its tolerationSeconds")
             break

@@ -77,7 +77,8 @@ def step(state: ClusterState, now: float | None = None, *,
     controllers = CONTROLLERS if controllers is None else controllers
     notes: list[str] = []
     passes = 0
-    for passes in range(1, MAX_PASSES + 1):
+    while passes < MAX_PASSES:
+        passes += 1
         before = state.writes
         for controller in controllers:
             controller(state)

@@ -19,8 +19,8 @@ from clusters.models import Cluster
 from clusters.sim.reconcile import load_state
 from clusters.store.database import DbStore
 
-__all__ = ["ContainerLog", "ContainerNotFound", "LogLine", "LogOptions", "parse_since_time", "container_exec", "container_logs",
-           "container_stream_check", "container_stream_info",
+__all__ = ["ContainerLog", "ContainerNotFound", "LogLine", "LogOptions", "parse_since_time", "container_exec",
+           "container_logs", "container_stream_check", "container_stream_info",
            "format_lines"]
 
 

@@ -159,7 +159,8 @@ class DbStore:
                 rows = ", ".join(["(%s, %s, %s, %s::bigint, %s::uuid, %s::text, %s::text)"] * len(chunk))
                 cursor.execute(
                     f"UPDATE {table} AS o SET resource_version = v.rv, uid = v.uid, data = v.data, "
-                    f"sim = COALESCE(v.sim, o.sim) FROM (VALUES {rows}) AS v(kind, namespace, name, rv, uid, data, sim) "
+                    f"sim = COALESCE(v.sim, o.sim) FROM (VALUES {rows}) "
+                    "AS v(kind, namespace, name, rv, uid, data, sim) "
                     "WHERE o.cluster_id = %s AND o.kind = v.kind AND o.namespace = v.namespace AND o.name = v.name",
                     [*(v for row in chunk for v in row), cluster_id])
             # COPY: the rows go over as they are (Django's bulk_create quotes every value client-side).

@@ -203,7 +203,7 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         async with self.lock:
             while True:
                 since = self.rv
-                read = await shared_reads.read((cluster_id, since), lambda: _changes(cluster_id, since),
+                read = await shared_reads.read((cluster_id, since), lambda since=since: _changes(cluster_id, since),
                                                wanted_rv=wanted_rv)
                 if read.outcome == "gone" or (read.outcome == "snapshot" and read.message is None):
                     await self.send_json({"type": "gone"})

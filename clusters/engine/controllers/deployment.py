@@ -702,7 +702,8 @@ class _Sync:
         status: dict = {}
         generation = int(d["metadata"].get("generation") or 0)
         values = (("observedGeneration", generation), ("replicas", _total(all_rss, "replicas")),
-                  ("updatedReplicas", _total([new_rs], "replicas")), ("readyReplicas", _total(all_rss, "readyReplicas")),
+                  ("updatedReplicas", _total([new_rs], "replicas")),
+                  ("readyReplicas", _total(all_rss, "readyReplicas")),
                   ("availableReplicas", available), ("unavailableReplicas", unavailable))
         for key, value in values:
             if value:

@@ -219,7 +219,7 @@ def _delete_content(state: ClusterState, ns: dict) -> list[dict]:
                 _refuse(state, pod)
             elif state.get("Pod", name, pod["metadata"]["name"]) is pod:
                 delete_object(state, pod, "Background")
-        pods = [p for p in state.list("Pod", name)]
+        pods = list(state.list("Pod", name))
         if pods:
             return pods
         content = _content(state, name)

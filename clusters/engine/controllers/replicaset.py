@@ -47,7 +47,7 @@ def reconcile(state: ClusterState) -> None:
     if not any(controllers.values()):
         return
     orphans = _orphan_pods(state)
-    for kind, objects in controllers.items():
+    for objects in controllers.values():
         for obj in objects:
             sync_replica_set(state, obj, orphans)
 

@@ -181,14 +181,14 @@ def _create_claims(s: _Set, pod: dict) -> str | None:
     """createPersistentVolumeClaims; returns the aggregated error text, if any."""
     errors = []
     pod_nm = pod["metadata"]["name"]
-    for claim in _claims_for(s, ordinal_of(pod)):
-        existing = s.state.get("PersistentVolumeClaim", s.namespace, claim["metadata"]["name"])
+    for pvc in _claims_for(s, ordinal_of(pod)):
+        existing = s.state.get("PersistentVolumeClaim", s.namespace, pvc["metadata"]["name"])
         if existing is None:
-            s.state.create(claim)
+            s.state.create(pvc)
             s.event("Normal", "SuccessfulCreate",
-                    f"create Claim {claim['metadata']['name']} Pod {pod_nm} in StatefulSet {s.name} success")
+                    f"create Claim {pvc['metadata']['name']} Pod {pod_nm} in StatefulSet {s.name} success")
         elif existing["metadata"].get("deletionTimestamp"):
-            errors.append(f"pvc {claim['metadata']['name']} is being deleted")
+            errors.append(f"pvc {pvc['metadata']['name']} is being deleted")
     if not errors:
         return None
     return errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
@@ -268,9 +268,9 @@ def _apply_retention_policy(s: _Set, pod: dict) -> None:
     """UpdatePodClaimForRetentionPolicy."""
     if not pod["metadata"].get("uid"):
         return
-    for claim in _pod_claims(s, pod):
-        if not _claim_owner_ok(s, claim, pod):
-            _update_claim_owner(s, claim, pod)
+    for pvc in _pod_claims(s, pod):
+        if not _claim_owner_ok(s, pvc, pod):
+            _update_claim_owner(s, pvc, pod)
 
 
 def _claim_is_stale(s: _Set, ordinal: int) -> bool:

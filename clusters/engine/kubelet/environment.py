@@ -133,9 +133,9 @@ def container_environment(state: ClusterState, pod: dict, container: dict, node:
         env[f"{prefix}_PORT"] = f"{first.get('protocol', 'TCP').lower()}://{ip}:{first.get('port')}"
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
-        for field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
-            if field in source:
-                found = _referenced(state, namespace, kind, source[field])
+        for ref_field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            if ref_field in source:
+                found = _referenced(state, namespace, kind, source[ref_field])
                 if found is not None:
                     env.update({prefix + key: value for key, value in _values(found).items()})
     for var in container.get("env") or []:
@@ -144,8 +144,8 @@ def container_environment(state: ClusterState, pod: dict, container: dict, node:
             env[name] = expand(str(var.get("value", "")), env)
             continue
         source = var["valueFrom"]
-        key_ref = next(((kind, source[field]) for field, kind in
-                        (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")) if field in source), None)
+        key_ref = next(((kind, source[ref_field]) for ref_field, kind in
+                        (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")) if ref_field in source), None)
         if key_ref is not None:
             kind, ref = key_ref
             found = _referenced(state, namespace, kind, ref)
@@ -202,7 +202,8 @@ def _volume_files(state: ClusterState, pod: dict, volume: dict) -> dict[str, str
         files: dict[str, str] = {}
         for source in volume["projected"].get("sources") or []:
             if "serviceAccountToken" in source:
-                files[source["serviceAccountToken"].get("path", "token")] = "eyJhbGciOiJSUzI1NiIsImtpZCI6InBsYXlncm91bmQifQ.simulated"
+                files[source["serviceAccountToken"].get("path", "token")] = (
+                    "eyJhbGciOiJSUzI1NiIsImtpZCI6InBsYXlncm91bmQifQ.simulated")
             elif "configMap" in source:
                 files.update(_volume_files(state, pod, {"configMap": source["configMap"]}))
             elif "secret" in source:

@@ -364,27 +364,30 @@ def _with_variants(base: Iterable[str], variants: Iterable[str]) -> set[str]:
     return base | {f"{b}-{v}" for b in base for v in variants} | set(variants)
 
 
-_NGINX_MINORS = {"1.7": 12, "1.8": 1, "1.9": 15, "1.10": 3, "1.11": 13, "1.12": 2, "1.13": 12, "1.14": 2, "1.15": 12, "1.16": 1,
-                 "1.17": 10, "1.18": 0, "1.19": 10, "1.20": 2, "1.21": 6, "1.22": 1, "1.23": 4, "1.24": 0,
-                 "1.25": 5, "1.26": 3, "1.27": 5, "1.28": 0, "1.29": 3}
+_NGINX_MINORS = {"1.7": 12, "1.8": 1, "1.9": 15, "1.10": 3, "1.11": 13, "1.12": 2, "1.13": 12, "1.14": 2,
+                 "1.15": 12, "1.16": 1, "1.17": 10, "1.18": 0, "1.19": 10, "1.20": 2, "1.21": 6, "1.22": 1,
+                 "1.23": 4, "1.24": 0, "1.25": 5, "1.26": 3, "1.27": 5, "1.28": 0, "1.29": 3}
 _NGINX_TAGS = _with_variants(_versions(_NGINX_MINORS) | {"1", "stable", "mainline"},
                              ["alpine", "perl", "alpine-slim", "alpine-perl", "bookworm", "bookworm-perl",
                               "otel", "alpine-otel"]) | {"latest"}
 _NGINX_LATEST, _NGINX_STABLE = "1.29.3", "1.28.0"
 
-_HTTPD_TAGS = _with_variants(_versions({"2.4": 65, "2.2": 34}) | {"2"}, ["alpine", "bookworm", "alpine3.22"]) | {"latest"}
+_HTTPD_TAGS = _with_variants(_versions({"2.4": 65, "2.2": 34}) | {"2"},
+                             ["alpine", "bookworm", "alpine3.22"]) | {"latest"}
 _REDIS_MINORS = {"2.8": 23, "3.0": 7, "3.2": 12, "4.0": 14, "5.0": 14, "6.0": 20, "6.2": 20, "7.0": 15, "7.2": 11,
                  "7.4": 6, "8.0": 4, "8.2": 2}
 _REDIS_TAGS = _with_variants(_versions(_REDIS_MINORS) | {"2", "3", "4", "5", "6", "7", "8"},
                              ["alpine", "bookworm", "bullseye", "buster", "32bit"]) | {"latest"}
 _MYSQL_TAGS = _with_variants(_versions({"5.5": 62, "5.6": 51, "5.7": 44, "8.0": 44, "8.1": 0, "8.2": 0, "8.3": 0,
                                         "8.4": 7, "9.0": 1, "9.1": 0, "9.2": 0, "9.3": 0, "9.4": 0, "9.5": 0})
-                             | {"5", "8", "9", "lts", "innovation"}, ["oracle", "oraclelinux9", "debian", "bookworm"]) | {"latest"}
+                             | {"5", "8", "9", "lts", "innovation"},
+                             ["oracle", "oraclelinux9", "debian", "bookworm"]) | {"latest"}
 _POSTGRES_TAGS = _with_variants(
     _versions({"9.6": 24, "10": 23, "11": 22, "12": 22, "13": 22, "14": 19, "15": 14, "16": 10, "17": 6, "18": 0})
     - {"10.0", "11.0", "12.0", "13.0", "14.0", "15.0", "16.0", "17.0", "18.0"},
     ["alpine", "bookworm", "bullseye", "trixie", "alpine3.21", "alpine3.22"]) | {"latest"}
-_MONGO_TAGS = _with_variants(_versions({"3.6": 23, "4.0": 28, "4.2": 24, "4.4": 29, "5.0": 31, "6.0": 26, "7.0": 25, "8.0": 16}) | {"4", "5", "6", "7", "8"},
+_MONGO_TAGS = _with_variants(_versions({"3.6": 23, "4.0": 28, "4.2": 24, "4.4": 29, "5.0": 31, "6.0": 26, "7.0": 25,
+                                        "8.0": 16}) | {"4", "5", "6", "7", "8"},
                              ["jammy", "noble", "focal"]) | {"latest"}
 _BUSYBOX_TAGS = _with_variants(_versions({f"1.{m}": 4 for m in range(21, 38)}) | {"stable", "unstable"},
                                ["musl", "glibc", "uclibc"]) | {"latest"}
@@ -499,7 +502,8 @@ def _nginx(ref: ImageRef, tag: str) -> Image:
                 "{nginx} [notice] 1#1: start worker process 29"]
     binaries = (_BUSYBOX if alpine else _COREUTILS | ({"curl"} if not old else set())) | {"nginx", "nginx-debug"}
     return _image(ref, size=size, start=0.1, shell="/bin/sh", binaries=binaries,
-                  argv=["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"] if not old else ["nginx", "-g", "daemon off;"],
+                  argv=(["/docker-entrypoint.sh", "nginx", "-g", "daemon off;"] if not old
+                        else ["nginx", "-g", "daemon off;"]),
                   entrypoint=("/docker-entrypoint.sh",) if not old else (), behaviour="server", ports=[(80, "TCP")],
                   memory=5 * _MIB, cpu_idle=0, cpu_request=0.1, logs=logs, kind="nginx", version=version)
 
@@ -535,7 +539,8 @@ def _redis_logs(version: str) -> list[str]:
 def _redis(ref: ImageRef, tag: str) -> Image:
     base = tag.split("-")[0]
     version = base if base.count(".") == 2 else ("8.2.2" if base in ("latest", "8", "8.2", "alpine", "bookworm")
-                                                  else f"{base}.{_REDIS_MINORS.get(base, 0)}" if "." in base else "7.4.6")
+                                                  else f"{base}.{_REDIS_MINORS.get(base, 0)}" if "." in base
+                                                  else "7.4.6")
     alpine = "alpine" in tag
     return _image(ref, size=17_200_000 if alpine else (38_000_000 if _minor(version) < (7, 0) else 45_600_000),
                   start=0.1, shell="/bin/sh",
@@ -616,8 +621,8 @@ def _postgres(ref: ImageRef, tag: str) -> Image:
             "",
             "PostgreSQL init process complete; ready for start up.",
             "",
-            "{pg} [1] LOG:  starting PostgreSQL " + version + (" on x86_64-pc-linux-musl" if alpine else
-                                                               " (Debian " + version + "-1.pgdg120+1) on x86_64-pc-linux-gnu")
+            "{pg} [1] LOG:  starting PostgreSQL " + version
+            + (" on x86_64-pc-linux-musl" if alpine else " (Debian " + version + "-1.pgdg120+1) on x86_64-pc-linux-gnu")
             + ", 64-bit",
             '{pg} [1] LOG:  listening on IPv4 address "0.0.0.0", port 5432',
             '{pg} [1] LOG:  listening on IPv6 address "::", port 5432',
@@ -1181,7 +1186,8 @@ for _registry in _K8S + _K8S_LEGACY:
                                                    _go_daemon("/node-problem-detector", [(20256, "TCP")],
                                                               22_000_000, "node-problem-detector")),
         f"{_registry}/cpa/cluster-proportional-autoscaler": _repo(
-            {f"1.{m}.{p}" for m in (7, 8) for p in range(0, 10)} | {f"v1.{m}.{p}" for m in (8, 9, 10) for p in range(0, 5)},
+            {f"1.{m}.{p}" for m in (7, 8) for p in range(0, 10)}
+            | {f"v1.{m}.{p}" for m in (8, 9, 10) for p in range(0, 5)},
             _go_daemon("/cluster-proportional-autoscaler", (), 16_000_000, "cpa")),
         f"{_registry}/cloud-controller-manager": _repo({f"v1.{m}.{p}" for m in range(8, 14) for p in range(0, 16)},
                                                        _go_daemon("/usr/local/bin/cloud-controller-manager",
@@ -1368,7 +1374,8 @@ _NGINX_STYLE_OLD = """    body {
 
 
 def _nginx_error(code: int, text: str, version: str) -> str:
-    return (f"<html>\r\n<head><title>{code} {text}</title></head>\r\n<body>\r\n<center><h1>{code} {text}</h1></center>\r\n"
+    return (f"<html>\r\n<head><title>{code} {text}</title></head>\r\n<body>\r\n"
+            f"<center><h1>{code} {text}</h1></center>\r\n"
             f"<hr><center>nginx/{version}</center>\r\n</body>\r\n</html>\r\n")
 
 
@@ -1474,7 +1481,8 @@ def http_response(image: Image, args: list[str] | None, port: int, path: str, se
             style = _NGINX_STYLE_NEW if _minor(image.version) >= (1, 21) else _NGINX_STYLE_OLD
             return 200, _NGINX_WELCOME.replace("{style}", style)
         if route == "/50x.html":
-            return 200, "<!DOCTYPE html>\n<html>\n<head>\n<title>Error</title>\n</head>\n<body>\n<h1>An error occurred.</h1>\n</body>\n</html>\n"
+            return 200, ("<!DOCTYPE html>\n<html>\n<head>\n<title>Error</title>\n</head>\n<body>\n"
+                         "<h1>An error occurred.</h1>\n</body>\n</html>\n")
         return 404, _nginx_error(404, "Not Found", image.version)
     if kind == "httpd":
         if route in ("/", "/index.html"):
@@ -1495,8 +1503,9 @@ def http_response(image: Image, args: list[str] | None, port: int, path: str, se
             return 500, ("<!DOCTYPE html>\n<html><head><title>Database Error</title></head><body>"
                          "<h1>Error establishing a database connection</h1></body></html>")
         if kind == "php-apache" and route == "/":
-            return 403, ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n<title>403 Forbidden</title>\n'
-                         "</head><body>\n<h1>Forbidden</h1>\n<p>You don't have permission to access this resource.</p>\n"
+            return 403, ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n'
+                         "<html><head>\n<title>403 Forbidden</title>\n</head><body>\n<h1>Forbidden</h1>\n"
+                         "<p>You don't have permission to access this resource.</p>\n"
                          f"{footer}</body></html>\n")
         return 404, _APACHE_404.replace("{footer}", footer)
     if kind == "agnhost":

@@ -492,11 +492,13 @@ class PodWorker:
         now_ts = timestamp(self.state.now)
         sandbox = self.notes.get("admitted") is not None and blocked_reason is None
         not_ready_names = [s["name"] for s in statuses if not s["ready"]]
+        incomplete_names = [s["name"] for s in init_statuses
+                            if (s["state"].get("terminated") or {}).get("exitCode") != 0]
         conditions = {
             "PodReadyToStartContainers": ("True" if sandbox else "False", None, None),
             "Initialized": ("True", None, None) if initialized else
             ("False", "ContainersNotInitialized",
-             f"containers with incomplete status: [{' '.join(s['name'] for s in init_statuses if not (s['state'].get('terminated') or {}).get('exitCode') == 0)}]"),
+             f"containers with incomplete status: [{' '.join(incomplete_names)}]"),
             "Ready": ("True", None, None) if all_ready else
             (("False", "PodCompleted", None) if phase in ("Succeeded", "Failed") else
              ("False", "ContainersNotReady", f"containers with unready status: [{' '.join(not_ready_names)}]")),
@@ -529,7 +531,8 @@ class PodWorker:
     def _phase(self, statuses: list[dict], init_statuses: list[dict]) -> str:
         policy = (self.pod.get("spec") or {}).get("restartPolicy", "Always")
         if any("waiting" in s["state"] for s in init_statuses) or \
-                any("running" in s["state"] for s, c in zip(init_statuses, (self.pod["spec"].get("initContainers") or []))
+                any("running" in s["state"]
+                    for s, c in zip(init_statuses, (self.pod["spec"].get("initContainers") or []))
                     if c.get("restartPolicy") != "Always"):
             return "Pending"
         if not statuses:

@@ -321,7 +321,7 @@ class Scheduler:
                 continue
             # Reprieve the most important victims that can stay (MoreImportantPod: priority first).
             victims.sort(key=lambda p: (-p.priority, p.pod["metadata"].get("creationTimestamp") or ""))
-            evict = set(v.uid for v in victims)
+            evict = {v.uid for v in victims}
             for v in victims:
                 evict.discard(v.uid)
                 if run_filters(ctx, node.without(evict)) is not None:

@@ -66,7 +66,7 @@ def _arith(text: str, get: Callable[[str], str], put: Callable[[str, str], None]
         try:
             return int(raw, 0) if not re.fullmatch(r"0\d+", raw) else int(raw, 8)
         except ValueError:
-            raise _ArithError("arithmetic syntax error")
+            raise _ArithError("arithmetic syntax error") from None
 
     def num(tok: str) -> int:
         if tok.lower().startswith("0x"):

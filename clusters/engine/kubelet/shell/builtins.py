@@ -304,7 +304,7 @@ def _int_arg(text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise ValueError(f"invalid number '{text}'")
+        raise ValueError(f"invalid number '{text}'") from None
 
 
 def _b_trap(sh: _Shell, argv: list[str], io: _IO) -> int:

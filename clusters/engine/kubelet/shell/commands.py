@@ -486,7 +486,9 @@ def _c_grep(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     elif rest:
         pattern = rest.pop(0)
     else:
-        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: grep [-HhnlLoqvsrRiwFE] [-m N] [-A|B|C N] { PATTERN | -e PATTERN... | -f FILE... } [FILE]...\n")
+        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\n"
+                     "Usage: grep [-HhnlLoqvsrRiwFE] [-m N] [-A|B|C N] { PATTERN | -e PATTERN... | -f FILE... } "
+                     "[FILE]...\n")
         return 2
     rx = _grep_regex(pattern, "E" in opts, "F" in opts, "i" in opts)
     inputs, status = _read_inputs(sh, rest, io, "grep")
@@ -563,7 +565,7 @@ def _head_tail(sh: _Shell, argv: list[str], io: _IO, tail: bool) -> int:
             files.append(a)
         i += 1
     inputs, status = _read_inputs(sh, files, io, "tail" if tail else "head")
-    for name, content in inputs:
+    for _name, content in inputs:
         lines = content.splitlines(keepends=True)
         if tail:
             chosen = lines[n - 1:] if from_start else (lines[-n:] if n else [])
@@ -617,7 +619,7 @@ def _c_expr(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
         try:
             return int(x)
         except ValueError:
-            raise ValueError("non-integer argument")
+            raise ValueError("non-integer argument") from None
 
     try:
         if len(args) == 1:

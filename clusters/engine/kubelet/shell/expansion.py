@@ -38,7 +38,7 @@ class _Expansion:
                 return str(_arith(text, self.get_var, self._set_var))
             except _ArithError as e:
                 self.stderr.write(f"sh: {e}\n")
-                raise _Exit(2)
+                raise _Exit(2) from e
         raise TypeError(kind)  # pragma: no cover
 
     def _set_var(self, name: str, value: str) -> None:

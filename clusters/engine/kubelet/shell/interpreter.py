@@ -559,11 +559,11 @@ class _Shell(_Expansion, _SteadyLoops):
             return self.run(body, io), False
         except _Break as b:
             if b.n > 1:
-                raise _Break(b.n - 1)
+                raise _Break(b.n - 1) from None
             return status, True
         except _Continue as c:
             if c.n > 1:
-                raise _Continue(c.n - 1)
+                raise _Continue(c.n - 1) from None
             return status, False
 
     def _run_loop(self, node: Loop, io: _IO) -> int:
