@@ -8,8 +8,13 @@ import pytest
 
 from clusters.apiserver import registry
 from clusters.apiserver.decode import load_manifests
-from clusters.apiserver.defaults import (apply_defaults, canonical_quantity, image_tag,
-                                         job_selector_and_labels, pod_qos_class)
+from clusters.apiserver.defaults import (
+    apply_defaults,
+    canonical_quantity,
+    image_tag,
+    job_selector_and_labels,
+    pod_qos_class,
+)
 from tests.fixtures import corpus_files, nginx_deployment
 
 

@@ -10,10 +10,10 @@ import json
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -43,7 +43,7 @@ class _Handler(BaseHTTPRequestHandler):
                          "message": "the server could not find the requested resource", "reason": "NotFound",
                          "details": {}, "code": 404})
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         path = urlsplit(self.path).path
         accept = self.headers.get("Accept", "")
         self.server.requests.append((path, accept))  # type: ignore[attr-defined]

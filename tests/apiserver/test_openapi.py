@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -115,7 +116,8 @@ def test_schema_details_mirror_upstream() -> None:
                                                               "version": "v1"}]
     assert deployment["type"] == "object"
     assert "enum" not in deployment["properties"]["kind"]
-    assert deployment["properties"]["spec"]["allOf"] == [{"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
+    assert deployment["properties"]["spec"]["allOf"] == [
+        {"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}]
     assert "io.k8s.api.apps.v1.DeploymentList" in schemas and "io.k8s.api.autoscaling.v1.Scale" in schemas
     for name in ("Status", "DeleteOptions", "Patch", "WatchEvent"):
         assert f"io.k8s.apimachinery.pkg.apis.meta.v1.{name}" in schemas

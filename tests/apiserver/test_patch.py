@@ -135,7 +135,8 @@ def test_env_value_from_replaces_value_with_null():
         "env": [{"name": "A", "value": None, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
     }]}}}}
     result = smp(deployment(), patch)
-    assert containers_of(result)[0]["env"][0] == {"name": "A", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+    assert containers_of(result)[0]["env"][0] == {
+        "name": "A", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
 
 
 def test_ports_merge_by_container_port():

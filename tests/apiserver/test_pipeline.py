@@ -42,7 +42,8 @@ def test_background_delete_removes_the_object_at_once(api):
 def test_foreground_and_orphan_hold_the_object_with_a_finalizer(api, policy, finalizer):
     api.create(DEPLOYMENTS, "default", {"metadata": {"name": "web"}, "spec": {
         "selector": {"matchLabels": {"app": "web"}},
-        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
+        "template": {"metadata": {"labels": {"app": "web"}},
+                     "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}})
     marked = api.delete(DEPLOYMENTS, "default", "web", {"propagationPolicy": policy}).body
     assert marked["metadata"]["finalizers"] == [finalizer]
     assert marked["metadata"]["deletionTimestamp"]

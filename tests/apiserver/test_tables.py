@@ -6,16 +6,20 @@ tutorial output), derived from pkg/printers/internalversion/printers.go.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from clusters.apiserver import registry
 from clusters.apiserver.tables import (
-    build_table, column_definitions, human_duration, pod_status_reason, translate_timestamp_since,
+    build_table,
+    column_definitions,
+    human_duration,
+    pod_status_reason,
+    translate_timestamp_since,
 )
 
-NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def ago(**delta: float) -> str:

@@ -9,7 +9,10 @@ import pytest
 from clusters.apiserver import registry
 from clusters.apiserver.errors import ApiError
 from clusters.apiserver.validation import (
-    check_decoding, cron_error, validate_name, validate_object,
+    check_decoding,
+    cron_error,
+    validate_name,
+    validate_object,
 )
 from clusters.apiserver.validation_names import format_quantity, parse_quantity
 from tests.fixtures import corpus_documents, corpus_files
@@ -178,7 +181,8 @@ def test_struct_and_list_type_errors():
     obj = deployment()
     obj["spec"]["template"]["spec"]["containers"] = {"name": "x"}
     assert bad_request(obj, DEPLOY).message.endswith(
-        "json: cannot unmarshal object into Go struct field PodSpec.spec.template.spec.containers of type []v1.Container")
+        "json: cannot unmarshal object into Go struct field PodSpec.spec.template.spec.containers "
+        "of type []v1.Container")
     obj = pod()
     obj["metadata"]["labels"] = {"a": 1}
     assert bad_request(obj, POD).message.endswith(
@@ -498,7 +502,8 @@ def test_hpa_rules():
     assert invalid(obj, HPA2).causes == [
         {"reason": "FieldValueInvalid", "field": "spec.minReplicas",
          "message": "Invalid value: 0: must be greater than or equal to 1"},
-        {"reason": "FieldValueInvalid", "field": "spec.maxReplicas", "message": "Invalid value: 0: must be greater than 0"},
+        {"reason": "FieldValueInvalid", "field": "spec.maxReplicas",
+         "message": "Invalid value: 0: must be greater than 0"},
         {"reason": "FieldValueRequired", "field": "spec.scaleTargetRef.name", "message": "Required value"},
     ]
     obj["spec"].update({"minReplicas": 5, "maxReplicas": 2, "scaleTargetRef": {"kind": "Deployment", "name": "w"}})

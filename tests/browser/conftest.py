@@ -174,7 +174,7 @@ def screenshot(request, learners) -> Iterator[Callable[..., Path]]:
         for index, page in enumerate(pages):
             try:
                 take(f"failed-{index + 1}" if len(pages) > 1 else "failed", page)
-            except Exception:  # noqa: BLE001 — a closed page has nothing more to show
+            except Exception:
                 pass
 
 
@@ -185,7 +185,8 @@ def kubectl(kubeconfig: Path, *args: str, env: dict, check: bool = True,
     result = subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), *args], input=stdin, text=True,
                             capture_output=True, env=env, timeout=60)
     if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
     return result
 
 

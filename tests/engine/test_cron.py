@@ -1,16 +1,22 @@
 """The cron parser: robfig/cron/v3 ParseStandard's grammar and error texts, and Next()."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from clusters.engine.controllers.cron import (
-    TZ_IN_SCHEDULE, ConstantDelaySchedule, CronError, format_rfc1123z_utc, format_rfc3339, load_location,
-    parse_duration, parse_standard,
+    TZ_IN_SCHEDULE,
+    ConstantDelaySchedule,
+    CronError,
+    format_rfc1123z_utc,
+    format_rfc3339,
+    load_location,
+    parse_duration,
+    parse_standard,
 )
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def at(text: str) -> float:

@@ -10,7 +10,15 @@ from clusters.engine.loop import step
 from clusters.engine.state import ClusterState
 from tests.engine.conftest import T0, apply, new_state
 from tests.engine.test_replicaset import (
-    CONTROLLERS, WITH_KUBELET, corpus, edit, events, messages, pods_of, run, settle,
+    CONTROLLERS,
+    WITH_KUBELET,
+    corpus,
+    edit,
+    events,
+    messages,
+    pods_of,
+    run,
+    settle,
 )
 
 REVISION = "deployment.kubernetes.io/revision"

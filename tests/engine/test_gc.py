@@ -52,7 +52,8 @@ def make_pod(state: ClusterState, name: str, *, labels: dict | None = None, node
         pod["status"] = {
             "phase": "Running", "qosClass": "BestEffort", "hostIP": "172.18.0.3", "startTime": stamp,
             "conditions": [
-                {"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp},
+                {"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": None,
+                 "lastTransitionTime": stamp},
                 {"type": "Initialized", "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp},
                 {"type": "Ready", "status": status, "lastProbeTime": None, "lastTransitionTime": stamp},
                 {"type": "ContainersReady", "status": status, "lastProbeTime": None, "lastTransitionTime": stamp},
@@ -77,7 +78,8 @@ def replica_set(state: ClusterState, name: str = "web-7d4b9c", owner: dict | Non
         meta["ownerReferences"] = [owner_ref(owner)]
     return apply(state, {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta, "spec": {
         "replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-        "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}})
+        "template": {"metadata": {"labels": {"app": "web"}},
+                     "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}})
 
 
 def deployment(state: ClusterState, name: str = "web") -> dict:
@@ -129,7 +131,8 @@ def test_pods_of_a_deleted_replicaset_are_collected():
 def test_only_dangling_references_are_removed_when_another_owner_stands():
     state = new_state()
     rs = replica_set(state)
-    other = apply(state, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keeper", "namespace": "default"}})
+    other = apply(state, {"apiVersion": "v1", "kind": "ConfigMap",
+                          "metadata": {"name": "keeper", "namespace": "default"}})
     pod = make_pod(state, "shared", owner=rs)
     pod["metadata"]["ownerReferences"].append(owner_ref(other, controller=False))
     state.update(pod)
@@ -146,7 +149,8 @@ def test_a_reference_to_a_uid_that_never_existed_gets_the_object_deleted():
     state = new_state()
     cm = apply(state, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
         "name": "orphan", "namespace": "default", "ownerReferences": [{
-            "apiVersion": "apps/v1", "kind": "Deployment", "name": "gone", "uid": "00000000-0000-4000-8000-000000000000"}]}})
+            "apiVersion": "apps/v1", "kind": "Deployment", "name": "gone",
+            "uid": "00000000-0000-4000-8000-000000000000"}]}})
     state.commit()
     run_housekeeping(state)
     assert not exists(state, cm)

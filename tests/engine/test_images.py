@@ -3,13 +3,26 @@ programs' behaviour that the kubernetes.io tutorials rely on."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from clusters.engine.kubelet.images import (
-    CATALOG, Image, ImageRef, PullError, effective_argv, http_response, listens, lookup, missing_env, parse_image,
-    program_args, program_logs, render_logs, run_mode, serving_ports,
+    CATALOG,
+    Image,
+    ImageRef,
+    PullError,
+    effective_argv,
+    http_response,
+    listens,
+    lookup,
+    missing_env,
+    parse_image,
+    program_args,
+    program_logs,
+    render_logs,
+    run_mode,
+    serving_ports,
 )
 from tests.fixtures import corpus_files
 
@@ -44,7 +57,8 @@ def test_parse_image_normalises_like_containerd(text: str, normalised: str) -> N
 def test_parse_image_fields() -> None:
     assert parse_image("nginx") == ImageRef("docker.io", "library/nginx", "latest", None)
     ref = parse_image("us-docker.pkg.dev/google-samples/containers/gke/gb-frontend:v5")
-    assert (ref.registry, ref.repository, ref.tag) == ("us-docker.pkg.dev", "google-samples/containers/gke/gb-frontend", "v5")
+    assert (ref.registry, ref.repository, ref.tag) == (
+        "us-docker.pkg.dev", "google-samples/containers/gke/gb-frontend", "v5")
     assert parse_image("redis@sha256:" + "1" * 64).tag is None
 
 
@@ -302,8 +316,9 @@ def test_mysql_without_password_exits_1_with_its_real_log() -> None:
     mysql = image("mysql:8.4")
     lines = missing_env(mysql, {})
     assert lines is not None
-    rendered = render_logs(lines, datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
-    assert rendered[0] == "2025-01-02 03:04:05+00:00 [Note] [Entrypoint]: Entrypoint script for MySQL Server 8.4.7-1.el9 started."
+    rendered = render_logs(lines, datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert rendered[0] == ("2025-01-02 03:04:05+00:00 [Note] [Entrypoint]: "
+                           "Entrypoint script for MySQL Server 8.4.7-1.el9 started.")
     assert ("2025-01-02 03:04:05+00:00 [ERROR] [Entrypoint]: Database is uninitialized and password option is not "
             "specified") in rendered
     assert rendered[-4:] == ["    You need to specify one of the following as an environment variable:",
@@ -324,9 +339,10 @@ def test_postgres_without_password() -> None:
 
 
 def test_startup_logs() -> None:
-    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    when = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
     nginx = render_logs(image("nginx:1.27").startup_logs, when)
-    assert nginx[0] == "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration"
+    assert nginx[0] == ("/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, "
+                        "will attempt to perform configuration")
     assert "2025/01/02 03:04:05 [notice] 1#1: nginx/1.27.5" in nginx
     assert image("nginx:1.14.2").startup_logs == ()  # before 1.19 nginx printed nothing at start
     redis = render_logs(image("redis:7.2").startup_logs, when)
@@ -397,7 +413,7 @@ def test_pi_job_runs_perls_own_program() -> None:
     assert run_mode(perl, PI_JOB, None) == "exit" and perl.exit_code == 0
     assert 2 <= perl.start_seconds <= 10  # Math::BigFloat takes a few seconds
     assert perl.startup_logs == ()  # a bare `perl` pod prints nothing: the output depends on the script
-    (line,) = render_logs(program_logs(perl, program_args(perl, PI_JOB, None)), datetime(2025, 1, 2, tzinfo=timezone.utc))
+    (line,) = render_logs(program_logs(perl, program_args(perl, PI_JOB, None)), datetime(2025, 1, 2, tzinfo=UTC))
     assert program_logs(perl, ["-Mbignum=bpi", "-wle", "print bpi(1000)"])[0].startswith("3.14159") and \
         len(program_logs(perl, ["-Mbignum=bpi", "-wle", "print bpi(1000)"])[0]) == 1001  # the older docs' job
     assert len(line) == 2001 and line.startswith("3.14159265358979323846264338327950288419716939937510")
@@ -482,7 +498,8 @@ def test_website_example_http_answers() -> None:
 
 
 def test_dns_debugging_images_have_the_tools() -> None:
-    for name in ("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3",
+    for name in ("registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3",
+                 "gcr.io/kubernetes-e2e-test-images/dnsutils:1.3",
                  "registry.k8s.io/e2e-test-images/agnhost:2.39"):
         assert {"nslookup", "dig"} <= image(name).binaries
 

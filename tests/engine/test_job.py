@@ -13,7 +13,11 @@ import pytest
 from clusters.engine.controllers import cronjob as cronjob_controller
 from clusters.engine.controllers import job as job_controller
 from clusters.engine.controllers.job import (
-    COMPLETION_INDEX, TRACKING_FINALIZER, backoff_remaining, format_indexes, parse_indexes,
+    COMPLETION_INDEX,
+    TRACKING_FINALIZER,
+    backoff_remaining,
+    format_indexes,
+    parse_indexes,
 )
 from clusters.engine.loop import step
 from clusters.engine.state import ClusterState, parse_timestamp, timestamp

@@ -65,7 +65,8 @@ def test_namespace_deletion_deletes_pods_first_and_waits_for_them():
     apply(state, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop"}})
     apply(state, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
                   "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
-                      "metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "a", "image": "nginx"}]}}}})
+                      "metadata": {"labels": {"app": "web"}},
+                      "spec": {"containers": [{"name": "a", "image": "nginx"}]}}}})
     web = [make_pod(state, f"web-{i}", namespace="shop", labels={"app": "web"}) for i in (1, 2)]
     state.commit()
     mark_namespace_deleted(state, ns)

@@ -313,7 +313,8 @@ def test_rank_prefers_doubled_up_pods_of_related_replica_sets() -> None:
              "spec": {"nodeName": node}, "status": {}} for n, node in (("a", "n1"), ("b", "n2")))
     make_ready(a, T0, "n1")
     make_ready(b, T0, "n2")
-    related = [a, b, {"metadata": {"name": "c", "uid": "c"}, "spec": {"nodeName": "n2"}, "status": {"phase": "Running"}}]
+    related = [a, b, {"metadata": {"name": "c", "uid": "c"}, "spec": {"nodeName": "n2"},
+                      "status": {"phase": "Running"}}]
     assert replicaset.get_pods_to_delete([a, b], related, 1, now) == [b]  # b shares its node
     assert replicaset.get_pods_to_delete([a, b], [], 2, now) == [a, b]
 

@@ -6,9 +6,24 @@ from fractions import Fraction
 import pytest
 
 from clusters.engine.resources import (
-    ERR_FORMAT_WRONG, ERR_NUMERIC, ERR_SUFFIX, QuantityError, cpu_millis, format_quantity, is_qualified_name,
-    is_valid_label_value, match_quantity, memory_bytes, parse_field_selector, parse_label_selector, parse_quantity,
-    parse_quantity_format, round_up, selector_from_label_selector, selector_from_set, unsupported_field,
+    ERR_FORMAT_WRONG,
+    ERR_NUMERIC,
+    ERR_SUFFIX,
+    QuantityError,
+    cpu_millis,
+    format_quantity,
+    is_qualified_name,
+    is_valid_label_value,
+    match_quantity,
+    memory_bytes,
+    parse_field_selector,
+    parse_label_selector,
+    parse_quantity,
+    parse_quantity_format,
+    round_up,
+    selector_from_label_selector,
+    selector_from_set,
+    unsupported_field,
 )
 
 # ------------------------------------------------------------------ quantities

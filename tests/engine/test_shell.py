@@ -5,8 +5,7 @@ import time
 
 import pytest
 
-from clusters.engine.kubelet.shell import (EXEC_TIMEOUT_EXIT, ShellWorld, exec_command, exec_run, files_at,
-                                           run_program)
+from clusters.engine.kubelet.shell import EXEC_TIMEOUT_EXIT, ShellWorld, exec_command, exec_run, files_at, run_program
 
 NS_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -133,7 +132,7 @@ def test_pipes_redirections_and_files():
     run = sh(script)
     assert out(run) == ["2", "2", "one", "three", "f", "logs", "redirected", "failed 1",
                         "2", "3", "4", "/data", "f", "logs", "ls: /data: No such file or directory"]
-    assert ("stderr", "ls: /data: No such file or directory") in [(s, l) for _t, s, l in run.logs]
+    assert ("stderr", "ls: /data: No such file or directory") in [(stream, line) for _t, stream, line in run.logs]
     assert "tr" in run.unsupported
     assert files_at(run, {}, 0.0).get("/data/f") is None
     mid = run_program(["sh", "-c", "echo hi > /tmp/a; sleep 5; echo bye > /tmp/a"], world(), start=0, until=10)

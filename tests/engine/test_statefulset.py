@@ -379,7 +379,8 @@ def test_max_unavailable_updates_two_at_once():
     rollout(state)
     edit(state, lambda spec: spec["template"]["spec"]["containers"][0].update(image="nginx:1.27"))
     sync(state)
-    terminating = [p["metadata"]["name"] for p in state.list("Pod", "default") if p["metadata"].get("deletionTimestamp")]
+    terminating = [p["metadata"]["name"] for p in state.list("Pod", "default")
+                   if p["metadata"].get("deletionTimestamp")]
     assert terminating == ["web-2", "web-3"]
 
 

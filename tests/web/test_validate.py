@@ -165,7 +165,8 @@ def _apply_then_validate(cluster: Cluster, kubeconfig: Path) -> None:
     deployment = corpus_text("application__deployment.yaml")
     scaled = deployment.replace("replicas: 2", "replicas: 4")
     fewer_ports = deployment.replace("        ports:\n        - containerPort: 80\n", "")
-    relabelled = deployment.replace("  name: nginx-deployment\n", "  name: nginx-deployment\n  labels:\n    tier: web\n")
+    relabelled = deployment.replace("  name: nginx-deployment\n",
+                                    "  name: nginx-deployment\n  labels:\n    tier: web\n")
     for text in (scaled, fewer_ports, relabelled):
         assert text != deployment
         before = stored_state(cluster)
@@ -223,7 +224,8 @@ def test_unknown_field_is_underlined_at_its_key(client):
 
 
 def test_several_unknown_fields_each_at_its_own_line(client):
-    text = POD_WITH_TYPO.replace("  replicas: 2", "  replica: 2").replace("    tier: frontend", "    tier: frontend\n  colour: blue")
+    text = (POD_WITH_TYPO.replace("  replicas: 2", "  replica: 2")
+            .replace("    tier: frontend", "    tier: frontend\n  colour: blue"))
     lines = [(d["line"], d["message"].rsplit(": ", 1)[1]) for d in validate(client, text)["diagnostics"]]
     assert lines == [(8, 'unknown field "metadata.colour"'), (10, 'unknown field "spec.replica"'),
                      (26, 'unknown field "spec.template.spec.containers[1].portz"')]
