@@ -16,7 +16,8 @@ from dataclasses import dataclass
 KUBECTL_NAMES = ("kubectl", "k")
 WHAT_THE_TERMINAL_RUNS = "this terminal runs kubectl only (k is short for kubectl), e.g. kubectl get pods"
 
-# The editor's file names (clusters/web/validation.py makes the same rule): no slashes, no leading dot.
+# The editor's file names: the rule of clusters.actions.FILE_NAME (this module stays free of Django, so it
+# keeps its own copy; tests/web/test_terminal_policy.py checks the two agree): no slashes, no leading dot.
 FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 ALLOWED = frozenset({

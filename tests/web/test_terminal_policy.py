@@ -271,3 +271,11 @@ def test_the_terminals_kubectl_reaches_the_api_where_serve_listens(settings, bin
         conf.update(SERVED_API_BIND=bind, SERVED_API_PORT=7443)
     settings.PLAYGROUND = conf
     assert internal_api_url() == url
+
+
+def test_the_policy_knows_the_editors_file_name_rule():
+    # policy.py keeps a copy (it imports nothing from Django): the two must never drift apart.
+    from clusters import actions
+    from clusters.terminal import policy
+
+    assert policy.FILE_NAME.pattern == actions.FILE_NAME.pattern
