@@ -372,11 +372,17 @@ def _host_port_conflicts(containers: list, path: str, errs: Errors, seen: set[st
             seen.add(key)
 
 
-def validate_pod_spec(spec: Any, path: str, errs: Errors, *, is_pod: bool = False) -> None:
+def validate_pod_spec(spec: Any, path: str, errs: Errors, *, is_pod: bool = False,
+                      claim_templates: tuple[str, ...] = ()) -> None:
+    """`claim_templates`: a StatefulSet's volumeClaimTemplates names, which its pods get as volumes
+    (the controller adds a persistentVolumeClaim volume per template, replacing a volume of that name),
+    so the template's volumeMounts may name them."""
     if not isinstance(spec, dict):
         errs.required(f"{path}.containers")
         return
     volumes = _validate_volumes(spec.get("volumes"), f"{path}.volumes", errs)
+    for claim in claim_templates:
+        volumes.setdefault(claim, {"name": claim, "persistentVolumeClaim": {"claimName": claim}})
 
     containers = [c for c in (spec.get("containers") or []) if isinstance(c, dict)]
     cpath = f"{path}.containers"
@@ -484,8 +490,10 @@ def validate_tolerations(tolerations: Any, path: str, errs: Errors) -> None:
             errs.not_supported(f"{tpath}.effect", effect, TAINT_EFFECTS)
 
 
-def validate_pod_template_spec(template: Any, path: str, errs: Errors) -> None:
-    """ValidatePodTemplateSpec: template labels/annotations are checked at `<path>.labels`."""
+def validate_pod_template_spec(template: Any, path: str, errs: Errors, *,
+                               claim_templates: tuple[str, ...] = ()) -> None:
+    """ValidatePodTemplateSpec: template labels/annotations are checked at `<path>.labels`;
+    `claim_templates` as for validate_pod_spec."""
     if not isinstance(template, dict):
         errs.required(path)
         return
@@ -494,7 +502,7 @@ def validate_pod_template_spec(template: Any, path: str, errs: Errors) -> None:
     validate_labels(meta.get("labels"), f"{path}.labels", errs)
     validate_annotations(meta.get("annotations"), f"{path}.annotations", errs)
     spec = template.get("spec")
-    validate_pod_spec(spec, f"{path}.spec", errs)
+    validate_pod_spec(spec, f"{path}.spec", errs, claim_templates=claim_templates)
     if isinstance(spec, dict) and spec.get("ephemeralContainers"):
         errs.forbidden(f"{path}.spec.ephemeralContainers", "ephemeral containers not allowed in pod template")
 

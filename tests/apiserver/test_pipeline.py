@@ -8,6 +8,7 @@ from clusters.apiserver.errors import ApiError
 from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.registry import by_path
 from clusters.apiserver.store import MemoryStore
+from tests.fixtures import corpus_documents
 
 NOW = 1_800_000_000.0
 PODS = by_path("", "v1", "pods")
@@ -78,3 +79,29 @@ def test_system_namespaces_cannot_be_deleted(api):
     with pytest.raises(ApiError) as refused:
         api.delete(NAMESPACES, "", "kube-system", {})
     assert refused.value.code == 403
+
+
+# ------------------------------------------------------------------ StatefulSets
+
+STATEFULSETS = by_path("apps", "v1", "statefulsets")
+SERVICES = by_path("", "v1", "services")
+
+
+def test_statefulset_basics_manifest_is_created(api):
+    """kubernetes.io's StatefulSet Basics (application/web/web.yaml): the template mounts `www`, which is
+    a volumeClaimTemplates entry, not a volume of the pod template."""
+    service, statefulset = corpus_documents("application__web__web.yaml")
+    assert api.create(SERVICES, "default", service).code == 201
+    created = api.create(STATEFULSETS, "default", statefulset)
+    assert created.code == 201
+    assert created.body["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] == [
+        {"name": "www", "mountPath": "/usr/share/nginx/html"}]
+
+
+def test_statefulset_mount_naming_neither_a_volume_nor_a_claim_template_is_not_found(api):
+    _, statefulset = corpus_documents("application__web__web.yaml")
+    statefulset["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["name"] = "data"
+    with pytest.raises(ApiError) as refused:
+        api.create(STATEFULSETS, "default", statefulset)
+    assert refused.value.code == 422
+    assert 'spec.template.spec.containers[0].volumeMounts[0].name: Not found: "data"' in refused.value.message
