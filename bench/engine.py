@@ -178,7 +178,7 @@ def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
         now = 1_800_000_000.0
         rng = random.Random(f"engine:{round_}")
         state = ClusterState(cluster_objects(workers=nodes, now=now, seed=round_), now=now, seed=round_)
-        state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng))
+        state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng, objects=state))
         state.config["start_delays"] = False
         step(state, now)
         state.commit()
@@ -303,7 +303,7 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
             rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
             state = ClusterState(loaded, now=now, seed=rng.getrandbits(64), sims=sims)
             state.config["start_delays"] = False
-            state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng))
+            state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng, objects=state))
             marks.append(time.perf_counter())
             result = step(state, now)
             marks.append(time.perf_counter())

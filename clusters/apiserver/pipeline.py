@@ -12,8 +12,9 @@ import copy
 import ipaddress
 import random
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from clusters.engine.resources import parse_field_selector, parse_label_selector
 from clusters.engine.state import timestamp
@@ -40,6 +41,8 @@ SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 NODE_PORT_RANGE = (30000, 32767)
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 QUOTA_NAME = "playground-limits"
+ANN_DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
+ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
 
 
 @dataclass(frozen=True)
@@ -86,11 +89,48 @@ def prepare_for_create(obj: dict, rt: ResourceType, *, now: float, rng: random.R
     return obj
 
 
-def engine_preparer(*, now_source, rng: random.Random):
+class ObjectLister(Protocol):
+    """What create-time admission reads of the cluster: a Store, or the engine's ClusterState."""
+
+    def list(self, kind: str, namespace: str | None = None) -> list[dict]: ...
+
+
+def default_storage_class(pvc: dict, storage_classes: Iterable[dict]) -> None:
+    """plugin/pkg/admission/storage/storageclass/setdefault: a claim that names no class (no
+    spec.storageClassName, not even "", and no beta class annotation: PersistentVolumeClaimHasClass)
+    gets the default StorageClass; of several defaults the newest, then the first by name
+    (volume/util.GetDefaultClass)."""
+    spec = pvc.setdefault("spec", {})
+    annotations = (pvc.get("metadata") or {}).get("annotations") or {}
+    if spec.get("storageClassName") is not None or ANN_BETA_STORAGE_CLASS in annotations:
+        return
+    defaults = [sc for sc in storage_classes
+                if any((sc["metadata"].get("annotations") or {}).get(a) == "true" for a in ANN_DEFAULT_CLASS)]
+    if defaults:
+        newest = max(sc["metadata"].get("creationTimestamp") or "" for sc in defaults)
+        spec["storageClassName"] = min(sc["metadata"]["name"] for sc in defaults
+                                       if (sc["metadata"].get("creationTimestamp") or "") == newest)
+
+
+def admit_defaults(obj: dict, rt: ResourceType, objects: ObjectLister) -> None:
+    """The mutating admission a new object gets from what the cluster holds: every create, a client's
+    through the API or a controller's in the engine, passes it (DefaultStorageClass for claims; the
+    plugins that need nothing but the object itself run in apply_defaults)."""
+    if rt.kind == "PersistentVolumeClaim":
+        default_storage_class(obj, objects.list("StorageClass"))
+
+
+def engine_preparer(*, now_source, rng: random.Random, objects: ObjectLister | None = None):
     """A `prepare` callback for the engine's ClusterState: objects controllers create get the
-    same defaults, identity and timestamps as objects created through the API."""
+    same defaults, identity, timestamps and admission as objects created through the API.
+    `objects` is what admission reads (the ClusterState itself); without it, the admission that
+    depends on other objects (a claim's default StorageClass) is left out."""
     def prepare(obj: dict) -> dict:
-        return prepare_for_create(obj, storage_type(obj["kind"]), now=now_source(), rng=rng)
+        rt = storage_type(obj["kind"])
+        prepare_for_create(obj, rt, now=now_source(), rng=rng)
+        if objects is not None:
+            admit_defaults(obj, rt, objects)
+        return obj
 
     return prepare
 
@@ -256,8 +296,7 @@ class ApiServer:
         self._admit_replicas(obj, rt)
         if rt.kind == "Service":
             self._allocate_service(obj, None)
-        elif rt.kind == "PersistentVolumeClaim":
-            self._default_storage_class(obj)
+        admit_defaults(obj, rt, self.store)
 
     def _admit_replicas(self, obj: dict, rt: ResourceType) -> None:
         if rt.kind in WORKLOADS_WITH_REPLICAS:
@@ -276,16 +315,6 @@ class ApiServer:
             f'{rt.group_resource} "{name}" is forbidden: exceeded quota: {QUOTA_NAME}, requested: '
             f"{resource}={requested}, used: {resource}={used}, limited: {resource}={limit}",
             name=name, group=rt.group, kind=rt.resource)
-
-    def _default_storage_class(self, pvc: dict) -> None:
-        spec = pvc.setdefault("spec", {})
-        if "storageClassName" in spec:
-            return
-        for sc in self.store.list("StorageClass"):
-            annotations = sc["metadata"].get("annotations") or {}
-            if annotations.get("storageclass.kubernetes.io/is-default-class") == "true":
-                spec["storageClassName"] = sc["metadata"]["name"]
-                return
 
     def _allocate_service(self, svc: dict, old: dict | None) -> None:
         """ClusterIP from 10.96.0.0/12 and NodePorts from 30000-32767, as the real allocators do."""

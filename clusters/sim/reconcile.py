@@ -69,7 +69,7 @@ def load_state(cluster: Cluster, store: DbStore, *, now: float | None = None) ->
     rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
     state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims, texts=texts)
     state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
+    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
     return state
 
 

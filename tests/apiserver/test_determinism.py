@@ -77,8 +77,8 @@ def _text(value) -> str:
 def _engine_state(store: MemoryStore, *, now: float, seed: int) -> ClusterState:
     """The engine's view of the snapshot, seeded as the runner seeds it (clusters/sim/reconcile.load_state)."""
     rng = random.Random(f"engine:{seed}:{store.resource_version}")
-    state = ClusterState(copy.deepcopy(store.objects()), now=now, seed=rng.getrandbits(64),
-                         prepare=engine_preparer(now_source=lambda: state.now, rng=rng))
+    state = ClusterState(copy.deepcopy(store.objects()), now=now, seed=rng.getrandbits(64))
+    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
     return state
 
 

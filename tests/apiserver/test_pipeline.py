@@ -1,6 +1,8 @@
 """The apiserver pipeline over an in-memory store: write semantics the e2e tests only see from outside."""
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from clusters.apiserver.bootstrap import cluster_objects
@@ -105,3 +107,43 @@ def test_statefulset_mount_naming_neither_a_volume_nor_a_claim_template_is_not_f
         api.create(STATEFULSETS, "default", statefulset)
     assert refused.value.code == 422
     assert 'spec.template.spec.containers[0].volumeMounts[0].name: Not found: "data"' in refused.value.message
+
+
+# ------------------------------------------------------------- DefaultStorageClass
+
+PVCS = by_path("", "v1", "persistentvolumeclaims")
+STORAGECLASSES = by_path("storage.k8s.io", "v1", "storageclasses")
+
+
+def _claim(name: str, **spec) -> dict:
+    return {"metadata": {"name": name}, "spec": {"accessModes": ["ReadWriteOnce"],
+                                                 "resources": {"requests": {"storage": "1Gi"}}, **spec}}
+
+
+def test_a_claim_without_a_class_gets_the_default_one_and_an_empty_class_stays_empty(api):
+    assert api.create(PVCS, "default", _claim("a")).body["spec"]["storageClassName"] == "standard"
+    assert api.create(PVCS, "default", _claim("b", storageClassName="")).body["spec"]["storageClassName"] == ""
+    assert api.create(PVCS, "default", _claim("c", storageClassName="x")).body["spec"]["storageClassName"] == "x"
+    beta = _claim("d")
+    beta["metadata"]["annotations"] = {"volume.beta.kubernetes.io/storage-class": "old"}
+    assert "storageClassName" not in api.create(PVCS, "default", beta).body["spec"]
+
+
+def test_of_several_default_classes_the_newest_wins(api):
+    api.now += 60
+    for name in ("zz-newer", "yy-newer"):
+        api.create(STORAGECLASSES, "", {"metadata": {"name": name, "annotations": {
+            "storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "example.com/x"})
+    assert api.create(PVCS, "default", _claim("a")).body["spec"]["storageClassName"] == "yy-newer"
+
+
+def test_the_engine_preparer_admits_like_the_api():
+    from clusters.apiserver.pipeline import engine_preparer
+    from clusters.engine.state import ClusterState
+
+    state = ClusterState(cluster_objects(workers=1, now=NOW, seed=3), now=NOW, seed=3)
+    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=random.Random(1), objects=state))
+    claim = state.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                          **_claim("www-web-0"), "metadata": {"name": "www-web-0", "namespace": "default"}})
+    assert claim["spec"]["storageClassName"] == "standard"
+    assert claim["status"] == {"phase": "Pending"}

@@ -3,6 +3,9 @@
 claim template `www`)."""
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from tests import live_server
@@ -11,6 +14,24 @@ from tests.fixtures import corpus_path
 from .conftest import Kubectl
 
 WEB = "application__web__web.yaml"
+WAIT = 30.0  # wall-clock seconds a check may take to come true (the control loops run after each write)
+
+
+def eventually(check: Callable[[], object], what: str, timeout: float = WAIT):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f}s: {what}")
+        time.sleep(0.3)
+
+
+def running(kubectl: Kubectl, *names: str) -> bool:
+    pods = {p["metadata"]["name"]: p for p in kubectl.json("get", "pods", "-l", "app=nginx")["items"]}
+    return sorted(pods) == sorted(names) and all(
+        p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp") for p in pods.values())
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +59,12 @@ def test_statefulset_basics_manifest_applies(kubectl):
     # volumeMode, status.phase), so kubectl's three-way patch replaces it and says "configured".
     second = kubectl("apply", "-f", str(corpus_path(WEB)))
     assert second.splitlines() == ["service/nginx unchanged", "statefulset.apps/web configured"]
+
+
+def test_claims_get_the_default_class_and_the_pods_run(kubectl):
+    kubectl("apply", "-f", str(corpus_path(WEB)))
+    eventually(lambda: running(kubectl, "web-0", "web-1"), "web-0 and web-1 Running")
+    # The tutorial's `kubectl get pvc -l app=nginx`: both claims Bound, of the default class.
+    claims = kubectl("get", "pvc", "-l", "app=nginx", "--no-headers").splitlines()
+    assert [line.split()[:2] for line in claims] == [["www-web-0", "Bound"], ["www-web-1", "Bound"]]
+    assert all(line.split()[5] == "standard" for line in claims), claims
