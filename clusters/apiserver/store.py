@@ -41,7 +41,9 @@ class Store(Protocol):
     def write(self, event: str, obj: dict) -> dict:
         """Store `obj` (ADDED/MODIFIED) or forget it (DELETED) at the next resourceVersion.
 
-        Sets metadata.resourceVersion on `obj` and returns it; the change is logged for watches.
+        Sets metadata.resourceVersion on `obj` and returns it; the change is logged for watches. A MODIFIED
+        `obj` with another uid than the stored object's replaces it: logged as that one DELETED, then this
+        one ADDED, each at a resourceVersion of its own (as etcd logs a delete and a create).
         """
         ...
 
@@ -74,6 +76,13 @@ class MemoryStore:
         return len(self._objects)
 
     def write(self, event: str, obj: dict) -> dict:
+        stored = self._objects.get(key_of(obj))
+        if event == "MODIFIED" and stored is not None and stored["metadata"].get("uid") != obj["metadata"].get("uid"):
+            self._rv += 1
+            gone = copy.deepcopy(stored)
+            gone["metadata"]["resourceVersion"] = str(self._rv)
+            self.changes.append((self._rv, "DELETED", gone))
+            event = "ADDED"
         self._rv += 1
         obj["metadata"]["resourceVersion"] = str(self._rv)
         if event == "DELETED":

@@ -104,12 +104,20 @@ class DbStore:
         return obj["kind"], meta.get("namespace", ""), meta["name"], dumps(obj)
 
     def write(self, event: str, obj: dict, sim: str | None = None) -> dict:
-        """Store or forget `obj` at the next resourceVersion; `sim` sets the simulation's private notes."""
+        """Store or forget `obj` at the next resourceVersion; `sim` sets the simulation's private notes.
+
+        A MODIFIED `obj` whose uid is not the stored one's is another object under the same name (deleted
+        and created again within one reconcile pass, as a StatefulSet's pod is): it is logged as the old
+        object DELETED, then the new one ADDED, each at a resourceVersion of its own, as etcd logs a delete
+        and a create, so a watch sees what it would from a real server. The old object's simulation notes
+        go with it.
+        """
         self._lock()
         kind, namespace, name, data = self._stamp(obj)
         meta = obj["metadata"]
+        rows = ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name)
         if event == Change.DELETED:
-            ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name).delete()
+            rows.delete()
         elif event == Change.ADDED:
             ApiObject.objects.create(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name,
                                      uid=meta["uid"], resource_version=self._rv, data=data, sim=sim or "{}")
@@ -117,12 +125,38 @@ class DbStore:
             fields = {"resource_version": self._rv, "data": data, "uid": meta["uid"]}
             if sim is not None:
                 fields["sim"] = sim
-            ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name) \
-                .update(**fields)
+            if not rows.filter(uid=meta["uid"]).update(**fields):
+                stored = rows.values_list("data", flat=True).first()
+                if stored is not None:  # another object under this name
+                    self._log(Change.DELETED, kind, namespace, name, _as_deleted(stored, self._rv))
+                    kind, namespace, name, data = self._stamp(obj)  # the create comes after the delete
+                    rows.update(resource_version=self._rv, data=data, uid=meta["uid"], sim=sim or "{}")
+                    event = Change.ADDED
+        self._log(event, kind, namespace, name, data)
+        return obj
+
+    def _log(self, event: str, kind: str, namespace: str, name: str, data: str) -> None:
         Change.objects.create(cluster_id=self.cluster.pk, resource_version=self._rv, type=event, kind=kind,
                               namespace=namespace, name=name, data=data)
         self.written.append(self._rv)
-        return obj
+
+    def _replaced(self, items: list[tuple[str, dict, str | None]]) -> dict[tuple[str, str, str], str]:
+        """Of the MODIFIED items, those whose stored object has another uid (see write()): key → stored JSON."""
+        wanted = [(obj["kind"], obj["metadata"].get("namespace", ""), obj["metadata"]["name"], obj["metadata"]["uid"])
+                  for event, obj, _ in items if event == Change.MODIFIED]
+        found: dict[tuple[str, str, str], str] = {}
+        table = ApiObject._meta.db_table
+        with _raw_cursor() as cursor:
+            for chunk in _chunks(wanted, 1000):
+                rows = ", ".join(["(%s, %s, %s, %s::uuid)"] * len(chunk))
+                cursor.execute(
+                    f"SELECT o.kind, o.namespace, o.name, o.data FROM {table} AS o JOIN (VALUES {rows}) "
+                    "AS v(kind, namespace, name, uid) ON o.kind = v.kind AND o.namespace = v.namespace "
+                    "AND o.name = v.name WHERE o.cluster_id = %s AND o.uid <> v.uid",
+                    [*(v for row in chunk for v in row), self.cluster.pk])
+                for kind, namespace, name, data in cursor.fetchall():
+                    found[(kind, namespace, name)] = data
+        return found
 
     def write_many(self, items: list[tuple[str, dict, str | None]]) -> None:
         """write() for a whole reconcile pass at once: (event, object, sim or None) with at most one
@@ -138,15 +172,27 @@ class DbStore:
         modified: list[tuple] = []
         deleted: list[tuple[str, str, str]] = []
         changes: list[tuple] = []
+        replaced = self._replaced(items)
         for event, obj, sim in items:
-            kind, namespace, name, data = self._stamp(obj)
             meta = obj["metadata"]
-            if event == Change.DELETED:
-                deleted.append((kind, namespace, name))
-            elif event == Change.ADDED:
-                added.append((cluster_id, kind, namespace, name, meta["uid"], self._rv, data, sim or "{}"))
-            else:
+            stored = replaced.get((obj["kind"], meta.get("namespace", ""), meta["name"])) \
+                if event == Change.MODIFIED else None
+            if stored is not None:  # another object under this name: deleted, then created (see write())
+                self._rv += 1
+                changes.append((cluster_id, self._rv, Change.DELETED, obj["kind"], meta.get("namespace", ""),
+                                meta["name"], _as_deleted(stored, self._rv)))
+                self.written.append(self._rv)
+                event, sim = Change.ADDED, sim or "{}"
+                kind, namespace, name, data = self._stamp(obj)
                 modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim))
+            else:
+                kind, namespace, name, data = self._stamp(obj)
+                if event == Change.DELETED:
+                    deleted.append((kind, namespace, name))
+                elif event == Change.ADDED:
+                    added.append((cluster_id, kind, namespace, name, meta["uid"], self._rv, data, sim or "{}"))
+                else:
+                    modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim))
             changes.append((cluster_id, self._rv, event, kind, namespace, name, data))
             self.written.append(self._rv)
         table, log = ApiObject._meta.db_table, Change._meta.db_table
@@ -221,6 +267,13 @@ class DbStore:
             self.written.append(self._rv)
         ApiObject.objects.bulk_create(rows)
         Change.objects.bulk_create(changes)
+
+
+def _as_deleted(stored: str, resource_version: int) -> str:
+    """The DELETED log entry of a stored object: as it was last stored, at the deletion's resourceVersion."""
+    gone = json.loads(stored)
+    gone["metadata"]["resourceVersion"] = str(resource_version)
+    return dumps(gone)
 
 
 def _raw_cursor():

@@ -147,3 +147,12 @@ def test_the_engine_preparer_admits_like_the_api():
                           **_claim("www-web-0"), "metadata": {"name": "www-web-0", "namespace": "default"}})
     assert claim["spec"]["storageClassName"] == "standard"
     assert claim["status"] == {"phase": "Pending"}
+
+
+def test_memory_store_logs_a_name_recreated_with_another_uid_as_deleted_then_added():
+    store = MemoryStore()
+    store.write("ADDED", {"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "a"}})
+    store.write("MODIFIED", {"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "b"}})
+    store.write("MODIFIED", {"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "b"}})
+    assert [(rv, event, obj["metadata"]["uid"]) for rv, event, obj in store.changes] == [
+        (2, "ADDED", "a"), (3, "DELETED", "a"), (4, "ADDED", "b"), (5, "MODIFIED", "b")]

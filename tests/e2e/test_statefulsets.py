@@ -3,6 +3,8 @@
 claim template `www`)."""
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -11,7 +13,7 @@ import pytest
 from tests import live_server
 from tests.fixtures import corpus_path
 
-from .conftest import Kubectl
+from .conftest import KUBECTL, Kubectl
 
 WEB = "application__web__web.yaml"
 WAIT = 30.0  # wall-clock seconds a check may take to come true (the control loops run after each write)
@@ -68,3 +70,41 @@ def test_claims_get_the_default_class_and_the_pods_run(kubectl):
     claims = kubectl("get", "pvc", "-l", "app=nginx", "--no-headers").splitlines()
     assert [line.split()[:2] for line in claims] == [["www-web-0", "Bound"], ["www-web-1", "Bound"]]
     assert all(line.split()[5] == "standard" for line in claims), claims
+
+
+def test_deleting_the_pods_returns_and_a_watch_sees_them_deleted_then_added(kubectl):
+    """The tutorial's "kubectl delete pod -l app=nginx" while "kubectl get pod -w -l app=nginx" watches: the
+    controller recreates web-0 and web-1 under the same names, and kubectl's wait for the deletion (a watch
+    on each pod) must see the old pods DELETED, not their successors MODIFIED."""
+    kubectl("apply", "-f", str(corpus_path(WEB)))
+    eventually(lambda: running(kubectl, "web-0", "web-1"), "web-0 and web-1 Running")
+    before = {p["metadata"]["name"]: p["metadata"]["uid"]
+              for p in kubectl.json("get", "pods", "-l", "app=nginx")["items"]}
+    watcher = subprocess.Popen([str(KUBECTL), "--kubeconfig", str(kubectl.kubeconfig), "get", "pods", "-l", "app=nginx",
+                                "-w", "--output-watch-events",  # then each line is a WatchEvent
+                                "-o", "custom-columns=EVENT:.type,NAME:.object.metadata.name,UID:.object.metadata.uid"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kubectl.env)
+    try:
+        time.sleep(1.5)
+        started = time.monotonic()
+        deleted = kubectl.run("delete", "pod", "-l", "app=nginx", timeout=30)
+        assert time.monotonic() - started < 20, "kubectl delete waited for the recreated pods"
+        assert [line.split(" from ")[0] for line in deleted.stdout.splitlines()] == \
+            ['pod "web-0" deleted', 'pod "web-1" deleted'], deleted.stderr
+        eventually(lambda: running(kubectl, "web-0", "web-1"), "web-0 and web-1 Running again")
+        time.sleep(1.5)
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=10)
+    after = {p["metadata"]["name"]: p["metadata"]["uid"]
+             for p in kubectl.json("get", "pods", "-l", "app=nginx")["items"]}
+    events = [line.split()[:3] for line in out.splitlines()[1:]]
+    for name in ("web-0", "web-1"):
+        assert after[name] != before[name]
+        seen = [(event, uid) for event, pod, uid in events if pod == name]
+        old, new = before[name], after[name]
+        assert seen and seen[0] == ("ADDED", old), out + err
+        assert ("DELETED", old) in seen and ("ADDED", new) in seen, out + err
+        assert seen.index(("DELETED", old)) < seen.index(("ADDED", new)), out + err
+        assert all(uid == old for _, uid in seen[:seen.index(("DELETED", old)) + 1]), out + err
+        assert all(uid == new for _, uid in seen[seen.index(("ADDED", new)):]), out + err
