@@ -15,18 +15,36 @@ a plain HTTP request that clusters.kubeapi.views answers with the real error
 what a real cluster makes it print.
 
 The simulated container has no live process: exec runs the command with the
-simulated shell against the container's files at the cluster's simulated now;
-`exec -it … sh` is a line-oriented shell (each line is run the same way);
-attach streams the container's output as simulated time passes.
+simulated shell against the container's files at the cluster's simulated now.
+A shell that reads its commands from stdin — `exec -it POD -- sh`, `exec -i POD
+-- sh < script`, or `attach -it` to a container started with `stdin: true`
+running `sh` (`kubectl run -it --rm … -- sh`) — is a conversation: each
+complete command typed runs as its own replay from the state the earlier ones
+left (clusters.engine.kubelet.shell.session: cwd, variables, functions, files),
+its output paced by the simulated clock (`sleep 2; echo done` takes two
+seconds), Ctrl-C stops it. On a terminal (tty=true) the shell does its own line
+editing and prints its prompt (busybox `/ # `, bash `root@POD:/# `), as busybox
+ash and bash do. `exit N` (or end of input) ends it: exec answers the exit
+status, kubectl prints `command terminated with exit code N`; an attached
+container's program ends with it (replay.container_end_attached), so the kubelet
+terminates the container and `kubectl run --rm` can delete the pod.
+
+Attach to any other program streams its output as simulated time passes; on a
+terminal, Ctrl-C interrupts the program (the autoscaling walkthrough's load
+generator) and typed keys are echoed as a terminal does. Resize messages are
+accepted; the simulated terminal has no size to honour.
 """
 from __future__ import annotations
 
 import asyncio
+import codecs
 import hashlib
 import json
 import logging
 import re
+import time
 import uuid
+from collections import OrderedDict
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
@@ -43,8 +61,16 @@ log = logging.getLogger(__name__)
 V5, V4 = "v5.channel.k8s.io", "v4.channel.k8s.io"
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 SUCCESS = {"metadata": {}, "status": "Success"}
-SHELLS = {"sh", "ash", "bash", "dash", "zsh"}
-STDIN_LIMIT = 1 << 20
+STDIN_LIMIT = 1 << 20          # an unfinished command typed or piped in: longer is refused
+FIRST_HORIZON = 30.0           # simulated seconds a typed command is replayed over at first
+MAX_COMMAND_SECONDS = 3600.0   # a typed command still running after this much simulated time is stopped
+ATTACHED_SHELLS = 256          # attached containers' shells remembered between attach sessions
+CLEAR_SCREEN = "\x1b[H\x1b[J"
+
+# The shell of each container attached to with stdin (its program reads commands from it): a later
+# `kubectl attach -it` finds the same shell, as on a real container. By (cluster, namespace, pod,
+# container, start of this run of the container).
+_attached_shells: OrderedDict[tuple, replay.ShellSession] = OrderedDict()
 
 
 def exit_status(code: int, argv: list[str]) -> dict:
@@ -91,6 +117,8 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         self.task: asyncio.Task | None = None
         self.stdin_queue: asyncio.Queue = asyncio.Queue()
         self.finished = False
+        self.running: asyncio.Task | None = None     # a typed command being played (Ctrl-C cancels it)
+        self.attached_shell: replay.ShellSession | None = None
         if self.protocol is None or (self.action == "exec" and not self.argv):
             await self.close()   # refused handshake: kubectl falls back to SPDY and gets the HTTP answer
             return
@@ -106,13 +134,24 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             await self.close()
             return
         await self.accept(subprotocol=self.protocol)
-        runner = self.attach if self.action == "attach" else (self.shell if self.tty and self.stdin else self.exec)
+        if self.action == "attach":
+            runner = self.attach
+        elif self.stdin and replay.reads_commands(self.argv, self.info.binaries):
+            runner = self.exec_shell        # exec -it POD -- sh, exec -i POD -- sh < script
+        else:
+            runner = self.exec
         self.task = asyncio.ensure_future(self._run(runner))
 
     async def disconnect(self, code: int) -> None:
         self.finished = True
-        if self.task is not None and not self.task.done():
-            self.task.cancel()
+        for task in (self.running, self.task):
+            if task is not None and not task.done():
+                task.cancel()
+        shell = self.attached_shell
+        if shell is not None and shell.exited is None and self.info.stdin_once:
+            # stdinOnce: the runtime closes the container's stdin when the first attach ends, and the
+            # shell reading it exits at end of file.
+            await self.end_attached(shell, shell.state.status)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         data = bytes_data if bytes_data is not None else (text_data or "").encode()
@@ -120,10 +159,14 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             return
         channel, payload = data[0], data[1:]
         if channel == STDIN:
+            if self.tty and b"\x03" in payload and self.running is not None and not self.running.done():
+                # Ctrl-C on the terminal while a command runs: it is interrupted, typed-ahead input dropped.
+                payload = payload.rpartition(b"\x03")[2]
+                self.running.cancel()
             await self.stdin_queue.put(payload)
         elif channel == CLOSE and self.protocol == V5 and payload[:1] == bytes([STDIN]):
             await self.stdin_queue.put(None)   # the client closed stdin
-        # RESIZE: the simulated terminal has no size to honour.
+        # RESIZE: accepted; the simulated terminal has no size to honour.
 
     # ------------------------------------------------------------------ output
     async def out(self, channel: int, data: str | bytes) -> None:
@@ -173,10 +216,6 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
     # -------------------------------------------------------------------- exec
     async def exec(self) -> None:
         argv = list(self.argv)
-        if self.stdin and len(argv) == 1 and argv[0].rsplit("/", 1)[-1] in SHELLS and self.protocol == V5:
-            # `kubectl exec -i pod -- sh < script`: the script arrives on stdin, closed with [255, 0].
-            script = await self.read_stdin()
-            argv = [argv[0], "-c", script]
         code, out, err = await self.run_command(argv)
         if code == 126 and err.startswith("OCI runtime exec failed"):
             await self.finish(self.start_failure(argv, err))
@@ -188,111 +227,238 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             return
         await self.finish(exit_status(code, self.argv))
 
-    async def read_stdin(self) -> str:
-        chunks, size = [], 0
+    # ------------------------------------------------------- interactive shell
+    async def exec_shell(self) -> None:
+        """`kubectl exec -it POD -- sh` (or -i with a script on stdin): a shell of its own in the container."""
+        session = replay.ShellSession(self.argv, tty=self.tty)
+        code = await self.converse(session)
+        await self.finish(exit_status(code, self.argv))
+
+    def prompt(self, session: replay.ShellSession) -> str:
+        return session.prompt(self.info.hostname, self.info.busybox)
+
+    async def converse(self, session: replay.ShellSession) -> int:
+        """Hand what arrives on stdin to the shell, a complete command at a time, until the shell exits
+        (`exit`, `set -e`, end of input); its exit status. On a terminal the shell edits the line and
+        prompts; without one it reads lines as they come, silently."""
+        editor = replay.LineEditor() if self.tty else None
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        unfinished = ""   # a command still open (a quote, `if`, a loop): the shell asks for more with "> "
+        partial = ""      # without a terminal: a line not ended yet
+        if self.tty:
+            await self.out(STDOUT, self.prompt(session))
+
+        async def line_done(line: str) -> int | None:
+            nonlocal unfinished
+            unfinished = f"{unfinished}\n{line}" if unfinished else line
+            if len(unfinished) > STDIN_LIMIT:
+                unfinished = ""
+                await self.out(STDERR, f"{session.shell}: input line too long\n")
+            elif not session.complete(unfinished):
+                if self.tty:
+                    await self.out(STDOUT, replay.CONTINUATION_PROMPT)
+                return None
+            command, unfinished = unfinished, ""
+            if command.strip():
+                await self.play(session, command)
+            if session.exited is not None:
+                return session.exited
+            if self.tty:
+                await self.out(STDOUT, self.prompt(session))
+            return None
+
         while True:
             data = await self.stdin_queue.get()
-            if data is None:
-                break
-            chunks.append(data)
-            size += len(data)
-            if size > STDIN_LIMIT:
-                break
-        return b"".join(chunks).decode("utf-8", "replace")
-
-    # ------------------------------------------------------------- -it shell
-    def prompt(self, cwd: str) -> str:
-        shell = self.argv[0].rsplit("/", 1)[-1] if self.argv else "sh"
-        if shell == "bash":
-            return f"root@{self.info.hostname}:{cwd}# "
-        if self.info.busybox:
-            return f"{cwd} # "
-        return "# "
-
-    async def shell(self) -> None:
-        """`kubectl exec -it pod -- sh`: a line-oriented terminal over the simulated shell."""
-        shell = self.argv[0]
-        if shell.rsplit("/", 1)[-1] not in SHELLS or len(self.argv) > 1:
-            await self.exec()   # `exec -it pod -- ls`: just the command, on a terminal
-            return
-        cwd = "/"
-        await self.out(STDOUT, self.prompt(cwd))
-        line, escape = "", False
-        while True:
-            data = await self.stdin_queue.get()
-            if data is None:
-                await self.finish(SUCCESS)
-                return
-            for char in data.decode("utf-8", "replace"):
-                if escape:   # arrow keys and the like: ESC [ … letter, ignored
-                    escape = not (char.isalpha() or char == "~")
-                    continue
-                if char == "\x1b":
-                    escape = True
-                elif char in "\r\n":
+            if data is None:   # end of input: what is left runs, then the shell exits with the last status
+                rest = (partial + decoder.decode(b"", final=True)).strip("\r")
+                if rest or unfinished:
+                    if rest and await line_done(rest) is not None:
+                        return session.exited
+                    if unfinished:
+                        await self.out(STDERR, f"{session.shell}: syntax error: unexpected end of file\n")
+                return self.shell_exits(session, session.state.status)
+            text = decoder.decode(data)
+            if editor is None:
+                partial += text
+                while "\n" in partial:
+                    line, partial = partial.split("\n", 1)
+                    if await line_done(line.rstrip("\r")) is not None:
+                        return session.exited
+                if len(partial) > STDIN_LIMIT:
+                    partial = ""
+                continue
+            for kind, value in editor.feed(text):
+                if kind == "echo":
+                    await self.out(STDOUT, value)
+                elif kind == "line":
+                    if await line_done(value) is not None:
+                        await self.say_exit(session)
+                        return session.exited
+                elif kind == "interrupt":
+                    unfinished = ""
+                    await self.out(STDOUT, self.prompt(session))
+                elif kind == "clear":
+                    await self.out(STDOUT, CLEAR_SCREEN + self.prompt(session) + editor.redraw())
+                elif kind == "eof":
+                    if unfinished:
+                        unfinished = ""
+                        await self.out(STDOUT, f"\r\n{session.shell}: syntax error: unexpected end of file\r\n"
+                                       + self.prompt(session))
+                        continue
                     await self.out(STDOUT, "\r\n")
-                    command = line.strip()
-                    line = ""
-                    done, cwd = await self.shell_line(shell, command, cwd)
-                    if done is not None:
-                        await self.finish(exit_status(done, self.argv))
-                        return
-                    await self.out(STDOUT, self.prompt(cwd))
-                elif char in "\x7f\x08":
-                    if line:
-                        line = line[:-1]
-                        await self.out(STDOUT, "\b \b")
-                elif char == "\x03":
-                    line = ""
-                    await self.out(STDOUT, "^C\r\n" + self.prompt(cwd))
-                elif char == "\x04":
-                    if not line:
-                        await self.out(STDOUT, "\r\n")
-                        await self.finish(SUCCESS)
-                        return
-                elif char == "\x15":
-                    await self.out(STDOUT, "\b \b" * len(line))
-                    line = ""
-                elif char >= " " or char == "\t":
-                    line += char
-                    await self.out(STDOUT, char)
+                    code = self.shell_exits(session, session.state.status)
+                    await self.say_exit(session)
+                    return code
 
-    async def shell_line(self, shell: str, command: str, cwd: str) -> tuple[int | None, str]:
-        """Run one typed line; (exit code if the shell exits, the new working directory)."""
-        if not command:
-            return None, cwd
-        words = command.split()
-        if words[0] == "exit" and len(words) <= 2:
-            try:
-                return (int(words[1]) & 0xFF if len(words) == 2 else 0), cwd
-            except ValueError:
-                return 2, cwd
-        if words[0] == "cd" and len(words) <= 2:
-            target = words[1] if len(words) == 2 else "/root"
-            code, out, err = await self.run_command([shell, "-c", f"cd {cwd} && cd {target} && pwd"])
-            if code == 0 and out.strip():
-                return None, out.strip()
-            await self.out(STDOUT, err or f"sh: cd: can't cd to {target}: No such file or directory\n")
-            return None, cwd
-        script = command if cwd == "/" else f"cd {cwd}; {command}"
-        code, out, err = await self.run_command([shell, "-c", script])
-        if code == 126 and err.startswith("OCI runtime exec failed"):
-            err = f"sh: {words[0]}: not found\n"
-        await self.out(STDOUT, out)
-        await self.out(STDERR, err)
-        return None, cwd
+    @staticmethod
+    def shell_exits(session: replay.ShellSession, code: int) -> int:
+        session.exited = code
+        return code
+
+    async def say_exit(self, session: replay.ShellSession) -> None:
+        if session.shell == "bash":   # an interactive bash says so as it leaves
+            await self.out(STDOUT, "exit\n")
+
+    async def play(self, session: replay.ShellSession, command: str) -> None:
+        """Run one command typed into the shell; Ctrl-C on the terminal (receive) interrupts it."""
+        progress: dict = {}
+        self.running = asyncio.ensure_future(self.play_command(session, command, progress))
+        try:
+            await asyncio.wait({self.running})
+        finally:
+            task, self.running = self.running, None
+            if not task.done():
+                task.cancel()
+        if task.cancelled():
+            line = progress.get("line")
+            if line is not None:
+                session.commit(line, upto=progress.get("reached", line.chunks[0][0] if line.chunks else 0.0))
+            else:
+                session.state.status = 130
+            await self.out(STDOUT, "^C\n")
+            return
+        task.result()
+
+    async def play_command(self, session: replay.ShellSession, command: str, progress: dict) -> None:
+        """Replay the command from the simulated time it was typed, its output paced by the simulated clock;
+        a command still running at the horizon is replayed further (a loop that keeps printing)."""
+        from clusters import selectors
+
+        cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
+        start = cluster.sim_now()
+        progress["reached"] = start
+        horizon = FIRST_HORIZON
+        position = None
+        while True:
+            line = await sync_to_async(replay.container_shell_line)(
+                cluster=cluster, namespace=self.namespace, pod=self.pod, container=self.info.container,
+                session=session, text=command, now=start, until=start + horizon)
+            progress["line"] = line
+            keys = _chunk_keys(line.chunks)
+            for key, (when, stream, text) in zip(keys, line.chunks):
+                if position is not None and key <= position:
+                    continue
+                await _until(cluster, when)
+                progress["reached"] = when
+                await self.out(STDOUT if stream == "stdout" else STDERR, text)
+                position = key
+            if line.finished:
+                await _until(cluster, line.end)
+                session.commit(line)
+                return
+            if horizon >= MAX_COMMAND_SECONDS:
+                await _until(cluster, start + horizon)
+                session.commit(line, upto=start + horizon)
+                await self.out(STDERR, f"{session.shell}: stopped after {MAX_COMMAND_SECONDS / 3600:g} h of "
+                                       "simulated time (the playground's limit for one command)\n")
+                return
+            await _until(cluster, start + horizon)
+            horizon = min(horizon * 4, MAX_COMMAND_SECONDS)
 
     # ------------------------------------------------------------------ attach
     async def attach(self) -> None:
-        """The container's output from now on, until it exits (`kubectl run -i` shows the earlier
-        output itself, with a log request before it attaches)."""
+        """Attach to the container's program: its shell when it reads commands from stdin, else its output
+        from now on, until it exits (`kubectl run -i` shows the earlier output itself, with a log request
+        before it attaches)."""
+        if self.info.interactive and self.stdin:
+            await self.attach_shell()
+            return
         from clusters import selectors
 
         cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
         options = replay.LogOptions(container=self.info.container)
         first = await sync_to_async(replay.container_logs)(
             cluster=cluster, namespace=self.namespace, pod=self.pod, options=options)
+        output = asyncio.ensure_future(self.follow_output(first))
+        keys = asyncio.ensure_future(self.keys_to_program()) if self.stdin else None
+        try:
+            await asyncio.wait({output} if keys is None else {output, keys}, return_when=asyncio.FIRST_COMPLETED)
+            if keys is not None and keys.done() and keys.result():
+                output.cancel()   # interrupted: the program has ended now, so has its output
+            else:
+                await output
+        finally:
+            for task in (output, keys):
+                if task is not None and not task.done():
+                    task.cancel()
+        await self.finish(SUCCESS)
+
+    async def follow_output(self, first) -> None:
         async for line in logstream.follow(self.cluster.pk, self.namespace, self.pod, first,
                                            logstream.position_of(first)):
             await self.out(STDOUT if line.stream == "stdout" else STDERR, line.text + "\n")
+
+    async def keys_to_program(self) -> bool:
+        """A terminal attached to a program that does not read it: keys are echoed; Ctrl-C interrupts the
+        program (replay.interrupted_exit_code says how it ends) and answers True."""
+        while (data := await self.stdin_queue.get()) is not None:
+            if not self.tty:
+                continue   # nothing reads it
+            text = data.decode("utf-8", "replace")
+            if "\x03" in text:
+                await self.out(STDOUT, "^C\n")
+                await self.end_attached(None, replay.interrupted_exit_code(self.info.argv))
+                return True
+            await self.out(STDOUT, re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text.replace("\r", "\n")))
+        return False
+
+    async def attach_shell(self) -> None:
+        """The container's own shell (`kubectl run -it … -- sh`, `kubectl attach -it`): when it exits, the
+        container's program has ended."""
+        key = (str(self.cluster.pk), self.namespace, self.pod, self.info.container, self.info.start)
+        session = _attached_shells.pop(key, None) or replay.ShellSession(self.info.argv, tty=self.tty)
+        _attached_shells[key] = session
+        while len(_attached_shells) > ATTACHED_SHELLS:
+            _attached_shells.popitem(last=False)
+        self.attached_shell = session
+        code = await self.converse(session)
+        _attached_shells.pop(key, None)
+        await self.end_attached(session, code)
         await self.finish(SUCCESS)
+
+    async def end_attached(self, session: replay.ShellSession | None, code: int) -> None:
+        if session is not None:
+            session.exited = code
+        try:
+            await sync_to_async(replay.container_end_attached)(
+                cluster=self.cluster, namespace=self.namespace, pod=self.pod, container=self.info.container,
+                code=code)
+        except ApiError:
+            pass   # the pod is gone already
+
+
+def _chunk_keys(chunks: list[tuple[float, str, str]]) -> list[tuple[float, int]]:
+    """A position for each piece of output that survives a longer replay: (time, n-th at that time)."""
+    keys, previous, count = [], None, 0
+    for when, _stream, _text in chunks:
+        count = count + 1 if when == previous else 0
+        previous = when
+        keys.append((when, count))
+    return keys
+
+
+async def _until(cluster, when: float) -> None:
+    """Wait for the cluster's simulated clock to reach `when` (at once while it is paused)."""
+    wall = cluster.wall_time(when)
+    if wall is not None and wall > time.time():
+        await asyncio.sleep(wall - time.time())

@@ -1,10 +1,14 @@
-"""Reading the simulated containers: `kubectl logs`, `exec` and `attach` (never writes).
+"""Reading the simulated containers: `kubectl logs`, `exec` and `attach`.
 
 Each call loads the cluster's snapshot at its current simulated time (the same
 way a reconcile pass does, clusters.sim.reconcile.load_state) and asks the pure
 engine (clusters.engine.kubelet.logs) to replay the container. Learner-caused
 failures come back as the API's Status errors, or ContainerNotFound for a
 stream into a container that is not running (the kubelet's 404).
+
+An interactive shell (`kubectl exec -it … sh`, an attached `stdin: true` container) runs each typed
+command with container_shell_line (engine: kubelet/shell/session.py); container_end_attached is the one
+write here: the attached terminal ended the container's program (kubelet/streams.py).
 """
 from __future__ import annotations
 
@@ -12,16 +16,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from clusters.apiserver import errors
-from clusters.engine.kubelet import logs
+from clusters.engine.kubelet import logs, streams
 from clusters.engine.kubelet.logs import ContainerLog, ContainerNotFound, LogLine
+from clusters.engine.kubelet.shell import (
+    CONTINUATION_PROMPT,
+    LineEditor,
+    LineRun,
+    ShellSession,
+    interrupted_exit_code,
+    reads_commands,
+)
 from clusters.engine.state import ClusterState, parse_timestamp
 from clusters.models import Cluster
 from clusters.sim.reconcile import load_state
-from clusters.store.database import DbStore
+from clusters.sim.runner import request_reconcile
+from clusters.store.database import DbStore, dumps, in_transaction
 
-__all__ = ["ContainerLog", "ContainerNotFound", "LogLine", "LogOptions", "parse_since_time", "container_exec",
-           "container_logs", "container_stream_check", "container_stream_info",
-           "format_lines"]
+__all__ = ["CONTINUATION_PROMPT", "ContainerLog", "ContainerNotFound", "LineEditor", "LineRun", "LogLine",
+           "LogOptions", "ShellSession", "StreamInfo", "container_end_attached", "container_exec", "container_logs",
+           "container_shell_line", "container_stream_check", "container_stream_info", "format_lines",
+           "interrupted_exit_code", "parse_since_time", "reads_commands"]
 
 
 @dataclass
@@ -70,12 +84,7 @@ def container_exec(*, cluster: Cluster, namespace: str, pod: str, container: str
         raise errors.bad_request(str(error)) from None
 
 
-@dataclass
-class StreamInfo:
-    """What an exec/attach session needs to know about its container."""
-    container: str
-    hostname: str
-    busybox: bool        # an ash prompt (`/ # `) rather than bash's or dash's
+StreamInfo = streams.StreamTarget   # what an exec/attach session needs to know about its container
 
 
 def container_stream_info(*, cluster: Cluster, namespace: str, pod: str, container: str | None) -> StreamInfo:
@@ -83,10 +92,42 @@ def container_stream_info(*, cluster: Cluster, namespace: str, pod: str, contain
     state = _state(cluster)
     found = _pod(state, namespace, pod)
     try:
-        name, program, _run = logs.running_program(state, found, container)
+        return streams.stream_target(state, found, container)
     except logs.ContainerError as error:
         raise errors.bad_request(str(error)) from None
-    return StreamInfo(name, program.world.env.get("HOSTNAME", pod), "ash" in (program.image.binaries or {"ash"}))
+
+
+def container_shell_line(*, cluster: Cluster, namespace: str, pod: str, container: str | None,
+                         session: ShellSession, text: str, now: float, until: float) -> LineRun:
+    """A command typed into an interactive shell in a running container at simulated `now`, replayed up to
+    `until` from the session's state (session.commit takes its outcome on)."""
+    state = load_state(cluster, DbStore(cluster), now=now)
+    found = _pod(state, namespace, pod)
+    try:
+        world = streams.shell_world(state, found, container)
+    except logs.ContainerError as error:
+        raise errors.bad_request(str(error)) from None
+    return session.run(text, world, now=now, until=until)
+
+
+def container_end_attached(*, cluster: Cluster, namespace: str, pod: str, container: str | None,
+                           code: int) -> bool:
+    """The attached terminal ended the container's program now with `code` (its shell exited, Ctrl-C):
+    noted for the kubelet, which terminates the container on the pass this asks for. False when the
+    container was not running any more."""
+    def note(store: DbStore) -> bool:
+        store.lock()
+        state = load_state(cluster, store)
+        found = state.get("Pod", namespace, pod)
+        if found is None or not streams.end_attached(state, found, container, code):
+            return False
+        store.set_sim("Pod", namespace, pod, dumps(state.sim(found)))
+        return True
+
+    ended = bool(in_transaction(cluster, note))
+    if ended:
+        request_reconcile(cluster.pk)
+    return ended
 
 
 def container_stream_check(*, cluster: Cluster, namespace: str, pod: str, container: str | None) -> str:

@@ -23,6 +23,7 @@ from . import images
 from .environment import ConfigError, ContainerWorld, container_environment, container_files, missing_volume_sources
 from .probes import LABEL, PROBE_KINDS, ProbeTarget, run_probe, timing
 from .program import Program, program_for
+from .streams import ended_by_terminal
 
 COMPONENT = "kubelet"
 BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
@@ -283,7 +284,7 @@ class PodWorker:
         program = self._program(container, record)
         if program is None:
             return None
-        run = program.run(now)
+        run = ended_by_terminal(program.run(now), record)   # `exit` typed into an attached shell, Ctrl-C
         self._runs[container["name"]] = run
         for command in run.unsupported:
             if command not in record.setdefault("reported", []):

@@ -40,6 +40,9 @@ class Program:
     world: ContainerWorld
     start: float
     memory_limit: int | None
+    # A shell that reads its commands from an open stdin (`stdin: true`, e.g. `kubectl run -it … -- sh`): it
+    # waits for a terminal instead of exiting at once; the attached terminal ends it (kubelet/streams.py).
+    interactive: bool = False
 
     @property
     def uses_shell(self) -> bool:
@@ -56,6 +59,8 @@ class Program:
             if until >= at:
                 return ProgramRun(True, 137, at, "OOMKilled")
             return ProgramRun(next_event=at)
+        if self.interactive:
+            return ProgramRun()
         if self.uses_shell:
             run = shell.run_program(self.argv, shell.ShellWorld(
                 env=self.world.env, files=self.world.files, hostname=self.world.env.get("HOSTNAME", ""),
@@ -91,14 +96,17 @@ class Program:
             return False
         return images.listens(self.image, self.image_args, port, "TCP", when - self.start)
 
-    def exec(self, argv: list[str], when: float, run: ProgramRun | None = None) -> tuple[int, str, str]:
-        """Run a command in the container at `when` (files as the program left them)."""
+    def exec_world(self, when: float, run: ProgramRun | None = None) -> shell.ShellWorld:
+        """What a command exec'd in the container at `when` reaches (files as the program left them)."""
         files = self.world.files
         if run is not None and run.shell_run is not None:
             files = shell.files_at(run.shell_run, self.world.files, when)
-        world = shell.ShellWorld(env=self.world.env, files=files, hostname=self.world.env.get("HOSTNAME", ""),
-                                 binaries=self.image.binaries or None)
-        return shell.exec_command(argv, world, now=when)
+        return shell.ShellWorld(env=self.world.env, files=files, hostname=self.world.env.get("HOSTNAME", ""),
+                                binaries=self.image.binaries or None)
+
+    def exec(self, argv: list[str], when: float, run: ProgramRun | None = None) -> tuple[int, str, str]:
+        """Run a command in the container at `when` (files as the program left them)."""
+        return shell.exec_command(argv, self.exec_world(when, run), now=when)
 
 
 def program_for(image: images.Image, container: dict, world: ContainerWorld, start: float,
@@ -106,5 +114,7 @@ def program_for(image: images.Image, container: dict, world: ContainerWorld, sta
     """The program a container runs: its command through the shell, or the image's own program."""
     command = [expand(str(part), world.env) for part in container.get("command") or []] or None
     args = [expand(str(part), world.env) for part in container.get("args") or []] or None
-    return Program(image, images.effective_argv(image, command, args), images.run_mode(image, command, args),
-                   images.program_args(image, command, args), world, start, memory_limit)
+    argv = images.effective_argv(image, command, args)
+    interactive = bool(container.get("stdin")) and shell.reads_commands(argv, image.binaries or None)
+    return Program(image, argv, images.run_mode(image, command, args), images.program_args(image, command, args),
+                   world, start, memory_limit, interactive)

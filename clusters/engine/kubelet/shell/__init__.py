@@ -24,6 +24,8 @@ The modules:
 * commands.py     busybox applets simulated on the virtual filesystem, clock and network (sleep, cat, wget, …)
 * interpreter.py  _Shell, which runs a tree and journals its effects, and the entry points run_program,
                   exec_command and exec_run
+* session.py      an interactive shell (`kubectl exec -it … sh`, an attached `stdin: true` container): the
+                  state kept between the commands typed, each run as its own replay; the shell's line editing
 
 Imports point one way, towards the interpreter: world, syntax, arithmetic and runtime import nothing from
 the package; the lexer builds on syntax, the parser on the lexer, the builtins on the parser; the
@@ -34,6 +36,17 @@ are private to the package, shared between its modules; the names below are its 
 from __future__ import annotations
 
 from .interpreter import exec_command, exec_run, run_program
+from .session import (
+    CONTINUATION_PROMPT,
+    LineEditor,
+    LineRun,
+    ShellSession,
+    interrupted_exit_code,
+    prompt,
+    reads_commands,
+)
 from .world import EXEC_TIMEOUT_EXIT, ShellWorld, files_at
 
-__all__ = ["EXEC_TIMEOUT_EXIT", "ShellWorld", "exec_command", "exec_run", "files_at", "run_program"]
+__all__ = ["CONTINUATION_PROMPT", "EXEC_TIMEOUT_EXIT", "LineEditor", "LineRun", "ShellSession", "ShellWorld",
+           "exec_command", "exec_run", "files_at", "interrupted_exit_code", "prompt", "reads_commands",
+           "run_program"]
