@@ -32,9 +32,14 @@ class TerminalConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content, **kwargs) -> None:
         if self.session is None or not isinstance(content, dict):
             return
-        if content.get("type") == "run":
+        kind = content.get("type")
+        if kind == "run":
             self.session.start(content)
-        elif content.get("type") == "interrupt":
+        elif kind == "input":
+            self.session.input(content)
+        elif kind == "resize":
+            self.session.resize(content)
+        elif kind == "interrupt":
             self.session.interrupt()
 
     async def disconnect(self, code: int) -> None:

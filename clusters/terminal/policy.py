@@ -1,10 +1,12 @@
 """What the browser terminal may run: pure argv rules, no I/O.
 
 `parse_command(line, files=…, stdin_given=…)` splits a command line with shlex and answers either a
-`Command` (kubectl's argv, whether it streams, whether it reads stdin) or a `Refusal` (one clear line
-for the learner). Subcommands are allowlisted; flags that would point kubectl at another server,
-identity or local file are refused; `-f NAME` must name one of the editor's files (or `-` for the
-text sent with the command).
+`Command` (kubectl's argv, whether it streams, whether it reads stdin, whether it runs on a terminal)
+or a `Refusal` (one clear line for the learner). Subcommands are allowlisted; flags that would point
+kubectl at another server, identity or local file are refused; `-f NAME` must name one of the editor's
+files (or `-` for the text sent with the command). `exec`, `attach` and `run` with -t (or -i without
+text sent for stdin) are interactive: kubectl runs on a terminal of its own and the widget sends it
+the keys.
 """
 from __future__ import annotations
 
@@ -27,9 +29,6 @@ ALLOWED = frozenset({
     "version", "auth", "help", "options", "config", "completion",
 })
 
-INTERACTIVE_HINT = ("interactive sessions (-i/-t) aren't supported in this terminal: run the command "
-                    "non-interactively, e.g. kubectl exec POD -- ls /, or kubectl run NAME --image=busybox "
-                    "--restart=Never -- CMD and then kubectl logs NAME")
 REFUSED_SUBCOMMANDS = {
     "edit": "kubectl edit needs a text editor: use the page's editor instead — put the YAML there "
             "(kubectl get KIND NAME -o yaml prints it), change it and run kubectl apply -f FILE",
@@ -42,8 +41,9 @@ REFUSED_SUBCOMMANDS = {
     "plugin": "kubectl plugins aren't available in the playground",
     "krew": "kubectl plugins (krew) aren't available in the playground",
     "kustomize": "kustomize isn't available here: put the rendered manifests in the editor and use -f FILE",
-    "debug": "kubectl debug starts an interactive session, which this terminal doesn't support; "
-             "try kubectl describe, kubectl logs or kubectl exec POD -- CMD",
+    "debug": "kubectl debug adds ephemeral containers, which the playground doesn't simulate; open a shell in "
+             "the pod with kubectl exec -it POD -- sh, or start a pod to debug from with kubectl run -it --rm "
+             "debug --image=busybox:1.28 --restart=Never -- sh",
 }
 SUBCOMMAND_RULES = {
     # (subcommand, its own subcommand) refused with a reason; None: every one not listed as allowed.
@@ -103,6 +103,7 @@ class Command:
     args: tuple[str, ...]
     streaming: bool = False        # a watch, a follow or a wait: the long time limit
     reads_stdin: bool = False      # `-f -` or exec/attach -i: the run's stdin text goes to the process
+    tty: bool = False              # exec/attach/run -i/-t: kubectl runs on a terminal (a PTY) and gets the keys
     files: tuple[str, ...] = ()    # the editor files it names
 
 
@@ -275,14 +276,15 @@ def parse_command(line: str, *, files: Collection[str], stdin_given: bool = Fals
         if refusal:
             return refusal
 
-    # Interactive sessions: a TTY never; stdin only when the run brought text for it.
-    reads_stdin = False
-    if subcommand in ("exec", "attach", "run"):
-        if any(_is_true(f) for f in _flag(flags, "tty", "t")):
-            return Refusal(INTERACTIVE_HINT)
-        if any(_is_true(f) for f in _flag(flags, "stdin", "i")):
-            if not stdin_given:
-                return Refusal(INTERACTIVE_HINT)
+    # Interactive sessions: -t, or -i without text brought for stdin, run kubectl on a terminal of its own
+    # (the widget sends the keys); -i with the run's text pipes that text in.
+    reads_stdin = tty = False
+    if subcommand in ("exec", "attach", "run") and not helping:
+        wants_tty = any(_is_true(f) for f in _flag(flags, "tty", "t"))
+        wants_stdin = any(_is_true(f) for f in _flag(flags, "stdin", "i"))
+        if wants_tty or (wants_stdin and not stdin_given):
+            tty = True
+        elif wants_stdin:
             reads_stdin = True
 
     # Files: the editor's, or `-` for the run's stdin text.
@@ -306,8 +308,11 @@ def parse_command(line: str, *, files: Collection[str], stdin_given: bool = Fals
                 return checked
             named.append(checked)
 
-    return Command(tuple(words), streaming=_is_streaming(subcommand, second, flags) and not helping,
-                   reads_stdin=reads_stdin, files=tuple(dict.fromkeys(named)))
+    if tty and reads_stdin:   # `-f -` on a terminal: the text would never arrive
+        return Refusal("-f -: an interactive command (-i/-t) takes its input from the keyboard; "
+                       "put the text in an editor file and use -f FILE")
+    return Command(tuple(words), streaming=(_is_streaming(subcommand, second, flags) or tty) and not helping,
+                   reads_stdin=reads_stdin, tty=tty, files=tuple(dict.fromkeys(named)))
 
 
 def _check_config(second: str, flags: list[_Flag], positional: list[str]) -> Refusal | None:

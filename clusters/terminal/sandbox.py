@@ -6,6 +6,14 @@ rewritten before each run. `KubectlRun` starts kubectl (argv from `policy.parse_
 of its own with exactly the environment below, streams its output as it comes, and enforces the
 wall-clock and output limits and Ctrl-C.
 
+An interactive command (`exec -it`, `run -it`, `attach -it`: Command.tty) runs on a pseudo-terminal of
+its own (`Pty`): kubectl's stdin, stdout and stderr are the PTY's slave side, which is also the
+controlling terminal of kubectl's session, so kubectl sees a terminal, puts it in raw mode and forwards
+every key (Ctrl-C, Ctrl-D included) to the container; before that (waiting for the pod) the PTY's line
+discipline turns Ctrl-C into SIGINT, as a real terminal would. The browser's keys are written to the
+master side (`send_input`), its size is set with TIOCSWINSZ (`resize`: kubectl hears SIGWINCH and sends
+the container the new size).
+
 kubectl only ever talks to the server in the kubeconfig we wrote (the internal API URL): it gets no
 proxy variables, no other kubeconfig, no plugins (PATH is the system's, and plugin subcommands are not
 on the allowlist), and no flag that changes the target.
@@ -15,11 +23,14 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
+import struct
 import sys
 import tempfile
+import termios
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,6 +155,84 @@ class Sandbox:
         await asyncio.to_thread(shutil.rmtree, self.root, True)
 
 
+def _take_terminal() -> None:
+    """In the child, after setsid (start_new_session): make its stdin, the PTY, the controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+class Pty:
+    """A pseudo-terminal for one interactive run; the server holds the master side (non-blocking)."""
+
+    MAX_PENDING = 1 << 20     # keys not yet taken by the process: beyond this they are dropped
+
+    def __init__(self, cols: int, rows: int) -> None:
+        self.master, self.slave = os.openpty()
+        os.set_blocking(self.master, False)
+        self.resize(cols, rows)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self._pending = bytearray()
+        self._closed = False
+
+    def resize(self, cols: int, rows: int) -> None:
+        fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+    def started(self) -> None:
+        """The process has the slave side now: drop ours (so its exit is the end of the output) and listen."""
+        os.close(self.slave)
+        self.slave = -1
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self.master, self._readable)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.master, 65536)
+        except BlockingIOError:
+            return
+        except OSError:   # EIO: nothing holds the slave side any more (the process exited)
+            data = b""
+        if not data:
+            self._loop.remove_reader(self.master)
+        self._chunks.put_nowait(data)
+
+    async def read(self) -> bytes:
+        """The next output; b"" once the process and everything it started closed the terminal."""
+        return await self._chunks.get()
+
+    def write(self, data: bytes) -> None:
+        if self._closed or len(self._pending) + len(data) > self.MAX_PENDING:
+            return
+        self._pending += data
+        self._flush()
+
+    def _flush(self) -> None:
+        while self._pending and not self._closed:
+            try:
+                written = os.write(self.master, self._pending)
+            except BlockingIOError:
+                if self._loop is not None:
+                    self._loop.add_writer(self.master, self._flush)
+                return
+            except OSError:
+                self._pending.clear()
+                break
+            del self._pending[:written]
+        if self._loop is not None and not self._closed:
+            self._loop.remove_writer(self.master)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._loop is not None:
+            self._loop.remove_reader(self.master)
+            self._loop.remove_writer(self.master)
+        for fd in (self.master, self.slave):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+
 @dataclass
 class Exit:
     code: int
@@ -153,12 +242,15 @@ class Exit:
 class KubectlRun:
     """One kubectl process: started in its own session, streamed, limited, interruptible."""
 
-    def __init__(self, command: Command, sandbox: Sandbox | None, lim: Limits, stdin_text: str | None = None):
+    def __init__(self, command: Command, sandbox: Sandbox | None, lim: Limits, stdin_text: str | None = None,
+                 size: tuple[int, int] = (80, 24)):
         self.command = command
         self.sandbox = sandbox
         self.limits = lim
         self.stdin_text = stdin_text
+        self.size = size                 # (cols, rows) of the terminal a tty run starts with
         self.process: asyncio.subprocess.Process | None = None
+        self.pty: Pty | None = None
         self.interrupted = False
         self._killer: asyncio.TimerHandle | None = None
 
@@ -166,11 +258,28 @@ class KubectlRun:
         lim = self.limits
         if self.interrupted:   # Ctrl-C while the sandbox was being prepared: never start it
             return Exit(128 + signal.SIGINT, "interrupted")
-        self.process = await asyncio.create_subprocess_exec(
-            kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
-            stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,   # one pipe: kept in order
-            start_new_session=True)
+        if self.command.tty:
+            self.pty = Pty(*self.size)
+            try:
+                self.process = await asyncio.create_subprocess_exec(
+                    kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
+                    stdin=self.pty.slave, stdout=self.pty.slave, stderr=self.pty.slave,
+                    start_new_session=True, preexec_fn=_take_terminal)
+            except BaseException:
+                self.pty.close()
+                raise
+            self.pty.started()
+            read = self.pty.read
+        else:
+            self.process = await asyncio.create_subprocess_exec(
+                kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
+                stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,   # one pipe: kept in order
+                start_new_session=True)
+            stdout = self.process.stdout
+
+            async def read() -> bytes:
+                return await stdout.read(65536)
         if self.interrupted:   # Ctrl-C arrived while the process was being started
             self.interrupt()
         feeder = asyncio.ensure_future(self._feed_stdin()) if self.command.reads_stdin else None
@@ -180,7 +289,7 @@ class KubectlRun:
         reason = None
         try:
             async with asyncio.timeout(seconds):
-                while chunk := await self.process.stdout.read(65536):
+                while chunk := await read():
                     room = lim.output_bytes - sent
                     if len(chunk) > room:
                         chunk, reason = chunk[:room], "output-limit"
@@ -190,9 +299,9 @@ class KubectlRun:
                         await on_output(text)
                     if reason:
                         self.kill()
-                        await on_output(decoder.decode(b"", final=True) +
-                                        f"\n[stopped: more than {lim.output_bytes // 1024} KiB of output — "
-                                        "narrow it down with -l, -n, --tail or -o name]\n")
+                        await on_output(decoder.decode(b"", final=True) + self._line(
+                                        f"[stopped: more than {lim.output_bytes // 1024} KiB of output — "
+                                        "narrow it down with -l, -n, --tail or -o name]"))
                         break
                 else:
                     if tail := decoder.decode(b"", final=True):
@@ -202,8 +311,9 @@ class KubectlRun:
             self.kill()
             code = await self.process.wait()
             reason = "timeout"
-            await on_output(f"\n[stopped after {seconds:g} s: the terminal's time limit for "
-                            f"{'a watch' if self.command.streaming else 'one command'}]\n")
+            what = "an interactive session" if self.command.tty else \
+                "a watch" if self.command.streaming else "one command"
+            await on_output(self._line(f"[stopped after {seconds:g} s: the terminal's time limit for {what}]"))
         finally:
             if feeder is not None:
                 feeder.cancel()
@@ -212,6 +322,8 @@ class KubectlRun:
             if self.process.returncode is None:   # cancelled (the terminal went away): never leave it running
                 self.kill()
                 await asyncio.shield(self.process.wait())
+            if self.pty is not None:
+                self.pty.close()
         if reason is None and self.interrupted:
             reason = "interrupted"
         # A shell's convention for a process ended by a signal: 128 + the signal's number.
@@ -226,6 +338,22 @@ class KubectlRun:
             pass
         finally:
             stdin.close()
+
+    def _line(self, text: str) -> str:
+        """A notice on a line of its own (on a terminal in raw mode a line ends with CR LF)."""
+        end = "\r\n" if self.command.tty else "\n"
+        return f"{end}{text}{end}"
+
+    def send_input(self, data: str) -> None:
+        """Keys for a command on a terminal (ignored for any other, and once it has ended)."""
+        if self.pty is not None and self.process is not None and self.process.returncode is None:
+            self.pty.write(data.encode())
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.size = (cols, rows)
+        if self.pty is not None and self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(OSError):
+                self.pty.resize(cols, rows)
 
     def _signal(self, sig: int) -> None:
         if self.process is not None and self.process.returncode is None:

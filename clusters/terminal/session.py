@@ -2,7 +2,9 @@
 
 The consumer hands each "run" and "interrupt" message to a `TerminalSession`, which checks the line
 against the policy, prepares the sandbox and streams the real kubectl's output back as messages
-(protocol: clusters/web/PAGE.md, "Terminal").
+(protocol: clusters/web/PAGE.md, "Terminal"). An interactive command (`kubectl exec -it …`) is announced
+with a "terminal" message; until it exits, "input" messages carry the keys to it and "resize" the
+widget's size.
 """
 from __future__ import annotations
 
@@ -31,6 +33,15 @@ if TYPE_CHECKING:
 
 Send = Callable[[dict], Awaitable[None]]
 MAX_LINE = 4096
+MAX_INPUT = 64 * 1024                  # characters in one "input" message (a paste)
+DEFAULT_SIZE = (80, 24)
+
+
+def terminal_size(cols, rows) -> tuple[int, int] | None:
+    """A size the widget sent, when it is a sensible one."""
+    if type(cols) is not int or type(rows) is not int or not (2 <= cols <= 1000 and 2 <= rows <= 500):
+        return None
+    return cols, rows
 
 
 @dataclass
@@ -45,10 +56,13 @@ class TerminalSession:
     task: asyncio.Task | None = None
     interrupt_pending: bool = False   # Ctrl-C before the command's process exists
     limits: Limits = field(default_factory=limits)
+    size: tuple[int, int] = DEFAULT_SIZE   # the widget's terminal size (cols, rows), for commands on a terminal
+    running_id: object = None
 
     def start(self, message: dict) -> None:
         """Handle a "run" message; the command runs in a task so interrupts are heard meanwhile."""
         run_id, line, stdin = message.get("id"), message.get("line"), message.get("stdin")
+        self.size = terminal_size(message.get("cols"), message.get("rows")) or self.size
         if self.task is not None and not self.task.done():
             asyncio.ensure_future(self._refuse(run_id, "a command is already running: wait for it or press "
                                                        "Ctrl-C to stop it"))
@@ -77,7 +91,8 @@ class TerminalSession:
             await self._refuse(run_id, decision.message)
             return
         # Made before the sandbox so that a Ctrl-C pressed meanwhile is not lost.
-        self.current = run = KubectlRun(decision, None, self.limits, stdin)
+        self.current = run = KubectlRun(decision, None, self.limits, stdin, self.size)
+        self.running_id = run_id
         if self.interrupt_pending:
             run.interrupt()
         try:
@@ -86,13 +101,32 @@ class TerminalSession:
                     self.sandbox = await Sandbox.open(self.cluster)
                 await asyncio.to_thread(self.sandbox.write_files, files)
                 run.sandbox = self.sandbox
+                if decision.tty:   # the widget passes keys from now on, and writes the output as it comes
+                    await self.send({"type": "terminal", "id": run_id})
                 outcome = await run.run(lambda text: self.send({"type": "output", "id": run_id, "data": text}))
         except Busy as busy:
             await self._refuse(run_id, str(busy))
             return
         finally:
             self.current = None
+            self.running_id = None
         await self.send({"type": "exit", "id": run_id, "code": outcome.code, "reason": outcome.reason})
+
+    def input(self, message: dict) -> None:
+        """Keys for the running command, when it runs on a terminal and the message names it."""
+        data = message.get("data")
+        if self.current is None or message.get("id") != self.running_id or not isinstance(data, str) \
+                or len(data) > MAX_INPUT:
+            return
+        self.current.send_input(data)
+
+    def resize(self, message: dict) -> None:
+        size = terminal_size(message.get("cols"), message.get("rows"))
+        if size is None:
+            return
+        self.size = size
+        if self.current is not None:
+            self.current.resize(*size)
 
     def interrupt(self) -> None:
         if self.current is not None:

@@ -267,3 +267,119 @@ def test_a_users_kubectl_processes_are_capped_across_terminals(server, tess):
     finally:
         for term in terminals:
             term.close()
+
+
+# ------------------------------------------------------------------------------ interactive commands
+class Session:
+    """One interactive command on a Terminal: what it printed so far, and keys to send it."""
+
+    def __init__(self, terminal: Terminal, line: str, **size):
+        self.terminal = terminal
+        self.id = terminal.start(line, **size)
+        self.output = ""
+        self.exit: dict | None = None
+        first = json.loads(terminal.ws.recv())
+        assert first == {"type": "terminal", "id": self.id}, first
+
+    def keys(self, data: str) -> None:
+        self.terminal.send({"type": "input", "id": self.id, "data": data})
+
+    def until(self, text: str, timeout: float = 30) -> str:
+        """Read until the output (from the mark on) ends with `text`; answers that part."""
+        mark = len(self.output)
+        deadline = time.monotonic() + timeout
+        while not self.output[mark:].endswith(text):
+            assert self.exit is None, f"ended before {text!r}:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {text!r} within {timeout} s:\n{self.output}"
+            self.terminal.ws.settimeout(max(0.1, deadline - time.monotonic()))
+            message = json.loads(self.terminal.ws.recv())
+            assert message["id"] == self.id, message
+            if message["type"] == "exit":
+                self.exit = message
+            else:
+                self.output += message["data"]
+        return self.output[mark:]
+
+    def wait_exit(self, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        while self.exit is None:
+            assert time.monotonic() < deadline, f"still running:\n{self.output}"
+            message = json.loads(self.terminal.ws.recv())
+            if message["type"] == "exit":
+                self.exit = message
+            else:
+                self.output += message["data"]
+        return self.exit
+
+
+def running(terminal: Terminal, pod: str) -> bool:
+    return wait_for(lambda: "Running" in terminal.run(f"kubectl get pod {pod} --no-headers")[0], 30)
+
+
+def test_exec_it_is_a_shell_on_a_terminal(server, tess):
+    terminal = Terminal(server, tess)
+    try:
+        terminal.run("kubectl run shellbox --image=busybox:1.28 -- sleep 3600")
+        assert running(terminal, "shellbox")
+        shell = Session(terminal, "kubectl exec -it shellbox -- sh", cols=100, rows=30)
+        shell.until("/ # ")
+        shell.keys("echo $HOSTNAME\r")
+        assert shell.until("/ # ") == "echo $HOSTNAME\r\nshellbox\r\n/ # "
+        terminal.send({"type": "resize", "cols": 120, "rows": 40})
+        shell.keys("cd /tmp; pwd\r")
+        assert shell.until("/tmp # ") == "cd /tmp; pwd\r\n/tmp\r\n/tmp # "
+        shell.keys("sleep 600\r")
+        time.sleep(1)
+        shell.keys("\x03")                      # Ctrl-C reaches the shell through kubectl's raw terminal
+        assert shell.until("/tmp # ").endswith("^C\r\n/tmp # ")
+        shell.keys("echo $?\r")
+        assert shell.until("/tmp # ") == "echo $?\r\n130\r\n/tmp # "
+        shell.keys("exit 3\r")
+        exit = shell.wait_exit()
+        assert exit == {"type": "exit", "id": shell.id, "code": 3, "reason": None}
+        assert shell.output.endswith("exit 3\r\ncommand terminated with exit code 3\r\n")
+        # Ctrl-D on an empty line ends a shell too, with the last status.
+        shell = Session(terminal, "kubectl exec -it shellbox -- sh")
+        shell.until("/ # ")
+        shell.keys("\x04")
+        assert shell.wait_exit()["code"] == 0
+        # Input for a command that is not on a terminal, or not running, goes nowhere.
+        terminal.send({"type": "input", "id": 999, "data": "echo lost\r"})
+        output, exit = terminal.run("kubectl get pod shellbox -o name")
+        assert (output, exit["code"]) == ("pod/shellbox\n", 0)
+        assert wait_for(lambda: not kubectl_children(server))
+    finally:
+        terminal.close()
+
+
+def test_run_it_rm_attaches_to_the_shell_and_deletes_the_pod(server, tess):
+    terminal = Terminal(server, tess)
+    try:
+        shell = Session(terminal, "kubectl run -it --rm box --image=busybox:1.28 --restart=Never -- sh")
+        assert "If you don't see a command prompt, try pressing enter." in shell.until("/ # ", timeout=60)
+        shell.keys("hostname\r")
+        assert shell.until("/ # ") == "hostname\r\nbox\r\n/ # "
+        shell.keys("exit\r")
+        exit = shell.wait_exit(60)
+        assert exit["code"] == 0 and exit["reason"] is None, shell.output
+        assert 'pod "box" deleted from default namespace' in shell.output
+        output, _ = terminal.run("kubectl get pod box")
+        assert 'pods "box" not found' in output
+    finally:
+        terminal.close()
+
+
+def test_an_interactive_session_keeps_the_time_limit(server, tess):
+    terminal = Terminal(server, tess)
+    try:
+        terminal.run("kubectl run idle --image=busybox:1.28 -- sleep 3600")
+        assert running(terminal, "idle")
+        started = time.monotonic()
+        shell = Session(terminal, "kubectl exec -it idle -- sh")
+        shell.until("/ # ")
+        exit = shell.wait_exit(STREAM_SECONDS + 10)
+        assert exit["reason"] == "timeout" and "stopped after 6 s: the terminal's time limit for an " \
+            "interactive session" in shell.output
+        assert STREAM_SECONDS <= time.monotonic() - started < STREAM_SECONDS + 3
+    finally:
+        terminal.close()

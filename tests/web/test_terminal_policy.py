@@ -159,7 +159,7 @@ def test_not_kubectl_and_unreadable_lines(line, expected):
     ("kubectl plugin list", "plugins aren't available"),
     ("kubectl krew install x", "plugins (krew) aren't available"),
     ("kubectl kustomize .", "kustomize isn't available"),
-    ("kubectl debug web -it --image=busybox", "kubectl debug starts an interactive session"),
+    ("kubectl debug web -it --image=busybox", "kubectl debug adds ephemeral containers"),
     ("kubectl cluster-info dump", "cluster-info dump writes files"),
     ("kubectl config use-context other", "kubectl config use-context: this terminal's kubeconfig is fixed"),
     ("kubectl config set-cluster x --server=https://evil", "this terminal only talks to your cluster"),
@@ -177,18 +177,41 @@ def test_refused_subcommands_explain(line, expected):
 @pytest.mark.parametrize("line", [
     "kubectl exec -it web -- sh", "kubectl exec -ti web -- sh", "kubectl exec -t web -- sh",
     "kubectl exec --tty web -- sh", "kubectl exec -i web -- cat", "kubectl exec --stdin web -- cat",
-    "kubectl run tmp --rm -it --image=busybox -- sh", "kubectl attach -i web",
+    "kubectl exec --stdin=true --tty=true web -- bash", "kubectl exec -it web -c app -- sh",
+    "kubectl run tmp --rm -it --image=busybox -- sh", "kubectl attach -i web", "kubectl attach -it web",
+    "kubectl run -i --tty load-generator --rm --image=busybox:1.28 --restart=Never -- "
+    "/bin/sh -c \"while sleep 0.01; do wget -q -O- http://php-apache; done\"",
+    "k run box -it --rm --image=busybox:1.28 --restart=Never -- sh",
 ])
-def test_interactive_sessions_are_refused_with_the_non_interactive_form(line):
-    message = refused(line)
-    assert "interactive sessions (-i/-t) aren't supported" in message and "kubectl exec POD -- ls /" in message
+def test_interactive_sessions_run_on_a_terminal(line):
+    command = run(line)
+    assert command.tty and command.streaming and not command.reads_stdin
 
 
-def test_exec_stdin_is_allowed_when_the_run_brings_text():
+@pytest.mark.parametrize("line", [
+    "kubectl exec web -- ls", "kubectl exec --tty=false web -- ls", "kubectl exec -i=false web -- ls",
+    "kubectl attach web", "kubectl run web --image=nginx", "kubectl get pods -i",
+    "kubectl exec -it --help", "kubectl run -it --help",
+])
+def test_other_commands_do_not_get_a_terminal(line):
+    assert not run(line).tty
+
+
+def test_exec_stdin_is_piped_when_the_run_brings_text():
     command = run("kubectl exec -i web -- cat", stdin=True)
-    assert command.reads_stdin
-    assert "aren't supported" in refused("kubectl exec -it web -- cat", stdin=True)   # a TTY never
+    assert command.reads_stdin and not command.tty
+    command = run("kubectl exec -it web -- sh", stdin=True)   # a terminal takes the keyboard, not the text
+    assert command.tty and not command.reads_stdin
     assert not run("kubectl exec --tty=false web -- ls").reads_stdin
+
+
+def test_a_terminal_cannot_also_read_the_runs_text():
+    assert "takes its input from the keyboard" in refused("kubectl exec -it -f - -- sh")
+
+
+def test_kubectl_debug_points_at_the_interactive_alternatives():
+    message = refused("kubectl debug web -it --image=busybox")
+    assert "ephemeral containers" in message and "kubectl exec -it POD -- sh" in message
 
 
 @pytest.mark.parametrize("line", [

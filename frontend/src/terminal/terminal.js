@@ -2,8 +2,14 @@
 // server's kubectl runner (WebSocket /clusters/<name>/terminal, clusters/web/PAGE.md). There is no shell on
 // the other side: this widget is the shell's front half — prompt, line editing, history, paste, Ctrl-C —
 // and sends one finished line at a time.
+//
+// An interactive command (kubectl exec -it, run -it, attach -it) runs on a terminal on the server: when
+// the server says so ("terminal"), the widget goes raw until the command exits — every key (Ctrl-C, Ctrl-D,
+// Tab, arrows) goes to kubectl as "input", the output is written as the terminal sent it, and the
+// widget's size follows as "resize" — then it is back to the line editor.
 import { Terminal } from "@xterm/xterm";
 import { FitAddon } from "@xterm/addon-fit";
+import { keyAction, terminalSize } from "./keys.js";
 import { EDIT_KEYS, History, LineBuffer, splitInput } from "./line.js";
 
 const PROMPT = "\x1b[1;32m$\x1b[0m ";
@@ -56,6 +62,7 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   let attempt = 0;
   let nextId = 1;
   let runningId = null;
+  let raw = false;                // the running command is on a terminal: keys go to it as they are
   let stashedDraft = null;        // what the learner was typing when run() took over the line
 
   // ------------------------------------------------------------------------------ drawing
@@ -156,11 +163,24 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
     }
     runningId = nextId++;
     setMode("running");
-    socket.send(JSON.stringify({ type: "run", id: runningId, line: command }));
+    socket.send(JSON.stringify({ type: "run", id: runningId, line: command, ...terminalSize(term.cols, term.rows) }));
+  }
+
+  /** The running command is on a terminal: from now until it exits, the keys are its own. */
+  function goRaw() {
+    raw = true;
+    dropPasted();                 // lines pasted after this one were meant for the shell, not for kubectl
+  }
+
+  function writeRaw(data) {
+    if (!data) return;
+    term.write(data);
+    atLineStart = /\n$/.test(data);
   }
 
   function finish(code, reason) {
     runningId = null;
+    raw = false;
     if (EXIT_NOTES[reason]) {
       if (!atLineStart) write("\n");
       write(YELLOW(`(${EXIT_NOTES[reason]})\n`));
@@ -201,6 +221,10 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   };
 
   function onInput(data) {
+    if (raw) {
+      if (connected && runningId !== null) socket.send(JSON.stringify({ type: "input", id: runningId, data }));
+      return;
+    }
     if (data === "\x03") return interrupt();
     if (mode !== "idle") return;      // no type-ahead while a command runs: Ctrl-C is the only key it takes
     const key = KEYS[data];
@@ -222,19 +246,16 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   }
 
   term.onData(onInput);
+  // keys.js decides: copy a selection, leave Ctrl-V (paste) and Tab (focus) to the browser — Tab goes to a
+  // command on a terminal — everything else to xterm.js.
   term.attachCustomKeyEventHandler((event) => {
-    if (event.type !== "keydown") return true;
-    const mod = event.ctrlKey || event.metaKey;
-    // Ctrl-C with text selected copies it (as in most terminal apps); without a selection it interrupts.
-    if (mod && event.key === "c" && term.hasSelection()) {
+    const action = keyAction(event, { raw, hasSelection: term.hasSelection() });
+    if (action === "copy") {
       navigator.clipboard?.writeText(term.getSelection()).catch(() => {});
       term.clearSelection();
       return false;
     }
-    // Ctrl-V: let the browser paste (xterm would send ^V); Tab: leave the terminal, there is no completion.
-    if (mod && event.key === "v") return false;
-    if (event.key === "Tab") return false;
-    return true;
+    return action === "terminal";
   });
 
   // ------------------------------------------------------------------------------ connection
@@ -246,13 +267,16 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
       attempt = 0;
       if (everConnected) notice(DIM("Reconnected."));
       everConnected = true;
+      const size = terminalSize(term.cols, term.rows);
+      if (size) socket.send(JSON.stringify({ type: "resize", ...size }));
       setMode(mode === "offline" ? "idle" : mode);
     });
     socket.addEventListener("message", (event) => {
       let message;
       try { message = JSON.parse(event.data); } catch (e) { return; }
       if (message.id !== undefined && message.id !== runningId) return;   // a command we gave up on
-      if (message.type === "output") write(message.data);
+      if (message.type === "output") (raw ? writeRaw : write)(message.data);
+      else if (message.type === "terminal") goRaw();
       else if (message.type === "exit") finish(message.code, message.reason);
     });
     socket.addEventListener("close", (event) => {
@@ -261,6 +285,7 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
       socket = null;
       if (runningId !== null) {
         runningId = null;
+        raw = false;
         if (!atLineStart) write("\n");
         write(YELLOW("(the connection dropped while the command ran: its output ended here)\n"));
         mode = "idle";
@@ -289,9 +314,14 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   };
   new ResizeObserver(() => requestAnimationFrame(refit)).observe(container);
   refit();
+  // The server keeps the size for the commands that run on a terminal (and passes it to a running one).
+  term.onResize(({ cols, rows }) => {
+    const size = terminalSize(cols, rows);
+    if (size && connected) socket.send(JSON.stringify({ type: "resize", ...size }));
+  });
 
   write(DIM(`This terminal runs the real kubectl against ${cluster}. Try: kubectl get nodes\n`));
-  write(DIM("↑↓ history · Ctrl-C stop · Ctrl-L clear\n"));
+  write(DIM("↑↓ history · Ctrl-C stop · Ctrl-L clear · kubectl exec -it POD -- sh opens a shell in a pod\n"));
   setMode("idle");
   showPrompt();
   connect();
@@ -301,7 +331,10 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
     run(text) {
       if (mode === "idle" && line.text && stashedDraft === null && !queue.length) stashedDraft = line.text;
       // A watch (kubectl get -w) never ends by itself: say why the new command does not start yet.
-      if (mode === "running") notice(DIM(`(next: ${text} — it runs when this command ends; Ctrl-C stops it)`));
+      if (mode === "running") {
+        const how = raw ? "exit or Ctrl-D ends the session" : "Ctrl-C stops it";
+        notice(DIM(`(next: ${text} — it runs when this command ends; ${how})`));
+      }
       queue.push({ text, submit: true });
       term.scrollToBottom();
       drainQueue();
