@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 
+from ..network.client import PodNetwork
 from ..state import ClusterState, parse_timestamp, timestamp
 from . import images
 from .environment import ConfigError, ContainerWorld, container_environment, container_files, missing_volume_sources
@@ -74,6 +75,7 @@ class PodWorker:
         self.changed = False
         self._programs: dict[str, Program] = {}
         self._runs: dict[str, object] = {}
+        self._net: PodNetwork | None = None
         self.next_due: float | None = None   # the earliest wake-up this pod asked for
         self.waits_on_cluster = False         # waiting for something else to change (a ConfigMap, a volume)
 
@@ -158,9 +160,16 @@ class PodWorker:
         except ConfigError:
             env = {}
         world = ContainerWorld(env, container_files(self.state, self.pod, container))
-        program = program_for(image, container, world, record["start"], _memory_limit(container))
+        program = program_for(image, container, world, record["start"], _memory_limit(container),
+                              net=self._network())
         self._programs[name] = program
         return program
+
+    def _network(self) -> PodNetwork:
+        """The pod's view of the cluster network, shared by its containers (they share one namespace)."""
+        if self._net is None:
+            self._net = PodNetwork(self.state, self.pod)
+        return self._net
 
     def _advance(self, container: dict, *, init: bool) -> dict:
         """Replay this container's transitions due up to now, in time order."""

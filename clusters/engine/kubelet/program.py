@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from . import images, shell
 from .environment import ContainerWorld, expand
 
+_DOCUMENT_ROOTS = {"nginx": "/usr/share/nginx/html", "httpd": "/usr/local/apache2/htdocs"}
 OOM_AFTER = 1.0          # seconds after start at which an app over its memory limit is OOM-killed
 MISSING_ENV_EXIT = 1.0   # seconds an image that needs env (mysql, postgres) runs before it gives up
 
@@ -43,6 +44,9 @@ class Program:
     # A shell that reads its commands from an open stdin (`stdin: true`, e.g. `kubectl run -it … -- sh`): it
     # waits for a terminal instead of exiting at once; the attached terminal ends it (kubelet/streams.py).
     interactive: bool = False
+    # The pod's handle on the cluster network (clusters.engine.network.client.PodNetwork), which fills the
+    # shell's http/resolve/reverse; None: no network model (every connection refused, names are addresses).
+    net: object | None = None
 
     @property
     def uses_shell(self) -> bool:
@@ -62,9 +66,7 @@ class Program:
         if self.interactive:
             return ProgramRun()
         if self.uses_shell:
-            run = shell.run_program(self.argv, shell.ShellWorld(
-                env=self.world.env, files=self.world.files, hostname=self.world.env.get("HOSTNAME", ""),
-                binaries=self.image.binaries or None), start=self.start, until=until)
+            run = shell.run_program(self.argv, self.shell_world(self.world.files), start=self.start, until=until)
             # Wake on exits and file changes only (next_change): a log line alone needs no pass.
             return ProgramRun(run.exited, run.exit_code, run.exit_time,
                               ("Completed" if run.exit_code == 0 else "Error") if run.exited else "",
@@ -84,10 +86,27 @@ class Program:
             return ProgramRun(next_event=at)
         return ProgramRun(logs=logs)
 
+    def shell_world(self, files: dict[str, str]) -> shell.ShellWorld:
+        """What the shell reaches in this container: its environment, these files, the pod's network."""
+        net = self.net
+        return shell.ShellWorld(
+            env=self.world.env, files=files, hostname=self.world.env.get("HOSTNAME", ""),
+            binaries=self.image.binaries or None,
+            http=getattr(net, "http", None), resolve=getattr(net, "resolve", None),
+            reverse=getattr(net, "reverse", None), net=net, variants=tool_variants(self.image))
+
     # What probes and Services reach -------------------------------------------------------------
     def http(self, port: int, path: str, when: float) -> tuple[int, str] | None:
         if self.uses_shell or when < self.start:
             return None
+        files = self.world.files
+        root = _DOCUMENT_ROOTS.get(self.image.kind)
+        if root is not None and hasattr(files, "at") and files.is_dir(root):
+            # The container's file system as of `when` (a ContainerFiles): nginx and httpd serve their
+            # document roots from it, so what `kubectl exec` or a volume put there is what they answer.
+            # Without the root in the files, the image's own pages (its welcome page) stand for them.
+            return images.http_response(self.image, self.image_args, port, path, when - self.start,
+                                        self.world.env.get("HOSTNAME", ""), now=when, files=files.at(when))
         return images.http_response(self.image, self.image_args, port, path, when - self.start,
                                     self.world.env.get("HOSTNAME", ""), now=when)
 
@@ -101,8 +120,7 @@ class Program:
         files = self.world.files
         if run is not None and run.shell_run is not None:
             files = shell.files_at(run.shell_run, self.world.files, when)
-        return shell.ShellWorld(env=self.world.env, files=files, hostname=self.world.env.get("HOSTNAME", ""),
-                                binaries=self.image.binaries or None)
+        return self.shell_world(files)
 
     def exec(self, argv: list[str], when: float, run: ProgramRun | None = None) -> tuple[int, str, str]:
         """Run a command in the container at `when` (files as the program left them)."""
@@ -110,11 +128,34 @@ class Program:
 
 
 def program_for(image: images.Image, container: dict, world: ContainerWorld, start: float,
-                memory_limit: int | None) -> Program:
-    """The program a container runs: its command through the shell, or the image's own program."""
+                memory_limit: int | None, net: object | None = None) -> Program:
+    """The program a container runs: its command through the shell, or the image's own program.
+    `net` is the pod's network client (Program.net)."""
     command = [expand(str(part), world.env) for part in container.get("command") or []] or None
     args = [expand(str(part), world.env) for part in container.get("args") or []] or None
     argv = images.effective_argv(image, command, args)
     interactive = bool(container.get("stdin")) and shell.reads_commands(argv, image.binaries or None)
     return Program(image, argv, images.run_mode(image, command, args), images.program_args(image, command, args),
-                   world, start, memory_limit, interactive)
+                   world, start, memory_limit, interactive, net=net)
+
+
+def tool_variants(image: images.Image) -> dict[str, str]:
+    """Which nslookup, nc and dig the image ships (ShellWorld.variants).
+
+    Images with BIND's tools (dnsutils, netshoot, agnhost: `dig` is there) run BIND's nslookup and the
+    OpenBSD netcat; busybox before 1.29 has the old getaddrinfo nslookup (busybox:1.28, the tutorials'
+    pin; radial/busyboxplus; the google_containers busybox); any other busybox (the current images,
+    Alpine's) has the new one, which asks each search domain itself."""
+    binaries = image.binaries
+    if "dig" in binaries:
+        jessie = image.kind == "dnsutils" and "bash" in binaries
+        return {"nslookup": "bind", "nc": "openbsd", "dig": "9.9.5-9+deb8u19-Debian" if jessie else "9.18.33"}
+    legacy = False
+    if image.kind == "busybox":
+        parts = (image.ref.tag or "").split("-")[0].split(".")
+        if parts[0] == "1" and len(parts) > 1 and parts[1].isdigit():
+            legacy = int(parts[1]) < 29
+        elif image.ref.name != "docker.io/library/busybox":
+            legacy = True          # radial/busyboxplus and gcr.io/google_containers/busybox: busybox 1.2x
+    return {"nslookup": "busybox-1.28" if legacy else "busybox", "nc": "busybox"}
+

@@ -3,8 +3,9 @@
 A command is `(sh, argv, io, env) -> exit status`, with env the exported variables it was started with.
 They cover what container scripts and `kubectl exec` use: sleep, file tools (cat, touch, rm, mkdir, ls,
 tee), text tools (grep, wc, head, tail, sort, uniq, seq, expr, basename, dirname), the environment (env,
-printenv, hostname, whoami, uname, date), and the network (wget, curl, nslookup), which asks the world's
-HTTP and DNS models and journals each request so steady loops can be sampled. _COMMANDS is the table the
+printenv, hostname, whoami, uname, date), and the network: wget and curl here, nslookup, dig, host, getent
+and nc in netcommands.py; they ask the world's HTTP and DNS models and journal each request so steady loops
+can be sampled. _COMMANDS is the table the
 interpreter looks names up in (for names the image has). Messages follow busybox word for word, because
 tutorials show them in `kubectl logs` and `kubectl describe`.
 """
@@ -16,6 +17,7 @@ import time as _time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .netcommands import NETWORK_COMMANDS, failed_connect
 from .runtime import _IO, _Stop
 from .world import _INFINITY, NET_LATENCY, US
 
@@ -335,7 +337,21 @@ def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
             io.err.write(f"wget: can't connect to remote host ({ip}): Connection refused\n")
             status = 1
             continue
+        limit = str(opts.get("T", "900"))
+        failure = failed_connect(answer, float(limit) if limit.replace(".", "", 1).isdigit() else 900.0)
+        if failure is not None:
+            sh.advance(round(failure[1] * US))
+            io.err.write("wget: download timed out\n" if failure[0] == "limit"
+                         else f"wget: can't connect to remote host ({ip}): {failure[0]}\n")
+            status = 1
+            continue
+        if full.startswith("https://") and "--no-check-certificate" not in long_opts:
+            io.err.write("wget: note: TLS certificate validation not implemented\n")
         code, body = answer
+        if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
+            io.err.write("wget: error getting response\n")
+            status = 1
+            continue
         if code >= 400:
             io.err.write(f"wget: server returned error: HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip()
                          + "\n")
@@ -375,7 +391,16 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     long_map = {"--silent": "-s", "--fail": "-f", "--output": "-o", "--show-error": "-S", "--location": "-L",
                 "--head": "-I", "--include": "-i", "--max-time": "-m", "--connect-timeout": "-m",
                 "--verbose": "-v", "--request": "-X", "--header": "-H", "--data": "-d", "--write-out": "-w"}
-    for a in argv[1:]:
+    trusted = False          # -k/--insecure, or --cacert: the server's certificate can be verified
+    given = iter(argv[1:])
+    for a in given:
+        if a in ("--cacert", "--capath", "--cert", "--key"):
+            trusted = trusted or a in ("--cacert", "--capath")
+            next(given, None)
+            continue
+        if a in ("-k", "--insecure"):
+            trusted = True
+            continue
         args.append(long_map.get(a, a))
     opts, urls = _split_opts(args, with_value="oXHdmwuA")
     silent, show_error = "s" in opts, "S" in opts
@@ -397,7 +422,32 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
                              "Couldn't connect to server\n")
             status = 7
             continue
+        limit = str(opts.get("m", ""))
+        failure = failed_connect(answer, float(limit) if limit.replace(".", "", 1).isdigit() else None)
+        if failure is not None:
+            sh.advance(round(failure[1] * US))
+            took = round(failure[1] * 1000) + 1
+            code = 7 if failure[0] == "No route to host" else 28
+            if not silent or show_error:
+                why = "Timeout was reached" if failure[0] == "limit" else "Couldn't connect to server"
+                io.err.write(f"curl: ({code}) Failed to connect to {host} port {port} after {took} ms: {why}\n")
+            status = code
+            continue
+        if full.startswith("https://") and not trusted:
+            if not silent or show_error:
+                io.err.write("curl: (60) SSL certificate problem: unable to get local issuer certificate\n"
+                             "More details here: https://curl.se/docs/sslcerts.html\n\n"
+                             "curl failed to verify the legitimacy of the server and therefore could not\n"
+                             "establish a secure connection to it. To learn more about this situation and\n"
+                             "how to fix it, please visit the webpage mentioned above.\n")
+            status = 60
+            continue
         code, body = answer
+        if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
+            if not silent or show_error:
+                io.err.write("curl: (52) Empty reply from server\n")
+            status = 52
+            continue
         if "f" in opts and code >= 400:
             if not silent or show_error:
                 io.err.write(f"curl: (22) The requested URL returned error: {code}\n")
@@ -422,35 +472,6 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
         else:
             io.out.write(text)
     return status
-
-
-def _c_nslookup(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
-    # busybox 1.28's format (the version the init-containers and DNS tutorials pin).
-    _opts, args = _split_opts(argv[1:])
-    if not args:
-        io.err.write("BusyBox v1.28.4 (2018-05-22 17:00:17 UTC) multi-call binary.\n\n"
-                     "Usage: nslookup [HOST] [SERVER]\n")
-        return 1
-    name = args[0]
-    server = None
-    for line in sh.files.get("/etc/resolv.conf", "").splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == "nameserver":
-            server = parts[1]
-            break
-    server = server or "10.96.0.10"
-    rname = sh.world.reverse(server) if sh.world.reverse else "kube-dns.kube-system.svc.cluster.local"
-    at = sh.start + sh.now / US
-    ip = sh._resolve(name, at) if sh.world.resolve or re.fullmatch(r"[\d.]+", name) else None
-    sh.emit("dns", name, ip)
-    sh.advance(round(NET_LATENCY * US))
-    io.out.write(f"Server:    {server}\nAddress 1: {server}{' ' + rname if rname else ''}\n\n")
-    if ip is None:
-        io.err.write(f"nslookup: can't resolve '{name}'\n")
-        return 1
-    host = sh.world.reverse(ip) if sh.world.reverse else None
-    io.out.write(f"Name:      {name}\nAddress 1: {ip}{' ' + host if host else ''}\n")
-    return 0
 
 
 def _grep_regex(pattern: str, extended: bool, fixed: bool, icase: bool) -> re.Pattern:
@@ -730,8 +751,8 @@ def _c_true(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
 _COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = {
     "sleep": _c_sleep, "usleep": _c_usleep, "cat": _c_cat, "touch": _c_touch, "rm": _c_rm, "mkdir": _c_mkdir,
     "ls": _c_ls, "date": _c_date, "env": _c_env, "printenv": _c_printenv, "hostname": _c_hostname,
-    "whoami": _c_whoami, "uname": _c_uname, "wget": _c_wget, "curl": _c_curl, "nslookup": _c_nslookup,
+    "whoami": _c_whoami, "uname": _c_uname, "wget": _c_wget, "curl": _c_curl,
     "grep": _c_grep, "egrep": _c_grep, "wc": _c_wc, "head": _c_head, "tail": _c_tail, "seq": _c_seq,
     "expr": _c_expr, "basename": _c_basename, "dirname": _c_dirname, "tee": _c_tee, "sort": _c_sort,
-    "uniq": _c_uniq,
+    "uniq": _c_uniq, **NETWORK_COMMANDS,
 }

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from .builtins import _BUILTINS
 from .commands import _COMMANDS
 from .expansion import _Expansion
+from .netcommands import CLUSTER_DNS, hosts_address, resolv_conf
 from .parser import parse
 from .runtime import (
     _FS_KINDS,
@@ -594,12 +595,23 @@ class _Shell(_Expansion, _SteadyLoops):
 
     # ---- names on the simulated network (the network commands and steady-loop sampling ask here)
     def _resolve(self, name: str, at: float) -> str | None:
+        """getaddrinfo: an address as it is, /etc/hosts, then DNS through the container's resolv.conf."""
         if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", name):
             return name
         if name == "localhost":
             return "127.0.0.1"
+        entry = hosts_address(self.files, name)
+        if entry is not None:
+            return entry[0]
         if self.world.resolve is None:
             return name          # no DNS model: the name stands for its address
+        net = self.world.net
+        if net is not None:
+            server, search, ndots = resolv_conf(self.files)
+            if server != CLUSTER_DNS:
+                return None      # only the cluster DNS is modelled: another nameserver never answers
+            found = net.lookup(name, at, search, ndots).addresses
+            return found[0] if found else None
         return self.world.resolve(name, at)
 
     # ---- subshells, redirections, pipelines

@@ -31,7 +31,10 @@ class ShellWorld:
     env: dict[str, str]
     files: dict[str, str]          # path -> content; a key ending in "/" is an (empty) directory
     hostname: str
-    # url, time -> (status, body), or None for connection refused; None callable = no network model (refused)
+    # url, time -> (status, body), or None for connection refused; None callable = no network model (refused).
+    # Status 0: connected, but the server does not speak HTTP; a negative status is a failed connect, -errno:
+    # -110 (ETIMEDOUT, the SYN went unanswered), -113 (EHOSTUNREACH). A "tcp://host:port" url asks only
+    # whether a connection opens ((0, "") when it does): nc.
     http: Callable[[str, float], tuple[int, str] | None] | None = None
     # DNS name, time -> IP or None (NXDOMAIN). Time-aware, unlike the first sketch, because a replay asks
     # about the past: the init-containers tutorial's `until nslookup myservice` must fail before the
@@ -39,6 +42,14 @@ class ShellWorld:
     resolve: Callable[[str, float], str | None] | None = None
     binaries: frozenset[str] | None = None     # commands the image has; None = busybox
     reverse: Callable[[str], str | None] | None = None   # IP -> DNS name, for nslookup's "Address 1: ip name"
+    # The network model's client for this pod (clusters.engine.network.client.PodNetwork), for what the three
+    # callables above cannot say: every address of a name, single DNS questions (nslookup, dig), PTR names at
+    # a time. None: the commands make do with http/resolve/reverse.
+    net: object | None = None
+    # Which implementation of a tool the image ships, where their output differs: "nslookup" is
+    # "busybox-1.28" (getaddrinfo, "Address 1:" lines), "busybox" (1.29+, its own queries) or "bind";
+    # "nc" is "busybox" or "openbsd"; "dig" is the BIND version it prints.
+    variants: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
