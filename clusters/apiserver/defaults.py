@@ -13,7 +13,8 @@ Ported from the upstream sources, not guessed:
   so it is `job_selector_and_labels`), the Namespace strategy's
   `kubernetes` finalizer, Pod status (phase Pending + qosClass), the
   ServiceAccount, Priority and DefaultTolerationSeconds admission plugins
-  (Pods only, create only), and the Service allocator's ipFamilyPolicy /
+  (Pods only, create only; what the last two do on update is
+  `pod_update_admission`), and the Service allocator's ipFamilyPolicy /
   ipFamilies (the clusterIP and nodePorts themselves are the caller's job).
 * Quantities come back in canonical form (Quantity.String) and every
   ResourceList is rounded up to milli precision (SetDefaults_ResourceList).
@@ -425,6 +426,24 @@ def _default_toleration_seconds(spec: dict) -> None:
             tolerations.append({"effect": "NoExecute", "key": taint, "operator": "Exists",
                                 "tolerationSeconds": 300})
     spec["tolerations"] = tolerations
+
+
+def pod_update_admission(new: dict, old: dict) -> None:
+    """The admission plugins that also run on a Pod's update (not its subresources), after defaulting and
+    before ValidatePodUpdate compares old and new:
+
+    * plugin/pkg/admission/priority: a new object without spec.priority / spec.preemptionPolicy keeps the
+      old one's (it set them on create);
+    * plugin/pkg/admission/defaulttolerationseconds (Create and Update): the not-ready and unreachable
+      tolerations are appended again unless tolerated already, so re-applying a manifest with its own
+      tolerations (kubectl's patch replaces the atomic list) changes nothing.
+    """
+    spec = _d(new, "spec")
+    old_spec = old.get("spec") if isinstance(old.get("spec"), dict) else {}
+    for key in ("priority", "preemptionPolicy"):
+        if spec.get(key) is None and old_spec.get(key) is not None:
+            spec[key] = old_spec[key]
+    _default_toleration_seconds(spec)
 
 
 def _pod(obj: dict, rt: ResourceType, create: bool) -> None:

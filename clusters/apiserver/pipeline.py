@@ -24,7 +24,7 @@ from . import patch as patching
 from .apply import managed_fields_for_update, server_side_apply
 from .bootstrap import namespace_defaults
 from .conversion import from_storage, to_storage
-from .defaults import apply_defaults, job_selector_and_labels
+from .defaults import apply_defaults, job_selector_and_labels, pod_update_admission
 from .errors import ApiError
 from .registry import ResourceType, by_gvk, removed_hint, storage_type
 from .store import Store
@@ -447,6 +447,8 @@ class ApiServer:
             if "managedFields" not in meta and "managedFields" in old_meta:
                 meta["managedFields"] = old_meta["managedFields"]
             apply_defaults(new, srt, create=False)
+            if srt.kind == "Pod" and not subresource:
+                pod_update_admission(new, stored)
             if srt.subresource("status") is not None or "status" in stored:
                 if "status" in stored:
                     new["status"] = copy.deepcopy(stored["status"])

@@ -8,7 +8,9 @@ validation, the way kubectl apply drives it:
 * the object does not exist → a create carrying kubectl's last-applied annotation → "created";
 * it exists → kubectl's three-way patch (last applied ↔ this manifest ↔ live object); an
   empty patch is "unchanged" (kubectl sends nothing), anything else is a dry-run strategic
-  merge patch → "configured".
+  merge patch → "configured". Empty means what kubectl's CreateThreeWayMergePatch makes it: no
+  deletion since the last apply and no field the manifest adds or changes, order directives of
+  merge-keyed lists included (`_changes`).
 
 Every problem becomes a diagnostic at the 1-based line and column of the YAML node it is
 about, with the server's own message (what kubectl would print). Positions come from the YAML
@@ -37,12 +39,14 @@ from clusters.apiserver.conversion import to_storage
 from clusters.apiserver.decode import load_manifests, parse_field_path
 from clusters.apiserver.errors import ApiError
 from clusters.apiserver.patch import (
+    DELETE_FROM_PRIMITIVE_LIST,
     child_node,
     field_meta,
+    go_format,
+    go_type,
     item_node,
     json_equal,
     root_node,
-    strategic_merge_patch,
 )
 from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.registry import ResourceType, by_gvk, removed_hint, served
@@ -316,8 +320,13 @@ def _deletions(original: Any, modified: Any, node: dict) -> dict:
                 patch[key] = inner
         elif isinstance(old, list) and isinstance(new, list):
             strategy, _, merge_key = field_meta(sub)
-            if strategy != "merge" or not merge_key:
+            if strategy != "merge":
                 continue  # an atomic list is replaced by the manifest's list anyway
+            if not merge_key:  # a set of scalars (finalizers): what the manifest no longer has goes
+                gone = [item for item in old if not any(json_equal(item, kept) for kept in new)]
+                if gone:
+                    patch[f"{DELETE_FROM_PRIMITIVE_LIST}/{key}"] = gone
+                continue
             new_by_key = {_merge_value(item, merge_key): item for item in new if isinstance(item, dict)}
             items = []
             for item in old:
@@ -333,6 +342,61 @@ def _deletions(original: Any, modified: Any, node: dict) -> dict:
             if items:
                 patch[key] = items
     return patch
+
+
+def _changes(current: dict, modified: dict, node: dict, retain_keys: bool = False) -> bool:
+    """Whether the other half of kubectl's three-way patch is not empty: CreateThreeWayMergePatch's
+    diffMaps(current, modified) with IgnoreDeletions and SetElementOrder (strategicpatch/patch.go).
+
+    A field the manifest adds or changes counts; so does the order directive of a merge-keyed list whose
+    items or order differ from the live list's, even when the live list only has more items: a Pod's
+    volumes and volumeMounts, which the ServiceAccount admission extends, make kubectl send
+    `$setElementOrder/volumes` and say "configured". `retain_keys`: the map is a field with the
+    retainKeys strategy (a Deployment's strategy, a volume), whose patch lists its keys when the live
+    map has others.
+    """
+    for key, new in modified.items():
+        if key not in current:
+            return True
+        old = current[key]
+        if go_type(old) != go_type(new):
+            return True
+        sub = child_node(node, key)
+        strategy, retain, merge_key = field_meta(sub)
+        if isinstance(new, dict):
+            if strategy == "replace" or _changes(old, new, sub, retain):
+                return True
+        elif isinstance(new, list):
+            if strategy == "replace":
+                return True
+            if strategy == "merge":
+                if _list_changes(old, new, item_node(sub), merge_key, retain):
+                    return True
+            elif not json_equal(old, new):
+                return True
+        elif not json_equal(old, new):
+            return True
+    return retain_keys and any(v is not None for v in modified.values()) and \
+        any(v is not None and k not in modified for k, v in current.items())
+
+
+def _list_changes(current: list, modified: list, node: dict, merge_key: str, retain_keys: bool) -> bool:
+    """diffLists of a merge list, as for _changes: an added or changed item, or another order or length."""
+    if not current and not modified:
+        return False
+    if not all(isinstance(item, dict) for item in current + modified):
+        return not json_equal(current, modified)  # scalars: `$setElementOrder` whenever they differ
+    if not merge_key or any(merge_key not in item for item in current + modified):
+        return not json_equal(current, modified)  # kubectl refuses such a list; it is not "unchanged"
+    live: dict[str, list[dict]] = {}
+    for item in current:
+        live.setdefault(go_format(item[merge_key]), []).append(item)
+    for item in modified:
+        same_key = live.get(go_format(item[merge_key]))
+        if not same_key or _changes(same_key.pop(0), item, node, retain_keys):
+            return True
+    return len(current) != len(modified) or any(
+        go_format(old[merge_key]) != go_format(new[merge_key]) for old, new in zip(current, modified))
 
 
 def _merge_value(item: dict, merge_key: str) -> str:
@@ -466,13 +530,8 @@ def _patch(server: ApiServer, rt: ResourceType, namespace: str, name: str, obj: 
         original = None
     node = root_node(rt.schema_name)
     deletions = _deletions(original, modified, node) if original else {}
-    if rt.schema_name:
-        merged = strategic_merge_patch(copy.deepcopy(current), copy.deepcopy(modified), rt.schema_name)
-        patch_type = "strategic"
-    else:
-        merged = _merge_deep(copy.deepcopy(current), copy.deepcopy(modified))
-        patch_type = "merge"
-    if not deletions and json_equal(merged, current):
+    patch_type = "strategic" if rt.schema_name else "merge"
+    if not deletions and not _changes(current, modified, node):
         return None, "unchanged"
     patch = _merge_deep(copy.deepcopy(modified), deletions)
     done = server.patch(rt, namespace, name, patch, patch_type, dry_run=True, field_validation="Strict",

@@ -1,6 +1,7 @@
 """The apiserver pipeline over an in-memory store: write semantics the e2e tests only see from outside."""
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -156,3 +157,42 @@ def test_memory_store_logs_a_name_recreated_with_another_uid_as_deleted_then_add
     store.write("MODIFIED", {"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "b"}})
     assert [(rv, event, obj["metadata"]["uid"]) for rv, event, obj in store.changes] == [
         (2, "ADDED", "a"), (3, "DELETED", "a"), (4, "ADDED", "b"), (5, "MODIFIED", "b")]
+
+
+# ------------------------------------------------------------- Pod update admission
+
+def _tolerating_pod() -> dict:
+    return {"metadata": {"name": "tol"}, "spec": {
+        "containers": [{"name": "c", "image": "nginx"}],
+        "tolerations": [{"key": "example", "operator": "Exists", "effect": "NoSchedule"}]}}
+
+
+def test_reapplying_a_pod_with_its_own_tolerations_gets_the_default_ones_back(api):
+    """kubectl apply's patch replaces the (atomic) tolerations list with the manifest's; DefaultTolerationSeconds
+    admits updates too, so the defaults come back and nothing changed."""
+    created = api.create(PODS, "default", _tolerating_pod()).body
+    assert [t["key"] for t in created["spec"]["tolerations"]] == [
+        "example", "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
+    patched = api.patch(PODS, "default", "tol", {"spec": {"tolerations": _tolerating_pod()["spec"]["tolerations"]}},
+                        "strategic").body
+    assert patched["spec"]["tolerations"] == created["spec"]["tolerations"]
+    assert patched["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+
+
+def test_a_removed_default_toleration_comes_back_and_an_added_one_is_kept(api):
+    api.create(PODS, "default", _tolerating_pod())
+    current = copy.deepcopy(api.get(PODS, "default", "tol"))  # the memory store hands out its own dicts
+    current["spec"]["tolerations"] = [t for t in current["spec"]["tolerations"]
+                                      if t["key"] != "node.kubernetes.io/unreachable"]
+    current["spec"]["tolerations"].append({"key": "more", "operator": "Exists"})
+    updated = api.update(PODS, "default", "tol", current).body
+    assert [t["key"] for t in updated["spec"]["tolerations"]] == [
+        "example", "node.kubernetes.io/not-ready", "more", "node.kubernetes.io/unreachable"]
+
+
+def test_an_update_without_priority_keeps_the_one_admission_set(api):
+    api.create(PODS, "default", _tolerating_pod())
+    current = copy.deepcopy(api.get(PODS, "default", "tol"))
+    del current["spec"]["priority"], current["spec"]["preemptionPolicy"]
+    updated = api.update(PODS, "default", "tol", current).body
+    assert updated["spec"]["priority"] == 0 and updated["spec"]["preemptionPolicy"] == "PreemptLowerPriority"

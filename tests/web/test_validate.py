@@ -19,7 +19,7 @@ from django.test import Client
 
 from clusters import actions
 from clusters.models import ApiObject, Change, Cluster
-from tests.fixtures import corpus_files, corpus_text
+from tests.fixtures import as_yaml, corpus_files, corpus_text, nginx_deployment
 
 CORPUS = corpus_files()
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -140,10 +140,97 @@ def test_after_a_real_kubectl_apply_the_corpus_is_unchanged(transactional_db, li
         _apply_then_validate(cluster, _kubeconfig(tmp_path, proxy, cluster))
 
 
+def _with_strategy(deployment: dict, strategy: dict) -> dict:
+    deployment["spec"]["strategy"] = strategy
+    return deployment
+
+
+# Applied once with the real kubectl, then validated: the editor must say what a second `kubectl apply`
+# says, which is "configured" whenever kubectl's three-way patch is not empty, even when the server would
+# change nothing (the atomic tolerations list the server extended; the volumes and volumeMounts the
+# ServiceAccount admission extended, whose order kubectl sends; a Deployment strategy's retainKeys).
+REAPPLIED = {
+    "own tolerations": ("configured", """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: tolerant
+spec:
+  containers:
+  - {name: app, image: "busybox:1.36", command: [sleep, "3600"]}
+  tolerations:
+  - {key: example.com/dedicated, operator: Exists, effect: NoSchedule}
+"""),
+    "emptyDir, no token volume": ("unchanged", """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: scratch
+spec:
+  automountServiceAccountToken: false
+  containers:
+  - name: app
+    image: busybox:1.36
+    volumeMounts: [{name: cache, mountPath: /cache}]
+  volumes:
+  - name: cache
+    emptyDir: {}
+"""),
+    "emptyDir and the token volume": ("configured", """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cached
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+    volumeMounts: [{name: cache, mountPath: /cache}]
+  volumes:
+  - name: cache
+    emptyDir: {}
+"""),
+    "strategy type only": ("configured", as_yaml(_with_strategy(nginx_deployment(), {"type": "RollingUpdate"}))),
+}
+
+
+def test_a_reapplied_manifest_is_what_kubectl_says_it_is(transactional_db, live_server, tmp_path):
+    owner = get_user_model().objects.create_user("alice")
+    cluster = actions.cluster_create(owner=owner, name="lab", workers=2)
+    client = Client()
+    client.force_login(owner)
+    with _token_proxy(live_server.url, actions.token_issue(cluster=cluster)) as proxy:
+        kubeconfig = _kubeconfig(tmp_path, proxy, cluster)
+
+        def kubectl_apply(text: str, *flags: str) -> subprocess.CompletedProcess:
+            return subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "apply", *flags, "-f", "-"],
+                                  input=text, capture_output=True, text=True, timeout=60)
+
+        for what, (expected, text) in REAPPLIED.items():
+            created = kubectl_apply(text)
+            assert created.returncode == 0 and created.stdout.strip().endswith(" created"), created.stderr
+            result = validate(client, text)
+            assert result["diagnostics"] == [], what
+            assert [o["action"] for o in result["objects"]] == [expected], (what, result)
+            dry_run = kubectl_apply(text, "--dry-run=server")
+            assert dry_run.returncode == 0 and dry_run.stdout.split()[1] == expected, (what, dry_run)
+
+
 def _apply_then_validate(cluster: Cluster, kubeconfig: Path) -> None:
     owner = cluster.owner
     client = Client()
     client.force_login(owner)
+
+    def kubectl_dry_run(text: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "apply", "--dry-run=server", "-f", "-"],
+                              input=text, capture_output=True, text=True, timeout=60)
+
+    # Applied again, each file is what the real kubectl says it is: mostly "unchanged"; "configured" where
+    # kubectl's three-way patch is not empty although nothing would change (application/web/web.yaml's
+    # StatefulSet: the server fills in the atomic volumeClaimTemplates list; pods/storage/pv-pod.yaml:
+    # the ServiceAccount admission adds a volume and a mount, so kubectl sends their order).
+    configured = {"application__web__web.yaml": ["unchanged", "configured"],
+                  "pods__storage__pv-pod.yaml": ["configured"]}
     for path in CORPUS:
         if path.name == "application__deployment-scale.yaml":
             continue  # same Deployment as deployment.yaml with other replicas: checked below
@@ -153,19 +240,14 @@ def _apply_then_validate(cluster: Cluster, kubeconfig: Path) -> None:
         before = stored_state(cluster)
         result = validate(client, path.read_text())
         assert result["diagnostics"] == [], path
-        if path.name == "application__web__web.yaml":
-            # As kubectl says on a second apply: the StatefulSet's volumeClaimTemplates is an atomic list the
-            # server filled in (apiVersion, kind, volumeMode, status), so the three-way patch replaces it.
-            assert [o["action"] for o in result["objects"]] == ["unchanged", "configured"], result
-        else:
-            assert {o["action"] for o in result["objects"]} == {"unchanged"}, (path, applied.stdout, result)
+        actions_seen = [o["action"] for o in result["objects"]]
+        assert actions_seen == configured.get(path.name, ["unchanged"] * len(actions_seen)), (path, result)
+        again = kubectl_dry_run(path.read_text())
+        assert [line.split()[1] for line in again.stdout.splitlines()] == actions_seen, (path, again.stdout)
         assert stored_state(cluster) == before
 
     # What kubectl apply would change is "configured", checked as an update (still nothing stored), and
     # the real kubectl's server-side dry run says the same.
-    def kubectl_dry_run(text: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(KUBECTL), "--kubeconfig", str(kubeconfig), "apply", "--dry-run=server", "-f", "-"],
-                              input=text, capture_output=True, text=True, timeout=60)
 
     deployment = corpus_text("application__deployment.yaml")
     scaled = deployment.replace("replicas: 2", "replicas: 4")
