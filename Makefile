@@ -20,10 +20,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-# Embedded mode: SQLite in ./var, no Redis. A demo user "demo" with a cluster "demo" and a kubeconfig.
+# Embedded mode: SQLite in ./var, no Redis. A demo user "demo" with a cluster "demo" and a kubeconfig
+# (var/demo.kubeconfig) naming the API port serve listens on: `make run API_PORT=…` changes both.
 run: $(VENV)/.dev
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo
+	$(PY) manage.py demo --api-port $(API_PORT)
 	$(PY) manage.py serve --http-port $(PORT) --api-port $(API_PORT)
 
 # The linters first (ruff, the import contracts of pyproject.toml), the front end's pure logic with
