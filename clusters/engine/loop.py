@@ -22,7 +22,9 @@ from .controllers import (
     deployment,
     endpoints,
     gc,
+    ingress_status,
     job,
+    loadbalancer,
     namespace,
     node,
     replicaset,
@@ -52,6 +54,8 @@ CONTROLLERS: tuple[Controller, ...] = (
     framework.reconcile,
     lifecycle.reconcile,
     endpoints.reconcile,
+    loadbalancer.reconcile,
+    ingress_status.reconcile,
 )
 
 

@@ -14,6 +14,7 @@ from tests.engine.conftest import apply, new_state, run
 from tests.fixtures import corpus_object
 
 NS = "kube-system"
+DS = "fluentd-elasticsearch"   # the DaemonSet under test; kube-system also runs kube-proxy's and kindnet's
 
 
 def corpus_daemonset() -> dict:
@@ -31,7 +32,7 @@ def with_control_plane_toleration(ds: dict) -> dict:
 def sync(state):
     result = step(state, state.now, controllers=[daemonset.reconcile])
     state.__dict__.setdefault("seen_events", []).extend(
-        e for e in result.events if e["involvedObject"]["kind"] == "DaemonSet")
+        e for e in result.events if e["involvedObject"]["kind"] == "DaemonSet" and e["involvedObject"]["name"] == DS)
     state.commit()
     return result
 
@@ -41,7 +42,12 @@ def messages(state) -> list[tuple[str, str, str]]:
 
 
 def daemon_pods(state, *, live: bool = True) -> list[dict]:
-    return [p for p in state.list("Pod", NS) if not (live and p["metadata"].get("deletionTimestamp"))]
+    return [p for p in state.list("Pod", NS) if (p["metadata"].get("labels") or {}).get("name") == DS
+            and not (live and p["metadata"].get("deletionTimestamp"))]
+
+
+def revisions_of(state) -> list[dict]:
+    return [r for r in state.list("ControllerRevision", NS) if r["metadata"]["name"].startswith(f"{DS}-")]
 
 
 def nodes_of(state) -> list[str]:
@@ -129,7 +135,7 @@ def test_daemon_pod_shape_and_events():
     ds = apply(state, corpus_daemonset())
     state.commit()
     sync(state)
-    revision = state.list("ControllerRevision", NS)[0]
+    revision = revisions_of(state)[0]
     digest = revision["metadata"]["labels"]["controller-revision-hash"]
     assert revision["metadata"]["name"] == f"fluentd-elasticsearch-{digest}"
     assert revision["revision"] == 1
@@ -307,7 +313,7 @@ def test_rolling_update_replaces_one_node_at_a_time():
     sync(state)
     deleting = [p for p in daemon_pods(state, live=False) if p["metadata"].get("deletionTimestamp")]
     assert len(deleting) == 1, "maxUnavailable 1"
-    revisions = sorted(r["revision"] for r in state.list("ControllerRevision", NS))
+    revisions = sorted(r["revision"] for r in revisions_of(state))
     assert revisions == [1, 2]
     status = state.get("DaemonSet", NS, "fluentd-elasticsearch")["status"]
     assert "updatedNumberScheduled" not in status and status["observedGeneration"] == 2  # omitempty

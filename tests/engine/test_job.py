@@ -494,7 +494,7 @@ def test_idle_pass_is_cheap() -> None:
         apply(state, job_manifest(f"job-{i}", completions=3, parallelism=3))
     state.commit()
     run(state, T0)
-    assert len(state.list("Pod")) == 60
+    assert len(state.list("Pod", "default")) == 60
     began = time.perf_counter()
     for _ in range(20):
         job_controller.reconcile(state)

@@ -399,7 +399,7 @@ def test_idle_pass_is_cheap() -> None:
     for i in range(20):
         apply(state, replica_set(f"rs{i}", 5, labels={"app": f"a{i}"}))
     run(state, T0 + 10)
-    assert len(state.list("Pod")) == 100
+    assert len(state.list("Pod", "default")) == 100
     started = time.perf_counter()
     for _ in range(20):
         before = state.writes
@@ -417,5 +417,5 @@ def test_creates_a_thousand_pods_quickly() -> None:
     started = time.perf_counter()
     step(state, state.now, controllers=[replicaset.reconcile])
     elapsed = time.perf_counter() - started
-    assert len(state.list("Pod")) == 1000
+    assert len(state.list("Pod", "default")) == 1000
     assert elapsed < 20, elapsed  # generous for CI; the report states the measured figure

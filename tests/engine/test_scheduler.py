@@ -475,7 +475,7 @@ def _scenario() -> list:
     for i in range(40):
         apply(state, pod(f"p{i:02d}", cpu=f"{100 + 37 * (i % 5)}m", labels={"app": f"a{i % 3}"}))
     run(state)
-    return [(p["metadata"]["name"], p["spec"].get("nodeName")) for p in state.list("Pod")]
+    return [(p["metadata"]["name"], p["spec"].get("nodeName")) for p in state.list("Pod", "default")]
 
 
 def test_deterministic():
@@ -497,7 +497,7 @@ def test_throughput_on_ten_nodes(capsys):
     started = time.perf_counter()
     step(state, state.now, controllers=[framework.reconcile])
     elapsed = time.perf_counter() - started
-    bound = sum(1 for p in state.list("Pod") if p["spec"].get("nodeName"))
+    bound = sum(1 for p in state.list("Pod", "default") if p["spec"].get("nodeName"))
     assert bound == count
     # The same without recording events, to show the scheduler's own share (ClusterState.event
     # looks for an identical event to aggregate by scanning the namespace's events each time).

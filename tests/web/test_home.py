@@ -54,7 +54,9 @@ def test_learner_journey(alice):
 
     home = alice.get("/")
     listed = list(home.context["clusters"])
-    assert [(c.name, c.node_count, c.pod_count) for c in listed] == [("lab", 4, 0)]
+    # Its pods, before the control loops ran: the control plane's static pods, which the kubelet runs
+    # from files (the add-ons' pods come from their Deployments and DaemonSets).
+    assert [(c.name, c.node_count, c.pod_count) for c in listed] == [("lab", 4, 4)]
     assert b'href="/clusters/lab/"' in home.content
     assert b"KUBECONFIG=~/Downloads/lab.kubeconfig kubectl get nodes" in home.content
     assert 'Cluster "lab" is ready.' in html.unescape(home.content.decode())
@@ -209,7 +211,10 @@ def test_cluster_page_tables(alice):
     text = page.content.decode()
     assert "kubectl get nodes" in text and "kubectl get pods -A" in text
     assert "control-plane" in text and "worker-2" in text
-    assert "No resources found" in text   # no pods yet
+    # Before the control loops run, the pods are the control plane's static pods.
+    for pod in ("etcd-control-plane", "kube-apiserver-control-plane", "kube-controller-manager-control-plane",
+                "kube-scheduler-control-plane"):
+        assert pod in text
     assert 'action="/clusters/lab/kubeconfig"' in text
     # The workspace the bundle fills in: editor, terminal and the two sockets of this cluster only.
     assert 'id="editor"' in text and 'id="terminal"' in text

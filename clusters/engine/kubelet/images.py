@@ -1553,3 +1553,8 @@ __all__ = [
     "CATALOG", "Image", "ImageRef", "PullError", "effective_argv", "http_response", "listens", "lookup",
     "missing_env", "parse_image", "program_args", "render_logs", "run_mode", "serving_ports",
 ]
+
+# The cluster's own components (kube-system, local-path-storage, ingress-nginx) are modelled in
+# system_images.py: importing it adds their repositories to CATALOG and their programs to _OWN_PROGRAMS,
+# and lets them answer for themselves in http_response, program_logs and serving_ports.
+from . import system_images  # noqa: E402,F401  (it builds on everything above)
