@@ -9,8 +9,10 @@ storing it.
 """
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 from . import images, shell
 from .environment import ContainerWorld, expand
@@ -107,6 +109,10 @@ class Program:
             # Without the root in the files, the image's own pages (its welcome page) stand for them.
             return images.http_response(self.image, self.image_args, port, path, when - self.start,
                                         self.world.env.get("HOSTNAME", ""), now=when, files=files.at(when))
+        if root is not None and self.listens(port, when):
+            page = _static_page(files, root, path)
+            if page is not None:
+                return 200, page
         return images.http_response(self.image, self.image_args, port, path, when - self.start,
                                     self.world.env.get("HOSTNAME", ""), now=when)
 
@@ -159,3 +165,12 @@ def tool_variants(image: images.Image) -> dict[str, str]:
             legacy = True          # radial/busyboxplus and gcr.io/google_containers/busybox: busybox 1.2x
     return {"nslookup": "busybox-1.28" if legacy else "busybox", "nc": "busybox"}
 
+
+def _static_page(files: dict[str, str], root: str, path: str) -> str | None:
+    """A file a web server's document root holds in plain container files (a volume mounted there):
+    the path itself, or a directory's index.html. None: the image's own pages answer."""
+    route = urlsplit(path if path.startswith("/") else "/" + path).path or "/"
+    target = posixpath.normpath(root + "/" + unquote(route).lstrip("/"))
+    if route.endswith("/") or target == root:
+        target += "/index.html"
+    return files.get(target) if target.startswith(root + "/") else None

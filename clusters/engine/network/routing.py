@@ -2,7 +2,8 @@
 
 `route(index, client, ip, port, when)` follows the packet:
 
-* 127.0.0.0/8 → the client pod itself (its containers share one network namespace).
+* 127.0.0.0/8 → the client pod itself (its containers share one network namespace). From outside the
+  cluster (the learner's machine) clusterIPs and pod IPs lead nowhere: a timeout.
 * A Service's clusterIP: the Service port with that number and protocol (none: no rule matches and the
   packet is routed off into nothing — a timeout), then one of its endpoints that was ready at `when` and
   serves that port (the EndpointSlice port of the same name, targetPort already resolved per pod); no such
@@ -104,6 +105,8 @@ def route(index: NetworkIndex, client: Client, ip: str, port: int, when: float, 
             return Route("refused", ip, port)
         return Route("pod", ip, port, pod=client.pod)
     svc = index.by_cluster_ip.get(ip)
+    if client.pod is None and depth == 0 and (svc is not None or index.in_pod_network(ip)):
+        return Route("timeout", ip, port)      # clusterIPs and pod IPs are not routed outside the cluster
     if svc is not None and svc.exists_at(when):
         return _to_service(index, svc, _service_port(svc, port, protocol), client, when, depth=depth)
     svc = index.by_external_ip.get(ip)

@@ -93,10 +93,9 @@ def request(state: ClusterState, url: str, when: float, *, source: dict | None =
     elif host == "localhost":
         ip = "127.0.0.1"
     else:
-        index = network.index
-        by_node = next((i for i, n in index.nodes_by_ip.items() if n["metadata"]["name"] == host), None)
         addresses = network.lookup(host, when).addresses if network.pod is not None else []
-        ip = addresses[0] if addresses else by_node or ""
+        # From outside, the nodes' names are what the learner's machine knows (kind puts them in its hosts).
+        ip = addresses[0] if addresses else network.index.node_ip.get(host, "")
         if not ip:
             return Response("unresolved", port=port)
     return connect_and_ask(state, network.index, network.client(), scheme, ip, port, path, when)

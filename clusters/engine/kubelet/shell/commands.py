@@ -403,6 +403,7 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
             continue
         args.append(long_map.get(a, a))
     opts, urls = _split_opts(args, with_value="oXHdmwuA")
+    trusted = trusted or "k" in opts
     silent, show_error = "s" in opts, "S" in opts
     if not urls:
         io.err.write("curl: try 'curl --help' or 'curl --manual' for more information\n")

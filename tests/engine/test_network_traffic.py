@@ -1,0 +1,140 @@
+"""Traffic: which pod answers a request and what it says, at the instant asked; the load clients make.
+
+The answers are the answering containers' own (kubelet/program.py Program.http over images.py): nginx's
+pages, agnhost serve-hostname's pod name (test/images/agnhost/serve-hostname), hpa-example's "OK!".
+The load model is the HorizontalPodAutoscaler walkthrough's (tasks/run-application/
+horizontal-pod-autoscale-walkthrough.md): `while sleep 0.01; do wget -q -O- http://php-apache; done`.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from clusters.engine.loop import step
+from clusters.engine.network import (
+    PodNetwork,
+    client_request_rates,
+    cpu_millicores,
+    get_index,
+    pod_request_rates,
+    request,
+)
+from clusters.engine.network.index import build
+from tests.engine.network_helpers import cluster, deployment, exec_in, pods, run_pod, service
+from tests.fixtures import corpus_documents
+
+SLEEPER = ["sleep", "3600"]
+LOAD = ["/bin/sh", "-c", "while sleep 0.01; do wget -q -O- http://php-apache; done"]
+
+
+def php_apache(replicas: int = 1, *more: dict, until: float = 60.0, affinity: bool = False):
+    docs = corpus_documents("application__php-apache.yaml")
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            doc["spec"]["replicas"] = replicas
+        if doc["kind"] == "Service":
+            doc["spec"]["clusterIP"] = "10.96.60.1"
+            if affinity:
+                doc["spec"]["sessionAffinity"] = "ClientIP"
+    return cluster(*docs, *more, until=until)
+
+
+def test_a_request_says_who_answered():
+    state = cluster(deployment("hostnames", "registry.k8s.io/e2e-test-images/agnhost:2.39", 2, port=9376,
+                               args=["serve-hostname"]),
+                    service("hostnames", "10.96.20.1", [{"port": 80, "targetPort": 9376, "protocol": "TCP"}]),
+                    run_pod("shell", "busybox", SLEEPER))
+    response = request(state, "http://hostnames/", state.now, source=state.get("Pod", "default", "shell"))
+    assert response.outcome == "ok" and response.status == 200
+    assert response.body == response.pod["metadata"]["name"]            # serve-hostname: the pod's hostname
+    assert (response.container, response.service, response.ip, response.port) == (
+        "hostnames", ("default", "hostnames"), "10.96.20.1", 80)
+    assert response.world_answer == (200, response.body)
+
+
+def test_a_container_answers_only_while_it_runs():
+    state = cluster(deployment("web", "nginx", 1), run_pod("shell", "busybox", SLEEPER))
+    web = pods(state, "web-")[0]
+    started = state.sim(web)["c"]["web"]["start"]
+    net = PodNetwork(state, state.get("Pod", "default", "shell"))
+    ip = web["status"]["podIP"]
+    assert net.request(f"http://{ip}/", started + 0.05).outcome == "refused"   # nginx needs 0.1 s to listen
+    assert net.request(f"http://{ip}/", started - 5).outcome == "unreachable"   # no pod had the address yet
+    assert net.request(f"http://{ip}/", started + 0.2).status == 200
+    assert net.request("tcp://" + ip + ":80", started + 0.2).world_answer == (0, "")     # nc's question
+
+
+def test_nginx_serves_its_document_root_from_the_container_files():
+    page = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "page"}, "data": {"index.html": "hi\n"}}
+    web = deployment("web", "nginx", 1, volumeMounts=[{"name": "html", "mountPath": "/usr/share/nginx/html"}])
+    web["spec"]["template"]["spec"]["volumes"] = [{"name": "html", "configMap": {"name": "page"}}]
+    state = cluster(page, web, service("web", "10.96.20.7"), run_pod("shell", "busybox", SLEEPER))
+    assert exec_in(state, "shell", "wget", "-qO-", "web") == (0, "hi\n", "")
+
+
+def test_load_spreads_over_the_ready_replicas():
+    state = php_apache(2, run_pod("load-generator", "busybox:1.28", command=LOAD))
+    clients = client_request_rates(state, state.now)
+    assert [(p["metadata"]["name"], list(rates)) for p, rates in clients] == [("load-generator", ["http://php-apache"])]
+    per_second = clients[0][1]["http://php-apache"]
+    assert per_second == pytest.approx(1 / 0.011)                          # sleep 0.01 + 1 ms per request
+    rates = pod_request_rates(state, clients, state.now)
+    backends = {p["metadata"]["uid"] for p in pods(state, "php-apache-")}
+    assert set(rates) == backends and sum(rates.values()) == pytest.approx(per_second)
+    assert all(rate == pytest.approx(per_second / 2) for rate in rates.values())
+    cpu = cpu_millicores(state, rates)
+    assert all(m == pytest.approx(per_second / 2 * 25.0) for m in cpu.values())   # hpa-example: 25 ms a request
+
+
+def test_client_ip_affinity_sends_a_client_s_whole_load_to_one_pod():
+    state = php_apache(3, run_pod("load-generator", "busybox:1.28", command=LOAD), affinity=True)
+    rates = pod_request_rates(state, client_request_rates(state, state.now), state.now)
+    assert len(rates) == 1
+
+
+def test_requests_nobody_answers_make_no_load():
+    state = php_apache(0, run_pod("load-generator", "busybox:1.28", command=LOAD))
+    assert pod_request_rates(state, client_request_rates(state, state.now), state.now) == {}
+
+
+def test_same_cluster_same_answers():
+    def answers():
+        state = cluster(deployment("hostnames", "registry.k8s.io/e2e-test-images/agnhost:2.39", 3, port=9376,
+                                   args=["serve-hostname"]),
+                        service("hostnames", "10.96.20.1", [{"port": 80, "targetPort": 9376, "protocol": "TCP"}]),
+                        run_pod("shell", "busybox", SLEEPER))
+        shell = state.get("Pod", "default", "shell")
+        return [request(state, "http://hostnames", state.now + i / 7, source=shell).body for i in range(50)]
+
+    assert answers() == answers()
+
+
+# ------------------------------------------------------------------ cost
+
+def test_fifty_services_and_two_hundred_pods_stay_cheap():
+    objects: list[dict] = []
+    for n in range(50):
+        objects.append(deployment(f"app{n}", "nginx", 4, labels={"app": f"app{n}"}))
+        objects.append(service(f"app{n}", f"10.96.100.{n + 1}", selector={"app": f"app{n}"}))
+    objects.append(run_pod("shell", "busybox", SLEEPER))
+    state = cluster(*objects, until=30, workers=4)
+    assert len(pods(state, "app")) == 200
+    shell = state.get("Pod", "default", "shell")
+    net = PodNetwork(state, shell)
+    assert net.request("http://app7", state.now).status == 200
+    t0 = time.perf_counter()
+    for _ in range(5):
+        build(state)
+    per_build = (time.perf_counter() - t0) / 5
+    t0 = time.perf_counter()
+    for i in range(500):
+        net.request(f"http://app{i % 50}", state.now + i * 0.001)
+    per_request = (time.perf_counter() - t0) / 500
+    # A pass over this cluster with the network in use: a script of the shell pod asks once per pass.
+    t0 = time.perf_counter()
+    step(state, state.now + 1)
+    per_step = time.perf_counter() - t0
+    print(f"\nindex build {per_build * 1e3:.2f} ms, request {per_request * 1e6:.0f} µs, step {per_step * 1e3:.1f} ms")
+    assert per_request < 0.001 and per_build < 0.02
+    assert get_index(state) is get_index(state)                           # built once per state as written
