@@ -321,7 +321,8 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   });
 
   write(DIM(`This terminal runs the real kubectl against ${cluster}. Try: kubectl get nodes\n`));
-  write(DIM("↑↓ history · Ctrl-C stop · Ctrl-L clear · kubectl exec -it POD -- sh opens a shell in a pod\n"));
+  write(DIM("↑↓ history · Ctrl-C stop · Ctrl-L clear\n"));
+  write(DIM("A shell in a pod: kubectl exec -it POD -- sh (exit ends it)\n"));
   setMode("idle");
   showPrompt();
   connect();
