@@ -18,15 +18,17 @@ the add-on of a fresh cluster, or one a learner installs — with its flags as i
   IPs; NodePort: its external IPs or else its clusterIP; ClusterIP: its clusterIP; ExternalName:
   its name), else the nodes of the running, ready controller pods (ExternalIP, InternalIP when
   there is none or with --report-node-internal-ip-address); sorted by IP;
-* when: the leader — the ready controller pod that started first — syncs the status when it starts
-  leading and every UpdateInterval (60 s) after, so an Ingress's ADDRESS appears at the next such
-  tick after it needs one (up to a minute, as on a real cluster); --update-status=false turns
-  this off;
+* when: only the leader writes status. The controller pods elect one through the Lease named by
+  --election-id in their namespace (client-go leaderelection's LeaseLock: holderIdentity the pod's
+  name, leaseDurationSeconds 30, the event `LeaderElection` "<pod> became leader" from
+  `ingress-leader-elector`); the leader syncs the status when it starts leading and every
+  UpdateInterval (60 s) after, so an Ingress's ADDRESS appears at the next such tick after it needs
+  one (up to a minute, as on a real cluster); --update-status=false turns this off;
 * on shutdown (update-status-on-shutdown, default true) the last controller pod clears the
   addresses it published.
 
-Idle cost: nothing without Ingresses; with them, the controller pods are found once a pass and an
-Ingress whose status is right is left alone. A wake-up is asked only for a pending update.
+Idle cost: the controller pods are found once a pass (one look at the pods); an elected leader and an
+Ingress whose status is right are left alone. A wake-up is asked only for a pending update.
 """
 from __future__ import annotations
 
@@ -36,10 +38,12 @@ import math
 import zlib
 from dataclasses import dataclass, field
 
-from ..state import ClusterState, parse_timestamp
+from ..state import ClusterState, micro_timestamp, parse_timestamp
 from .podutil import is_pod_ready
 
 COMPONENT = "nginx-ingress-controller"
+ELECTOR = "ingress-leader-elector"
+ELECTION_TTL = 30                             # --election-ttl: the Lease's leaseDurationSeconds
 UPDATE_INTERVAL = 60.0                        # internal/ingress/status UpdateInterval
 CONTROLLER_REPOSITORIES = ("registry.k8s.io/ingress-nginx/controller", "k8s.gcr.io/ingress-nginx/controller")
 DEFAULT_CONTROLLER_CLASS = "k8s.io/ingress-nginx"
@@ -72,19 +76,14 @@ class Installation:
         return [p for p in self.pods if (p.get("status") or {}).get("phase") == "Running"
                 and not p["metadata"].get("deletionTimestamp")]
 
-    def leader(self) -> tuple[dict, float] | None:
-        """The ready pod that started first, and when its controller container started."""
-        best: tuple[float, str, dict] | None = None
+    def candidates(self) -> list[dict]:
+        """The pods that can lead: running and ready, the one that started first first."""
+        found = []
         for pod in self.running():
-            if not is_pod_ready(pod):
-                continue
             started = _controller_started(pod)
-            if started is None:
-                continue
-            candidate = (started, pod["metadata"]["name"], pod)
-            if best is None or candidate[:2] < best[:2]:
-                best = candidate
-        return (best[2], best[0]) if best else None
+            if is_pod_ready(pod) and started is not None:
+                found.append((started, pod["metadata"]["name"], pod))
+        return [pod for _, _, pod in sorted(found, key=lambda c: c[:2])]
 
 
 # ------------------------------------------------------------------ the controllers in the cluster
@@ -244,11 +243,42 @@ def _next_tick(start: float, since: float) -> float:
     return start + math.ceil((since - start) / UPDATE_INTERVAL - 1e-9) * UPDATE_INTERVAL
 
 
+def elect(state: ClusterState, install: Installation) -> tuple[dict, float] | None:
+    """The leader and since when it leads: the Lease's holder while it can lead, else the first candidate,
+    which takes the Lease over."""
+    candidates = install.candidates()
+    name = install.flag("election-id", "ingress-controller-leader")
+    lease = state.get("Lease", install.namespace, name)
+    spec = (lease or {}).get("spec") or {}
+    holder = next((p for p in candidates if p["metadata"]["name"] == spec.get("holderIdentity")), None)
+    if holder is not None:
+        return holder, parse_timestamp(spec.get("acquireTime")) or state.now
+    if not candidates:
+        return None
+    leader = candidates[0]
+    stamp = micro_timestamp(state.now)
+    if lease is None:
+        lease = state.create({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                              "metadata": {"name": name, "namespace": install.namespace},
+                              "spec": {"holderIdentity": leader["metadata"]["name"],
+                                       "leaseDurationSeconds": ELECTION_TTL, "acquireTime": stamp,
+                                       "renewTime": stamp, "leaseTransitions": 0}})
+    else:
+        lease["spec"] = {**spec, "holderIdentity": leader["metadata"]["name"], "leaseDurationSeconds": ELECTION_TTL,
+                         "acquireTime": stamp, "renewTime": stamp,
+                         "leaseTransitions": int(spec.get("leaseTransitions") or 0) + 1}
+        state.update(lease)
+    state.event(lease, "Normal", "LeaderElection", f"{leader['metadata']['name']} became leader",
+                component=ELECTOR, host=leader["metadata"]["name"])
+    return leader, state.now
+
+
 def reconcile(state: ClusterState) -> None:
+    installs = installations(state)
+    leaders = {install.key: elect(state, install) for install in installs}
     ingresses = [i for i in state.list("Ingress") if not i["metadata"].get("deletionTimestamp")]
     if not ingresses:
         return
-    installs = installations(state)
     by_key = {install.key: install for install in installs}
     for ingress in ingresses:
         notes = state.sim(ingress)
@@ -259,7 +289,7 @@ def reconcile(state: ClusterState) -> None:
         if notes.get("by") != install.key:
             notes["by"] = install.key
         _scheduled_for_sync(state, install, ingress, notes)
-        if _sync(state, install, ingress, notes):
+        if _sync(state, install, leaders[install.key], ingress, notes):
             _scheduled_for_sync(state, install, ingress, notes)   # the status update is a change it sees too
 
 
@@ -272,7 +302,8 @@ def _scheduled_for_sync(state: ClusterState, install: Installation, ingress: dic
         state.event(ingress, "Normal", "Sync", "Scheduled for sync", component=COMPONENT)
 
 
-def _sync(state: ClusterState, install: Installation, ingress: dict, notes: dict) -> bool:
+def _sync(state: ClusterState, install: Installation, leader: tuple[dict, float] | None, ingress: dict,
+          notes: dict) -> bool:
     """Publish the installation's addresses at the leader's next status sync; True when written."""
     if not install.enabled("update-status", True):
         return False
@@ -280,10 +311,9 @@ def _sync(state: ClusterState, install: Installation, ingress: dict, notes: dict
     if _sorted(_current(ingress)) == wanted:
         notes.pop("pending", None)
         return False
-    leader = install.leader()
+    since = notes.setdefault("pending", state.now)
     if leader is None:
         return False
-    since = notes.setdefault("pending", state.now)
     due = _next_tick(leader[1], since)
     if state.now + 1e-9 < due:
         state.wake_at(due)
