@@ -52,6 +52,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from clusters.apiserver.errors import ApiError
 from clusters.sim import replay
+from clusters.store import notify
 
 from . import logstream
 from .views import authenticate_token
@@ -65,6 +66,8 @@ STDIN_LIMIT = 1 << 20          # an unfinished command typed or piped in: longer
 FIRST_HORIZON = 30.0           # simulated seconds a typed command is replayed over at first
 MAX_COMMAND_SECONDS = 3600.0   # a typed command still running after this much simulated time is stopped
 ATTACHED_SHELLS = 256          # attached containers' shells remembered between attach sessions
+CONTAINER_RECHECK = 5.0        # seconds between looks at a shell's container (sooner when the cluster changes)
+KILLED = 137                   # a process killed with its container (128 + SIGKILL)
 CLEAR_SCREEN = "\x1b[H\x1b[J"
 
 # The shell of each container attached to with stdin (its program reads commands from it): a later
@@ -231,8 +234,42 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
     async def exec_shell(self) -> None:
         """`kubectl exec -it POD -- sh` (or -i with a script on stdin): a shell of its own in the container."""
         session = replay.ShellSession(self.argv, tty=self.tty)
-        code = await self.converse(session)
-        await self.finish(exit_status(code, self.argv))
+        code = await self.while_running(self.converse(session))
+        await self.finish(exit_status(KILLED if code is None else code, self.argv))
+
+    async def while_running(self, conversation) -> int | None:
+        """The conversation's answer, or None when the container stopped first (deleted, exited,
+        restarted): a process in it is killed with it."""
+        talk = asyncio.ensure_future(conversation)
+        watch = asyncio.ensure_future(self.container_stops())
+        try:
+            await asyncio.wait({talk, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if talk.done():
+                return talk.result()
+            return None
+        finally:
+            for task in (talk, watch):
+                if not task.done():
+                    task.cancel()
+
+    async def container_stops(self) -> None:
+        """Returns once the container this stream is in no longer runs the same program."""
+        from clusters import selectors
+
+        async with notify.wakeups(self.cluster.pk) as wait_for_change:
+            while True:
+                await wait_for_change(CONTAINER_RECHECK)
+                cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk)
+                if cluster is None:
+                    return
+                try:
+                    info = await sync_to_async(replay.container_stream_info)(
+                        cluster=cluster, namespace=self.namespace, pod=self.pod, container=self.info.container)
+                except (ApiError, replay.ContainerNotFound):
+                    return
+                if info.start != self.info.start:
+                    return
+                await asyncio.sleep(1.0)   # a busy cluster changes often: look at most once a second
 
     def prompt(self, session: replay.ShellSession) -> str:
         return session.prompt(self.info.hostname, self.info.busybox)
@@ -431,9 +468,12 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         while len(_attached_shells) > ATTACHED_SHELLS:
             _attached_shells.popitem(last=False)
         self.attached_shell = session
-        code = await self.converse(session)
+        code = await self.while_running(self.converse(session))
         _attached_shells.pop(key, None)
-        await self.end_attached(session, code)
+        if code is None:        # the container stopped under the shell
+            session.exited = KILLED
+        else:
+            await self.end_attached(session, code)
         await self.finish(SUCCESS)
 
     async def end_attached(self, session: replay.ShellSession | None, code: int) -> None:

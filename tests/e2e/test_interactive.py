@@ -301,3 +301,16 @@ def test_attach_it_to_a_stdin_tty_container(k):
         assert term.line("echo x${X}x") == "xx\r\n"
     finally:
         term.close()
+
+
+def test_a_shell_ends_when_its_pod_goes(k):
+    k("run", "doomed", "--image=busybox:1.28", "--", "sleep", "3600")
+    wait_for(k, "doomed")
+    term = Terminal(k, "exec", "-it", "doomed", "--", "sh")
+    try:
+        term.until(re.escape(PROMPT) + "$")
+        k("delete", "pod", "doomed", "--grace-period=0", "--force")
+        assert term.wait(30) == 137          # the shell is killed with its container
+        assert term.screen.endswith("command terminated with exit code 137\r\n")
+    finally:
+        term.close()
