@@ -17,10 +17,12 @@ from clusters.engine.network import (
     client_request_rates,
     cpu_millicores,
     get_index,
+    outside,
     pod_request_rates,
     request,
 )
 from clusters.engine.network.index import build
+from clusters.engine.state import parse_timestamp
 from tests.engine.network_helpers import cluster, deployment, exec_in, pods, run_pod, service
 from tests.fixtures import corpus_documents
 
@@ -138,3 +140,66 @@ def test_fifty_services_and_two_hundred_pods_stay_cheap():
     print(f"\nindex build {per_build * 1e3:.2f} ms, request {per_request * 1e6:.0f} µs, step {per_step * 1e3:.1f} ms")
     assert per_request < 0.001 and per_build < 0.02
     assert get_index(state) is get_index(state)                           # built once per state as written
+
+
+# ------------------------------------------------------------------ Ingress, through the cluster's ingress-nginx
+
+def example_ingress(*paths: tuple[str, str, str], name: str = "example-ingress", host: str = "hello-world.example",
+                    annotations: dict | None = None) -> dict:
+    # service/networking/example-ingress.yaml of the "Set up Ingress ... with the NGINX Ingress Controller" task.
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": {"name": name, **({"annotations": annotations} if annotations else {})},
+            "spec": {"ingressClassName": "nginx", "rules": [{"host": host, "http": {"paths": [
+                {"path": path, "pathType": kind, "backend": {"service": {"name": svc, "port": {"number": 8080}}}}
+                for path, kind, svc in paths]}}]}}
+
+
+def hello(name: str, version: str, ip: str) -> tuple[dict, dict]:
+    return (deployment(name, f"gcr.io/google-samples/hello-app:{version}", 1, port=8080),
+            service(name, ip, [{"port": 8080, "protocol": "TCP"}]))
+
+
+def ingress_address(state) -> str:
+    svc = state.get("Service", "ingress-nginx", "ingress-nginx-controller")
+    return svc["status"]["loadBalancer"]["ingress"][0]["ip"]
+
+
+def test_ingress_routes_by_host_and_path():
+    state = cluster(*hello("web", "1.0", "10.96.70.1"), *hello("web2", "2.0", "10.96.70.2"),
+                    example_ingress(("/", "Prefix", "web"), ("/v2", "Prefix", "web2")),
+                    run_pod("curl", "curlimages/curl:8.5.0", command=SLEEPER))
+    address = ingress_address(state)
+    world = outside(state)
+    response = world.request(f"http://{address}/", state.now, host="hello-world.example")
+    web = pods(state, "web-")[0]["metadata"]["name"]
+    assert (response.status, response.body) == (200, f"Hello, world!\nVersion: 1.0.0\nHostname: {web}\n")
+    assert response.service == ("default", "web") and response.pod["metadata"]["name"] == web
+    assert world.request(f"http://{address}/v2", state.now, host="hello-world.example").service == ("default", "web2")
+    assert world.request(f"http://{address}/v2x", state.now, host="hello-world.example").service == ("default", "web")
+    other = world.request(f"http://{address}/", state.now, host="nosuch.example")
+    assert (other.status, other.body) == (404, (  # the controller's default backend
+        "<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+        "<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"))
+    # From a pod: curl's --resolve and a Host header reach the same backend (the task's `curl --resolve`).
+    expected = (0, f"Hello, world!\nVersion: 1.0.0\nHostname: {web}\n", "")
+    assert exec_in(state, "curl", "curl", "-s", "--resolve", f"hello-world.example:80:{address}",
+                   "http://hello-world.example/") == expected
+    assert exec_in(state, "curl", "curl", "-s", "-H", "Host: hello-world.example", f"http://{address}/") == expected
+
+
+def test_ingress_backend_without_endpoints_and_rewrites():
+    lonely = service("lonely", "10.96.70.3", [{"port": 8080, "protocol": "TCP"}], selector={"app": "nobody"})
+    rewrite = example_ingress(("/app(/|$)(.*)", "ImplementationSpecific", "web"), name="rewrite",
+                              host="rw.example", annotations={"nginx.ingress.kubernetes.io/rewrite-target": "/$2",
+                                           "nginx.ingress.kubernetes.io/use-regex": "true"})
+    state = cluster(*hello("web", "1.0", "10.96.70.1"), lonely, rewrite,
+                    example_ingress(("/", "Prefix", "lonely"), name="empty", host="empty.example"))
+    world = outside(state)
+    empty = world.request(f"http://{ingress_address(state)}/", state.now, host="empty.example")
+    assert (empty.status, empty.container) == (503, "controller")
+    assert "<title>503 Service Temporarily Unavailable</title>" in empty.body
+    rewritten = world.request(f"http://{ingress_address(state)}/app/", state.now, host="rw.example")
+    assert rewritten.status == 200 and rewritten.body.startswith("Hello, world!")
+    created = state.get("Ingress", "default", "rewrite")["metadata"]["creationTimestamp"]
+    before = world.request(f"http://{ingress_address(state)}/app/", parse_timestamp(created) - 1, host="rw.example")
+    assert before.status == 404                                  # the Ingress did not exist yet

@@ -21,6 +21,9 @@ The model, in the order a request meets it:
 * **Answers** (traffic.py). The answering container's program answers (kubelet/program.py Program.http)
   if it was running and listening at that instant, else the connection is refused. The control plane's
   API server answers an anonymous request as it does (403 Status JSON).
+* **Ingress** (ingress.py). What reaches an ingress-nginx controller on its http(s) port goes where the
+  Ingresses it owns say (Host header, longest path, rewrite-target), to a ready endpoint of the backend
+  Service — or nginx's 404, 502 or 503 page.
 * **Load** (traffic.py). A client's steady request loop has a rate per url (the shell's
   Run.request_rates); pod_request_rates spreads it over the backends as iptables would, cpu_millicores
   prices it with the image's CPU per request — what metrics and the HPA need.
@@ -30,7 +33,8 @@ The API, for the rest of the simulation:
     client.PodNetwork(state, pod)              a pod's handle: .resolve(name, t), .lookup(name, t),
                                                .query(fqdn, qtype, t), .reverse(ip, t), .http(url, t),
                                                .request(url, t) -> traffic.Response
-    client.outside(state)                      the learner's machine: .request("http://172.18.0.3:30080/", t)
+    client.outside(state)                      the learner's machine: .request("http://172.18.0.3:30080/", t),
+                                               .request("http://172.18.255.200/", t, host="hello-world.example")
     traffic.request(state, url, t, source=pod|None)
     traffic.pod_request_rates(state, [(client pod, {url: rate})], t) -> {pod uid: requests/s}
     traffic.client_request_rates(state, t)     every running pod's steady loops, replayed

@@ -15,7 +15,8 @@ What is taken from where, as the real components take it:
   EndpointSlice controller). An endpoint backed by a pod is ready at t only if the pod's Ready condition
   turned True at or before t and the pod existed then.
 * Pods: podIP → the pod (hostNetwork pods listen on their node's IP), for pod-to-pod traffic and the
-  `<a-b-c-d>.<ns>.pod.cluster.local` records.
+  `<a-b-c-d>.<ns>.pod.cluster.local` records; containers' hostPorts (the portmap plugin's DNAT from the
+  node's IP to the pod).
 * Nodes: InternalIP and podCIDR (an address in a node's pod range that no pod holds is unreachable).
 """
 from __future__ import annotations
@@ -103,6 +104,7 @@ class NetworkIndex:
     by_cluster_ip: dict[str, ServiceEntry] = field(default_factory=dict)
     by_external_ip: dict[str, ServiceEntry] = field(default_factory=dict)   # externalIPs, LB ingress IPs
     node_ports: dict[tuple[int, str], tuple[ServiceEntry, dict]] = field(default_factory=dict)
+    host_ports: dict[tuple[str, int, str], tuple[PodEntry, int]] = field(default_factory=dict)  # hostPort mappings
     pods_by_ip: dict[str, list[PodEntry]] = field(default_factory=dict)
     nodes_by_ip: dict[str, dict] = field(default_factory=dict)
     node_ip: dict[str, str] = field(default_factory=dict)              # node name -> InternalIP
@@ -199,9 +201,16 @@ def build(state: ClusterState) -> NetworkIndex:
         ip = status.get("podIP")
         if not ip or status.get("phase") in ("Succeeded", "Failed"):
             continue
-        index.pods_by_ip.setdefault(ip, []).append(PodEntry(
-            pod, ip, meta.get("namespace", ""), meta["name"], spec.get("nodeName") or "",
-            bool(spec.get("hostNetwork")), _seconds(status.get("startTime"))))
+        entry = PodEntry(pod, ip, meta.get("namespace", ""), meta["name"], spec.get("nodeName") or "",
+                         bool(spec.get("hostNetwork")), _seconds(status.get("startTime")))
+        index.pods_by_ip.setdefault(ip, []).append(entry)
+        node_ip = index.node_ip.get(entry.node)
+        if node_ip and not entry.host_network:
+            for container in spec.get("containers") or ():
+                for port in container.get("ports") or ():
+                    if port.get("hostPort") and port.get("containerPort"):
+                        index.host_ports[(node_ip, int(port["hostPort"]), port.get("protocol") or "TCP")] = \
+                            (entry, int(port["containerPort"]))
     for svc in state.list("Service"):
         meta, spec = svc["metadata"], svc.get("spec") or {}
         ips = tuple(ip for ip in (spec.get("clusterIPs") or [spec.get("clusterIP")]) if ip and ip != "None")

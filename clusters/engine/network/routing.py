@@ -11,9 +11,9 @@
   no pod (the `kubernetes` Service's API server) is routed on to that address.
 * An externalIP or a load balancer's ingress IP: the same, by Service port.
 * A node's InternalIP: a NodePort (externalTrafficPolicy Local keeps outside traffic to endpoints on that
-  node; a node without one drops the packet), else the node itself: its hostNetwork pods and its own
-  listeners (the API server on 6443 of the control plane, the kubelet on 10250); a port nothing listens
-  on is refused.
+  node; a node without one drops the packet), a container's hostPort on that node, else the node
+  itself: its hostNetwork pods and its own listeners (the API server on 6443 of the control plane, the
+  kubelet on 10250); a port nothing listens on is refused.
 * A pod's IP: that pod. An address of a node's pod range that no pod holds: no route to host (the node's
   ARP request goes unanswered). Any other address: the SYN is lost — a timeout.
 
@@ -119,6 +119,9 @@ def route(index: NetworkIndex, client: Client, ip: str, port: int, when: float, 
             svc, svc_port = found
             local = node["metadata"]["name"] if svc.local_only and client.pod is None else ""
             return _to_service(index, svc, svc_port, client, when, node=local, depth=depth)
+        mapped = index.host_ports.get((ip, port, protocol))
+        if mapped is not None and mapped[0].since <= when:
+            return Route("pod", mapped[0].ip, mapped[1], pod=mapped[0])
         host = "apiserver" if ip in index.control_plane_ips and port == API_SERVER_PORT else \
             "kubelet" if port == KUBELET_PORT else ""
         pods = tuple(p for p in index.pods_by_ip.get(ip, ()) if p.host_network and p.since <= when)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..state import ClusterState
-from . import routing
+from . import ingress, routing
 from .index import NetworkIndex, PodEntry, get_index
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class Response:
 
 def parse_url(url: str) -> tuple[str, str, int, str]:
     """(scheme, host, port, path with query) with http:// assumed, as wget and curl do."""
+    url = url.partition("#")[0]
     if "://" not in url:
         url = "http://" + url
     scheme, _, rest = url.partition("://")
@@ -87,6 +88,9 @@ def request(state: ClusterState, url: str, when: float, *, source: dict | None =
     if network is None:
         from .client import PodNetwork
         network = PodNetwork(state, source)
+    url, _, fragment = url.partition("#")
+    if fragment.startswith("Host="):           # the shell's way of passing a Host header (curl -H, --resolve)
+        host_header = host_header or fragment[5:]
     scheme, host, port, path = parse_url(url)
     if _is_ip(host):
         ip = host
@@ -98,11 +102,12 @@ def request(state: ClusterState, url: str, when: float, *, source: dict | None =
         ip = addresses[0] if addresses else network.index.node_ip.get(host, "")
         if not ip:
             return Response("unresolved", port=port)
-    return connect_and_ask(state, network.index, network.client(), scheme, ip, port, path, when)
+    return connect_and_ask(state, network.index, network.client(), scheme, ip, port, path, when,
+                           host=(host_header or host).lower())
 
 
 def connect_and_ask(state: ClusterState, index: NetworkIndex, client: routing.Client, scheme: str, ip: str,
-                    port: int, path: str, when: float) -> Response:
+                    port: int, path: str, when: float, *, host: str = "", depth: int = 0) -> Response:
     routed = routing.route(index, client, ip, port, when)
     service = (routed.service.namespace, routed.service.name) if routed.service is not None else None
     base = Response(routed.kind, ip=ip, port=port, service=service)
@@ -110,6 +115,10 @@ def connect_and_ask(state: ClusterState, index: NetworkIndex, client: routing.Cl
         return base
     pods = (routed.pod,) if routed.kind == "pod" and routed.pod is not None else routed.host_pods
     for entry in pods:
+        if scheme != "tcp" and depth == 0:
+            proxied = _through_ingress(state, index, entry, routed.port, scheme, host or ip, path, when, base)
+            if proxied is not None:
+                return proxied
         answered = _answer(state, index, entry, routed.port, path, when, scheme == "tcp")
         if answered is not None:
             (status, body), container = answered
@@ -189,6 +198,39 @@ def _answer(state: ClusterState, index: NetworkIndex, entry: PodEntry, port: int
         answer = program.http(port, path, when)
         if answer is not None:
             return answer, container["name"]
+    return None
+
+
+def _through_ingress(state: ClusterState, index: NetworkIndex, entry: PodEntry, port: int, scheme: str, host: str,
+                     path: str, when: float, base: Response) -> Response | None:
+    """A request an ingress-nginx controller receives on its http(s) port, routed by its Ingresses."""
+    for container in _serving_containers(entry.pod):
+        program = answering_program(state, index, entry.pod, container, when)
+        if program is None or program.image.kind != "ingress-nginx" or not program.listens(port, when):
+            continue
+        if not any(p.get("containerPort") == port and p.get("name") in ("http", "https")
+                   for p in container.get("ports") or ()) and port not in (80, 443):
+            return None
+        route, _, query = path.partition("?")
+        target = ingress.choose(ingress.owned_ingresses(state, entry.pod, when), host.rsplit(":", 1)[0], route)
+        base.pod, base.container, base.outcome = entry.pod, container["name"], "ok"
+        if target is None:
+            base.status, base.body = program.http(port, path, when) or (404, ingress.error_page(404, "Not Found"))
+            return base
+        found = ingress.upstream(index, target, entry.ip, when)
+        if found is None or not found[1]:
+            base.status, base.body = 503, ingress.error_page(503, "Service Temporarily Unavailable")
+            return base
+        svc, ip, target_port = found
+        upstream_path = target.path + ("?" + query if query else "")
+        forwarded = connect_and_ask(state, index, routing.Client(entry.ip, entry, entry.node), "http", ip,
+                                    target_port, upstream_path, when, host=host, depth=1)
+        forwarded.ip, forwarded.port = base.ip, base.port
+        forwarded.service = (svc.namespace, svc.name) if svc is not None else None
+        if forwarded.outcome != "ok":
+            forwarded.outcome, forwarded.status, forwarded.body = "ok", 502, ingress.error_page(502, "Bad Gateway")
+            forwarded.pod, forwarded.container = entry.pod, container["name"]
+        return forwarded
     return None
 
 

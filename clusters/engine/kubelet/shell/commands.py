@@ -393,7 +393,20 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
                 "--verbose": "-v", "--request": "-X", "--header": "-H", "--data": "-d", "--write-out": "-w"}
     trusted = False          # -k/--insecure, or --cacert: the server's certificate can be verified
     given = iter(argv[1:])
+    headers: list[str] = []
+    resolved: dict[tuple[str, int], str] = {}     # --resolve HOST:PORT:ADDRESS
     for a in given:
+        if a in ("-H", "--header"):
+            value = next(given, "")
+            headers.append(value)
+            args.extend(["-H", value])
+            continue
+        if a == "--resolve":
+            name, _, rest = next(given, "").partition(":")
+            port_text, _, address = rest.partition(":")
+            if port_text.isdigit() and address:
+                resolved[(name.lower(), int(port_text))] = address.strip("[]")
+            continue
         if a in ("--cacert", "--capath", "--cert", "--key"):
             trusted = trusted or a in ("--cacert", "--capath")
             next(given, None)
@@ -409,9 +422,17 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
         io.err.write("curl: try 'curl --help' or 'curl --manual' for more information\n")
         return 2
     status = 0
+    host_header = next((h.split(":", 1)[1].strip() for h in headers if h.lower().startswith("host:")), None)
     for url in urls:
         full, host, port, _path = _parse_url(url)
-        kind, answer, ip = _http(sh, url)
+        target = url
+        address = resolved.get((host.lower(), port))
+        if address is not None:
+            scheme, _, rest = full.partition("://")
+            target = f"{scheme}://{address}:{port}" + ("/" + rest.partition("/")[2] if "/" in rest else "/")
+        if address is not None or host_header:
+            target += "#Host=" + (host_header or host)       # the Host header, for the network model (Ingress)
+        kind, answer, ip = _http(sh, target)
         if kind == "badhost":
             if not silent or show_error:
                 io.err.write(f"curl: (6) Could not resolve host: {host}\n")
