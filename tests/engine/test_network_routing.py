@@ -193,3 +193,42 @@ def test_choose_endpoint_uses_only_ready_endpoints_with_the_port():
     svc = index.services[("default", "hostnames")]
     chosen = {choose_endpoint(index, svc, svc.ports[0], Client("10.244.9.9"), state.now + i)[1] for i in range(20)}
     assert chosen == {9376}
+
+
+# ------------------------------------------------------------------ nc and ping
+
+def test_nc_checks_ports_in_busybox_and_openbsd_words():
+    # busybox networking/nc_bloaty.c: "%s (%s) open" with -v; a refusal is printed only with -vv.
+    # OpenBSD netcat as Alpine and Debian patch it: "Connection to %s (%s) %s port [%s/%s] succeeded!".
+    state = my_nginx(run_pod("shell", "busybox", SLEEPER), run_pod("shoot", "nicolaka/netshoot", SLEEPER))
+    assert exec_in(state, "shell", "nc", "-zv", "my-nginx", "80") == (0, "", "my-nginx (10.96.12.34:80) open\n")
+    nginx_ip = pods(state, "my-nginx-")[0]["status"]["podIP"]
+    assert exec_in(state, "shell", "nc", "-zv", nginx_ip, "81") == (1, "", "")
+    assert exec_in(state, "shell", "nc", "-zvv", nginx_ip, "81") == (
+        1, "", f"nc: {nginx_ip} ({nginx_ip}:81): Connection refused\n")
+    assert exec_in(state, "shell", "nc", "-zv", "-w", "2", "my-nginx", "81") == (
+        1, "", "nc: my-nginx (10.96.12.34:81): Connection timed out\n")     # no rule for that port: dropped
+    assert exec_in(state, "shoot", "nc", "-zv", "my-nginx", "80") == (
+        0, "", "Connection to my-nginx (10.96.12.34) 80 port [tcp/http] succeeded!\n")
+    assert exec_in(state, "shoot", "nc", "-zv", nginx_ip, "81") == (
+        1, "", f"nc: connect to {nginx_ip} ({nginx_ip}) port 81 (tcp) failed: Connection refused\n")
+    assert exec_in(state, "shell", "nc", "-zv", "nosuch", "80") == (1, "", "nc: bad address 'nosuch'\n")
+
+
+def test_ping_reaches_pods_but_not_cluster_ips():
+    # busybox networking/ping.c; a clusterIP answers no ICMP (kube-proxy forwards only the Service's ports).
+    state = my_nginx(run_pod("shell", "busybox", SLEEPER))
+    code, out, _err = exec_in(state, "shell", "ping", "-c", "2", "my-nginx")
+    assert (code, out) == (1, "PING my-nginx (10.96.12.34): 56 data bytes\n\n--- my-nginx ping statistics ---\n"
+                              "2 packets transmitted, 0 packets received, 100% packet loss\n")
+    nginx_ip = pods(state, "my-nginx-")[0]["status"]["podIP"]
+    code, out, _err = exec_in(state, "shell", "ping", "-c", "3", nginx_ip)
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == f"PING {nginx_ip} ({nginx_ip}): 56 data bytes"
+    assert [line.split(" time=")[0] for line in lines[1:4]] == [
+        f"64 bytes from {nginx_ip}: seq={n} ttl={lines[1].split('ttl=')[1].split()[0]}" for n in range(3)]
+    assert lines[5:7] == [f"--- {nginx_ip} ping statistics ---",
+                          "3 packets transmitted, 3 packets received, 0% packet loss"]
+    assert lines[7].startswith("round-trip min/avg/max = ")
+    own = state.get("Pod", "default", "shell")["status"]["podIP"]
+    assert exec_in(state, "shell", "hostname", "-i") == (0, own + "\n", "")

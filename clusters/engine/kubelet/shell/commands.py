@@ -17,7 +17,7 @@ import time as _time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .netcommands import NETWORK_COMMANDS, failed_connect
+from .netcommands import NETWORK_COMMANDS, failed_connect, hosts_address
 from .runtime import _IO, _Stop
 from .world import _INFINITY, NET_LATENCY, US
 
@@ -256,8 +256,10 @@ def _c_printenv(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> in
 
 def _c_hostname(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     if "-i" in argv[1:]:
-        ip = sh.vars.get("POD_IP") or (sh.world.resolve(sh.world.hostname, sh.start + sh.now / US)
-                                       if sh.world.resolve else None)
+        # gethostbyname(hostname): the kubelet's /etc/hosts names the pod's own IP
+        entry = hosts_address(sh.files, sh.world.hostname)
+        ip = entry[0] if entry else sh.vars.get("POD_IP") or (
+            sh.world.resolve(sh.world.hostname, sh.start + sh.now / US) if sh.world.resolve else None)
         io.out.write((ip or "127.0.0.1") + "\n")
         return 0
     io.out.write(sh.world.hostname + "\n")

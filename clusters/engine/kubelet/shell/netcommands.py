@@ -1,4 +1,4 @@
-"""The network tools that ask the cluster's DNS and open connections: nslookup, dig, host, getent, nc.
+"""The network tools that ask the cluster's DNS and open connections: nslookup, dig, host, getent, nc, ping.
 
 A command is `(sh, argv, io, env) -> exit status`, as in commands.py, which registers these in its table
 (wget and curl live there). They read the container's /etc/resolv.conf and /etc/hosts as the real
@@ -21,6 +21,8 @@ Output follows the tool the image ships (ShellWorld.variants), word for word:
 * glibc's `getent hosts` (Debian, Ubuntu): `%-15s %s` per address, /etc/hosts first.
 * busybox nc (nc_bloaty.c: `host (ip:port) open`) and the OpenBSD netcat (`Connection to host (ip) 80
   port [tcp/http] succeeded!`).
+* busybox ping (networking/ping.c): `64 bytes from IP: seq=N ttl=T time=… ms` from pods and nodes; a
+  clusterIP answers no ICMP.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .runtime import _IO
+from .runtime import _IO, _Stop
 from .world import NET_LATENCY, US
 
 if TYPE_CHECKING:        # annotations only
@@ -629,7 +631,76 @@ def _c_nc(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ ping
+
+PING_MAXWAIT = 10.0      # busybox ping: seconds it waits after its last packet when nothing came back
+
+
+def _c_ping(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    # busybox networking/ping.c: one echo request a second; pods and nodes answer, a clusterIP does not
+    # (kube-proxy only forwards the Service's TCP/UDP ports: the ICMP packet goes nowhere).
+    opts: dict[str, str] = {}
+    rest: list[str] = []
+    args = iter(argv[1:])
+    for a in args:
+        if a in ("-c", "-W", "-w", "-i", "-s", "-I", "-t"):
+            opts[a[1]] = next(args, "")
+        elif a.startswith("-") and len(a) > 2 and a[1] in "cWw":
+            opts[a[1]] = a[2:]
+        elif not a.startswith("-"):
+            rest.append(a)
+    if not rest:
+        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\n"
+                     "Usage: ping [OPTIONS] HOST\n")
+        return 1
+    count_text = opts.get("c", "")
+    host = rest[0]
+    count = int(count_text) if count_text.isdigit() else None
+    at = _at(sh)
+    ip = sh._resolve(host, at)
+    sh.emit("dns", host, ip)
+    if ip is None:
+        io.err.write(f"ping: bad address '{host}'\n")
+        return 1
+    net = _net(sh)
+    answers = True
+    ttl = 64
+    if net is not None:
+        index = net.index
+        svc = index.by_cluster_ip.get(ip)
+        holder = index.pod_at(ip, at)
+        mine = net.client()
+        answers = ip.startswith("127.") or ip in index.nodes_by_ip or holder is not None
+        answers = answers and not (svc is not None and svc.exists_at(at))
+        if holder is not None and mine.node and holder.node != mine.node:
+            ttl = 62                 # through the other node: two routers on the way
+    io.out.write(f"PING {host} ({ip}): 56 data bytes\n")
+    sent = received = 0
+    times: list[int] = []
+    while count is None or sent < count:
+        sh.step()
+        if sh.now > sh.until + round(PING_MAXWAIT * US):
+            raise _Stop()
+        sent += 1
+        if answers:
+            micro = 40 + zlib.crc32(f"{ip}|{sent}".encode()) % 60 + (30 if ttl != 64 else 0)
+            times.append(micro)
+            received += 1
+            io.out.write(f"64 bytes from {ip}: seq={sent - 1} ttl={ttl} time=0.{micro:03d} ms\n")
+        if count is None or sent < count:
+            sh.advance(US)
+    if not received:
+        sh.advance(round(PING_MAXWAIT * US))
+    loss = (sent - received) * 100 // sent if sent else 0
+    io.out.write(f"\n--- {host} ping statistics ---\n{sent} packets transmitted, {received} packets received, "
+                 f"{loss}% packet loss\n")
+    if times:
+        avg = sum(times) // len(times)
+        io.out.write(f"round-trip min/avg/max = 0.{min(times):03d}/0.{avg:03d}/0.{max(times):03d} ms\n")
+    return 0 if received else 1
+
+
 NETWORK_COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = {
     "nslookup": _c_nslookup, "dig": _c_dig, "host": _c_host, "getent": _c_getent, "nc": _c_nc,
-    "netcat": _c_nc,
+    "netcat": _c_nc, "ping": _c_ping,
 }
