@@ -37,7 +37,8 @@ function start() {
     onState(state) {
       const badge = byId("terminal-state");
       badge.dataset.state = state;
-      badge.textContent = { connecting: "Connecting…", ready: "Connected", running: "Running…", offline: "Reconnecting…" }[state];
+      badge.textContent = { connecting: "Connecting…", ready: "Connected", running: "Running…",
+        interactive: "Interactive: exit ends it", offline: "Reconnecting…" }[state];
     },
   });
   byId("terminal-clear").addEventListener("click", () => { terminal.clear(); terminal.focus(); });

@@ -37,6 +37,7 @@ def test_run_it_rm_opens_a_shell_in_the_terminal(learners, screenshot):
     terminal_run(page, "kubectl run -it --rm box --image=busybox:1.28 --restart=Never -- sh")
     text = wait_terminal(page, re.compile(r"try pressing enter\.\s*\n/ # *$", re.M), timeout=TIMEOUT)
     assert "If you don't see a command prompt, try pressing enter." in text
+    expect(page.locator("#terminal-state")).to_have_text("Interactive: exit ends it")
     screenshot("shell-prompt")
 
     # Ctrl-C goes to the shell, which stops the running command and prompts again.
@@ -64,6 +65,7 @@ def test_run_it_rm_opens_a_shell_in_the_terminal(learners, screenshot):
                          timeout=TIMEOUT)
     assert "Session ended, resume using 'kubectl attach box -c box -n default -i -t' command" in \
         text.replace("\n", "")   # the widget's rows, joined: the line wraps
+    expect(page.locator("#terminal-state")).to_have_text("Connected")
     screenshot("session-ended-pod-deleted")
 
     # The line editor is back: ↑ is the widget's own history again, and kubectl runs one line at a time.

@@ -36,7 +36,8 @@ const fontSizeFor = () => (window.innerWidth >= 1800 ? 15 : 13);
 
 /**
  * Mounts the terminal in `container`. `socketPath` is the runner's WebSocket path; `cluster` names the
- * cluster in the welcome line. `onState(state)` hears "connecting" | "ready" | "running" | "offline".
+ * cluster in the welcome line. `onState(state)` hears "connecting" | "ready" | "running" | "interactive" (a
+ * command on a terminal has the keys) | "offline".
  * Answers { run(line), focus(), clear() }.
  */
 export function createTerminal(container, { socketPath, cluster, onState = () => {} }) {
@@ -115,7 +116,8 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
 
   function setMode(next) {
     mode = next;
-    onState(!connected ? (everConnected ? "offline" : "connecting") : next === "running" ? "running" : "ready");
+    const running = raw ? "interactive" : "running";
+    onState(!connected ? (everConnected ? "offline" : "connecting") : next === "running" ? running : "ready");
   }
 
   // ------------------------------------------------------------------------------ running lines
@@ -170,6 +172,7 @@ export function createTerminal(container, { socketPath, cluster, onState = () =>
   function goRaw() {
     raw = true;
     dropPasted();                 // lines pasted after this one were meant for the shell, not for kubectl
+    setMode(mode);
   }
 
   function writeRaw(data) {
