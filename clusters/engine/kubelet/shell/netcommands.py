@@ -87,13 +87,22 @@ def resolv_conf(files) -> tuple[str, list[str], int]:
     return found
 
 
+_HOSTS_CACHE: dict[str, list[tuple[str, list[str]]]] = {}
+
+
 def hosts_entries(files) -> list[tuple[str, list[str]]]:
     """/etc/hosts as (address, names) lines."""
+    text = files.get("/etc/hosts") or ""
+    entries = _HOSTS_CACHE.get(text)
+    if entries is not None:
+        return entries
     entries = []
-    for line in (files.get("/etc/hosts") or "").splitlines():
+    for line in text.splitlines():
         parts = line.split("#", 1)[0].split()
         if len(parts) >= 2:
             entries.append((parts[0], parts[1:]))
+    if len(_HOSTS_CACHE) < 1024:
+        _HOSTS_CACHE[text] = entries
     return entries
 
 
