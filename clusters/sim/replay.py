@@ -7,8 +7,10 @@ failures come back as the API's Status errors, or ContainerNotFound for a
 stream into a container that is not running (the kubelet's 404).
 
 An interactive shell (`kubectl exec -it … sh`, an attached `stdin: true` container) runs each typed
-command with container_shell_line (engine: kubelet/shell/session.py); container_end_attached is the one
-write here: the attached terminal ended the container's program (kubelet/streams.py).
+command with container_shell_line (engine: kubelet/shell/session.py). Two calls write, each in one short
+transaction under the cluster's lock: container_exec keeps the files its command wrote (into the volumes
+or the container's layer, kubelet/volumedata.py), and container_end_attached notes that the attached
+terminal ended the container's program (kubelet/streams.py).
 """
 from __future__ import annotations
 
@@ -76,12 +78,38 @@ def container_logs(*, cluster: Cluster, namespace: str, pod: str, options: LogOp
 
 def container_exec(*, cluster: Cluster, namespace: str, pod: str, container: str | None,
                    argv: list[str]) -> tuple[int, str, str]:
-    """Run a command in a running container at the cluster's simulated now → (exit code, stdout, stderr)."""
-    state = _state(cluster)
-    try:
-        return logs.exec_in_container(state, _pod(state, namespace, pod), container, argv)
-    except logs.ContainerError as error:
-        raise errors.bad_request(str(error)) from None
+    """Run a command in a running container at the cluster's simulated now → (exit code, stdout, stderr).
+
+    What the command writes stays: in one short transaction under the cluster's lock (the reconcile
+    pass's), the engine runs it and notes the files it changed (logs.exec_and_keep), and their notes are
+    saved — private notes, so no resourceVersion moves and no watch event is sent. A pass is asked for
+    after it commits: a probe or a script may read what was written."""
+    def run(store: DbStore) -> tuple[tuple[int, str, str], bool]:
+        store.lock()
+        state = load_state(cluster, store)
+        found = _pod(state, namespace, pod)
+        try:
+            answer = logs.exec_and_keep(state, found, container, argv)
+        except logs.ContainerError as error:
+            raise errors.bad_request(str(error)) from None
+        return answer, _save_notes(store, state)
+
+    answer, wrote = in_transaction(cluster, run)
+    if wrote:
+        request_reconcile(cluster.pk)
+    return answer
+
+
+def _save_notes(store: DbStore, state: ClusterState) -> bool:
+    """Persist the simulation's notes the engine changed (no API object changed). True if any did."""
+    items = []
+    for uid, notes in state.sim_changes().items():
+        obj = state.by_uid(uid)
+        if obj is not None and notes is not None:
+            meta = obj["metadata"]
+            items.append((obj["kind"], meta.get("namespace", ""), meta["name"], dumps(notes)))
+    store.set_sims(items)
+    return bool(items)
 
 
 StreamInfo = streams.StreamTarget   # what an exec/attach session needs to know about its container

@@ -138,7 +138,7 @@ def test_pipes_redirections_and_files():
     mid = run_program(["sh", "-c", "echo hi > /tmp/a; sleep 5; echo bye > /tmp/a"], world(), start=0, until=10)
     assert files_at(mid, {}, 2)["/tmp/a"] == "hi\n" and files_at(mid, {}, 6)["/tmp/a"] == "bye\n"
     assert sh("echo x > /nodir/f").exit_code == 1
-    assert out(sh("echo x > /nodir/f")) == ["sh: can't create /nodir/f: nonexistent directory"]
+    assert out(sh("echo x > /nodir/f")) == ["/bin/sh: can't create /nodir/f: nonexistent directory"]
 
 
 def test_date_hostname_env():
@@ -154,11 +154,11 @@ def test_date_hostname_env():
 
 def test_unknown_commands_and_syntax_errors():
     run = sh("foo --bar; echo after $?")
-    assert out(run) == ["sh: foo: not found", "after 127"] and run.unsupported == ["foo"]
+    assert out(run) == ["/bin/sh: foo: not found", "after 127"] and run.unsupported == ["foo"]
     run = sh("awk '{print $1}' /etc/hostname; exit")
     assert run.exit_code == 127 and run.unsupported == ["awk"]
     run = sh("curl -s http://x")        # busybox has no curl
-    assert out(run) == ["sh: curl: not found"] and run.exit_code == 127
+    assert out(run) == ["/bin/sh: curl: not found"] and run.exit_code == 127
     run = sh("if true; then echo x")
     assert run.exit_code == 2 and out(run) == ['sh: syntax error: unexpected end of file (expecting "fi")']
     run = sh("cat <<EOF\nhi\nEOF\n")

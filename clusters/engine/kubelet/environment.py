@@ -1,8 +1,12 @@
-"""What a container sees: its environment variables and the files its volumes mount.
+"""What a container sees: its environment variables and its file system.
 
 The kubelet resolves env / envFrom (ConfigMaps, Secrets, fieldRef,
-resourceFieldRef, dependent `$(VAR)` expansion) and the configMap, secret,
-downwardAPI, projected and emptyDir volumes into a virtual filesystem, the way
+resourceFieldRef, dependent `$(VAR)` expansion) and the Service links, and
+assembles the container's files: its image's tree (rootfs.py), the files the
+kubelet writes (/etc/hosts, /etc/hostname, /etc/resolv.conf), every volume at
+its mount path — the configMap, secret, downwardAPI and projected ones
+projected read-only, the others with the data kept for them (volumedata.py) —
+and what was written into the container's own layer since it started, the way
 pkg/kubelet/kubelet_pods.go does. Missing non-optional references are
 reported with the kubelet's own messages (CreateContainerConfigError and
 FailedMount), so a learner sees exactly what a real cluster says.
@@ -10,10 +14,13 @@ FailedMount), so a learner sees exactly what a real cluster says.
 from __future__ import annotations
 
 import base64
+import posixpath
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
-from ..state import ClusterState
+from ..state import ClusterState, timestamp
+from . import images, rootfs, volumedata
+from .shell.filesystem import EMPTY_TREE, ContainerFiles, Mount
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _EXPANSION = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
@@ -23,10 +30,32 @@ class ConfigError(Exception):
     """A container cannot be configured (CreateContainerConfigError): the message is the kubelet's."""
 
 
-@dataclass
 class ContainerWorld:
-    env: dict[str, str] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)
+    """A container's environment and files. The files (a ContainerFiles) are built on first use: a server
+    image's program needs them only when something asks it a page or execs into it."""
+
+    def __init__(self, env: dict[str, str] | None = None, files: dict[str, str] | None = None, *,
+                 build: Callable[[], dict[str, str]] | None = None) -> None:
+        self.env = env if env is not None else {}
+        self._files = files
+        self._build = build
+
+    @property
+    def files(self) -> dict[str, str]:
+        if self._files is None:
+            self._files = self._build() if self._build is not None else {}
+        return self._files
+
+    @files.setter
+    def files(self, value: dict[str, str]) -> None:
+        self._files = value
+
+    def __repr__(self) -> str:
+        return f"ContainerWorld(env={len(self.env)} variables)"
+
+    def files_at(self, when: float) -> dict[str, str]:
+        """The files as they stand at `when` (changes made from outside up to then applied)."""
+        return self.files.at(when) if isinstance(self.files, ContainerFiles) else self.files
 
 
 def expand(text: str, env: dict[str, str]) -> str:
@@ -101,18 +130,40 @@ def _resource_ref(container: dict, ref: dict, node: dict | None) -> str:
     return str(whole)
 
 
-def container_environment(state: ClusterState, pod: dict, container: dict, node: dict | None) -> dict[str, str]:
-    """The environment of one container, or ConfigError with the kubelet's message."""
+def _existed(service: dict, when: str | None) -> bool:
+    """Was the Service there when the container started? Both are RFC 3339 in whole seconds, which compare
+    as strings."""
+    created = service["metadata"].get("creationTimestamp")
+    return when is None or not created or created <= when
+
+
+def service_links(state: ClusterState, pod: dict, started: float | None) -> list[dict]:
+    """The Services whose variables a container gets (kubelet_pods.go getServiceEnvVarMap): those of the
+    pod's namespace when enableServiceLinks (default true), and the `kubernetes` Service of the default
+    namespace always — as the kubelet's informer lists them when it starts the container, so a Service
+    created after the container started is not among them until the container restarts."""
+    namespace = pod["metadata"].get("namespace", "default")
+    chosen: dict[str, dict] = {}
+    since = timestamp(started) if started is not None else None
+    master = state.get("Service", "default", "kubernetes")
+    if master is not None and _existed(master, since):
+        chosen["kubernetes"] = master
+    if (pod.get("spec") or {}).get("enableServiceLinks", True):
+        for service in state.list("Service", namespace):
+            name = service["metadata"]["name"]
+            if (namespace == "default" and name == "kubernetes") or not _existed(service, since):
+                continue
+            chosen[name] = service
+    return [chosen[name] for name in sorted(chosen)]
+
+
+def container_environment(state: ClusterState, pod: dict, container: dict, node: dict | None, *,
+                          started: float | None = None) -> dict[str, str]:
+    """The environment of one container (started at `started`: None, as of now), or ConfigError with the
+    kubelet's message."""
     namespace = pod["metadata"].get("namespace", "default")
     env: dict[str, str] = {}
-    # Service links (enableServiceLinks, default true): FOO_SERVICE_HOST/PORT of the namespace's services,
-    # and always the kubernetes service's.
-    services = list(state.list("Service", namespace)) if (pod.get("spec") or {}).get("enableServiceLinks", True) \
-        else []
-    default_kubernetes = state.get("Service", "default", "kubernetes")
-    if default_kubernetes is not None and all(s is not default_kubernetes for s in services):
-        services.append(default_kubernetes)
-    for service in services:
+    for service in service_links(state, pod, started):
         spec = service.get("spec") or {}
         ip = spec.get("clusterIP")
         if not ip or ip == "None" or not spec.get("ports"):
@@ -185,19 +236,33 @@ def missing_volume_sources(state: ClusterState, pod: dict) -> list[str]:
     return problems
 
 
-def _volume_files(state: ClusterState, pod: dict, volume: dict) -> dict[str, str]:
-    """Files a volume shows at its mount point, relative to it."""
+def _projection(state: ClusterState, pod: dict, kind: str, name: str, when: float | None):
+    """(values, when they change, what to) of a projected ConfigMap/Secret; None when it does not exist."""
     namespace = pod["metadata"].get("namespace", "default")
-    if "configMap" in volume:
-        found = state.get("ConfigMap", namespace, volume["configMap"].get("name", "")) or {}
-        data = found.get("data") or {}
-        items = volume["configMap"].get("items")
-        return {i["path"]: data.get(i["key"], "") for i in items} if items else dict(data)
-    if "secret" in volume:
-        found = state.get("Secret", namespace, volume["secret"].get("secretName", "")) or {}
-        keys = list((found.get("data") or {}).keys())
-        items = volume["secret"].get("items")
-        return {i["path"]: _decoded(found, i["key"]) for i in items} if items else {k: _decoded(found, k) for k in keys}
+    found = state.get(kind, namespace, name)
+    if found is None:
+        return None
+    return volumedata.projected_values(state, pod, found, when)
+
+
+def _volume_files(state: ClusterState, pod: dict, volume: dict, when: float | None = None,
+                  later: list | None = None) -> dict[str, str]:
+    """Files a projected volume shows at its mount point, relative to it, as of `when` (the container's
+    start). A ConfigMap/Secret change the kubelet has not projected yet goes to `later`, as (time, files)."""
+    if "configMap" in volume or "secret" in volume:
+        kind, ref = ("ConfigMap", volume["configMap"]) if "configMap" in volume else ("Secret", volume["secret"])
+        found = _projection(state, pod, kind, ref.get("name" if kind == "ConfigMap" else "secretName", ""), when)
+        if found is None:
+            return {}
+        values, switch, after = found
+        items = ref.get("items")
+
+        def pick(data: dict[str, str]) -> dict[str, str]:
+            return {i["path"]: data.get(i["key"], "") for i in items if i.get("key") in data} if items else dict(data)
+
+        if switch is not None and later is not None:
+            later.append((switch, pick(after)))
+        return pick(values)
     if "projected" in volume:
         files: dict[str, str] = {}
         for source in volume["projected"].get("sources") or []:
@@ -205,12 +270,12 @@ def _volume_files(state: ClusterState, pod: dict, volume: dict) -> dict[str, str
                 files[source["serviceAccountToken"].get("path", "token")] = (
                     "eyJhbGciOiJSUzI1NiIsImtpZCI6InBsYXlncm91bmQifQ.simulated")
             elif "configMap" in source:
-                files.update(_volume_files(state, pod, {"configMap": source["configMap"]}))
+                files.update(_volume_files(state, pod, {"configMap": source["configMap"]}, when))
             elif "secret" in source:
                 files.update(_volume_files(state, pod, {"secret": {**source["secret"],
-                                                                   "secretName": source["secret"].get("name")}}))
+                                                                   "secretName": source["secret"].get("name")}}, when))
             elif "downwardAPI" in source:
-                files.update(_volume_files(state, pod, {"downwardAPI": source["downwardAPI"]}))
+                files.update(_volume_files(state, pod, {"downwardAPI": source["downwardAPI"]}, when))
         return files
     if "downwardAPI" in volume:
         return {item["path"]: _field_ref(pod, (item.get("fieldRef") or {}).get("fieldPath", ""))
@@ -218,28 +283,162 @@ def _volume_files(state: ClusterState, pod: dict, volume: dict) -> dict[str, str
     return {}
 
 
-def container_files(state: ClusterState, pod: dict, container: dict) -> dict[str, str]:
-    """The initial virtual filesystem of a container: its mounted volumes, /etc/hostname, /etc/hosts."""
-    volumes = {v["name"]: v for v in (pod.get("spec") or {}).get("volumes") or []}
-    files: dict[str, str] = {}
-    hostname = pod["spec"].get("hostname") or pod["metadata"]["name"]
-    files["/etc/hostname"] = hostname + "\n"
-    ip = (pod.get("status") or {}).get("podIP", "")
-    files["/etc/hosts"] = (f"# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-                           f"ip6-loopback\n{ip}\t{hostname}\n")
+def resolv_conf(pod: dict, nameserver: str = "10.96.0.10", domain: str = "cluster.local") -> str:
+    """/etc/resolv.conf as the kubelet gives a pod (pkg/kubelet/network/dns: dnsPolicy, dnsConfig)."""
+    spec = pod.get("spec") or {}
     namespace = pod["metadata"].get("namespace", "default")
-    files["/etc/resolv.conf"] = (f"search {namespace}.svc.cluster.local svc.cluster.local cluster.local\n"
-                                 "nameserver 10.96.0.10\noptions ndots:5\n")
-    for mount in container.get("volumeMounts") or []:
-        volume = volumes.get(mount.get("name"))
-        if volume is None:
-            continue
-        base = mount.get("mountPath", "").rstrip("/")
-        sub = mount.get("subPath")
-        for relative, content in _volume_files(state, pod, volume).items():
-            if sub:
-                if relative == sub:
-                    files[base] = content
+    policy = spec.get("dnsPolicy") or "ClusterFirst"
+    if policy == "ClusterFirst" and spec.get("hostNetwork"):
+        policy = "Default"
+    servers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    if policy in ("ClusterFirst", "ClusterFirstWithHostNet"):
+        servers = [nameserver]
+        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain]
+        options = ["ndots:5"]
+    config = spec.get("dnsConfig") or {}
+    servers += [s for s in config.get("nameservers") or [] if s not in servers]
+    searches += [s for s in config.get("searches") or [] if s not in searches]
+    for option in config.get("options") or []:
+        name = option.get("name", "")
+        text = f"{name}:{option['value']}" if option.get("value") is not None else name
+        options = [o for o in options if o.split(":")[0] != name] + [text]
+    lines = []
+    if searches:
+        lines.append("search " + " ".join(searches))
+    lines += [f"nameserver {s}" for s in servers]
+    if options:
+        lines.append("options " + " ".join(options))
+    return "".join(line + "\n" for line in lines)
+
+
+def hosts_file(pod: dict, domain: str = "cluster.local") -> str:
+    """/etc/hosts as the kubelet writes it (kubelet_pods.go managedHostsFileContent)."""
+    spec = pod.get("spec") or {}
+    hostname = spec.get("hostname") or pod["metadata"]["name"]
+    status = pod.get("status") or {}
+    ips = [entry.get("ip", "") for entry in status.get("podIPs") or [] if entry.get("ip")] or \
+        ([status["podIP"]] if status.get("podIP") else [])
+    lines = ["# Kubernetes-managed hosts file.", "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+             "fe00::0\tip6-localnet", "fe00::0\tip6-mcastprefix", "fe00::1\tip6-allnodes", "fe00::2\tip6-allrouters"]
+    subdomain = spec.get("subdomain")
+    if subdomain:
+        fqdn = f"{hostname}.{subdomain}.{pod['metadata'].get('namespace', 'default')}.svc.{domain}"
+        lines += [f"{ip}\t{fqdn}\t{hostname}" for ip in ips]
+    else:
+        lines += [f"{ip}\t{hostname}" for ip in ips]
+    text = "".join(line + "\n" for line in lines)
+    aliases = spec.get("hostAliases") or []
+    if aliases:
+        text += "\n# Entries added by HostAliases.\n" + "".join(
+            f"{alias.get('ip', '')}\t{name}\n" for alias in aliases for name in alias.get("hostnames") or [])
+    return text
+
+
+def _under(path: str, base: str) -> bool:
+    return path == base or path.startswith(base.rstrip("/") + "/")
+
+
+def container_files(state: ClusterState, pod: dict, container: dict, *, image=None, start: float | None = None,
+                    attempt: int | None = None, cluster_room: int | None = None) -> ContainerFiles:
+    """The file system of a container started at `start`: its image's tree, the kubelet's files, its volumes
+    and its own writes (see the module docstring). Changes after `start` — written by `kubectl exec`, kept
+    in a volume by another container, a ConfigMap update reaching the pod — are `pending`, applied at their
+    time. `attempt` names this run of the container (its own writes are not changes from outside);
+    `cluster_room`: the bytes the cluster's stores may still grow by (checked only when writing)."""
+    if image is None:
+        image = images.lookup(container.get("image", ""))
+    tree = rootfs.image_tree(image) if isinstance(image, images.Image) else EMPTY_TREE
+    name = container.get("name", "")
+    files: dict[str, str] = {}
+    hidden: set[str] = set()
+    pending: list[tuple[float, str, str, str | None]] = []
+    mounts: list[Mount] = []
+    own = volumedata.writer_id(pod, name, attempt) if attempt is not None else None
+
+    def add_entries(entries: dict, to_path) -> None:
+        for key, versions in entries.items():
+            path = to_path(key)
+            if path is None:
                 continue
-            files[f"{base}/{relative}"] = content
-    return files
+            initial, later = volumedata.view(versions, start, own)
+            bare = path.rstrip("/") or "/"
+            if initial is not None:
+                if initial[1] is None:
+                    files.pop(bare, None)
+                    files.pop(bare + "/", None)
+                    hidden.add(bare)
+                    hidden.update(tree.under(bare))
+                else:
+                    files[path] = initial[1]
+            for t, content, *_writer in later:
+                kind = "remove" if content is None else ("mkdir" if path.endswith("/") else "write")
+                pending.append((t, kind, bare if kind != "write" else path, content))
+
+    for plan in volumedata.container_mounts(state, pod, container):
+        base = plan.path
+        hidden.add(base)
+        hidden.update(tree.under(base))
+        for key in [k for k in files if _under(k.rstrip("/") or "/", base)]:
+            del files[key]
+        pending = [e for e in pending if not _under(e[2], base)]
+        volume = plan.volume
+        if plan.store is None:
+            later: list = []
+            projected = _volume_files(state, pod, volume, start, later)
+            if plan.sub:
+                frozen = ((state.sim(pod).get("c") or {}).get(name) or {}).get("subpaths") or {}
+                if base in frozen:
+                    files[base] = frozen[base]            # a subPath is never updated
+                elif plan.sub in projected:
+                    files[base] = projected[plan.sub]
+                else:
+                    files[base + "/"] = ""
+                    files.update({posixpath.join(base, k[len(plan.sub) + 1:]): v for k, v in projected.items()
+                                  if k.startswith(plan.sub + "/")})
+            else:
+                files[base + "/"] = ""
+                files.update({posixpath.join(base, k): v for k, v in projected.items()})
+                for switch, after in later:
+                    pending.extend((switch, "remove", posixpath.join(base, k), None)
+                                   for k in projected if k not in after)
+                    pending.extend((switch, "write", posixpath.join(base, k), v) for k, v in after.items()
+                                   if projected.get(k) != v)
+            mounts.append(Mount(base, read_only=True))
+            continue
+        store = plan.store
+        files[base + "/"] = ""
+        add_entries(store.entries(state), lambda key, p=plan, s=store: volumedata.key_to_container_path(p, s, key))
+        used, capacity = _capacity(state, store, volume, cluster_room)
+        mounts.append(Mount(base, read_only=plan.read_only, capacity=capacity, used=used))
+    # The kubelet's own files (bind mounts over whatever is there).
+    files["/etc/hostname"] = (pod["spec"].get("hostname") or pod["metadata"]["name"]) + "\n"
+    files["/etc/hosts"] = hosts_file(pod)
+    files["/etc/resolv.conf"] = resolv_conf(pod)
+    # What was written into the container's own layer since it started.
+    record = state.sim(pod).get("c", {}).get(name) or {}
+    layer = record.get("layer") or {}
+    if layer and (start is None or record.get("start") == start):
+        add_entries(layer, lambda key: key)
+    store = volumedata.layer_store(pod, name)
+    used = volumedata._size(layer.items())
+    room = volumedata.CAPACITY if cluster_room is None else min(volumedata.CAPACITY, used + cluster_room)
+    mounts.append(Mount("/", capacity=max(used, room), used=used))
+    return ContainerFiles(files, tree=tree, hidden=hidden, mounts=mounts, pending=pending)
+
+
+def _capacity(state: ClusterState, store: volumedata.Store, volume: dict, cluster_room: int | None
+              ) -> tuple[int, int]:
+    used = store.used(state)
+    limit = volumedata.CAPACITY
+    empty_dir = volume.get("emptyDir") or {}
+    if empty_dir.get("medium") == "Memory" and empty_dir.get("sizeLimit"):
+        limit = min(limit, volumedata._bytes(empty_dir["sizeLimit"]))
+    if store.owner.get("kind") == "PersistentVolume":
+        capacity = ((store.owner.get("spec") or {}).get("capacity") or {}).get("storage")
+        if capacity:
+            limit = min(limit, volumedata._bytes(capacity))
+    if cluster_room is not None:
+        limit = min(limit, used + max(0, cluster_room))
+    return used, max(used, limit)

@@ -767,9 +767,10 @@ def _hpa_example(ref: ImageRef, tag: str) -> Image:
 
 
 def _nginx_slim(ref: ImageRef, tag: str) -> Image:
-    # The StatefulSet tutorial's web server: nginx 1.9-ish on a slim Debian, serving /usr/share/nginx/html.
+    # The StatefulSet tutorial's web server: nginx 1.9-ish on a slim Debian, serving /usr/share/nginx/html;
+    # it has curl (the tutorial's `kubectl exec -i -t "web-$i" -- curl http://localhost/`).
     return _image(ref, size=8_800_000 if _minor(tag) < (0, 20) else 26_000_000, start=0.1, shell="/bin/sh",
-                  binaries=_COREUTILS | {"nginx"}, argv=["nginx", "-g", "daemon off;"], behaviour="server",
+                  binaries=_COREUTILS | {"nginx", "curl"}, argv=["nginx", "-g", "daemon off;"], behaviour="server",
                   ports=[(80, "TCP")], memory=3 * _MIB, cpu_request=0.1, kind="nginx", version="1.11.13")
 
 
@@ -1373,6 +1374,70 @@ _NGINX_STYLE_OLD = """    body {
     }"""
 
 
+_NGINX_50X = """<!DOCTYPE html>
+<html>
+<head>
+<title>Error</title>
+<style>
+{style}
+</style>
+</head>
+<body>
+<h1>An error occurred.</h1>
+<p>Sorry, the page you are looking for is currently unavailable.<br/>
+Please try again later.</p>
+<p>If you are the system administrator of this resource then you should check
+the {error_log} for details.</p>
+<p><em>Faithfully yours, nginx.</em></p>
+</body>
+</html>
+"""
+
+
+def nginx_welcome(version: str) -> str:
+    """/usr/share/nginx/html/index.html of nginx `version` (615 bytes since 1.21, 612 before)."""
+    return _NGINX_WELCOME.replace("{style}", _NGINX_STYLE_NEW if _minor(version) >= (1, 21) else _NGINX_STYLE_OLD)
+
+
+def nginx_50x(version: str) -> str:
+    """/usr/share/nginx/html/50x.html of nginx `version` (497 bytes since 1.21, 537 before)."""
+    if _minor(version) >= (1, 21):
+        return _NGINX_50X.replace("{style}", _NGINX_STYLE_NEW).replace("{error_log}", "error log")
+    return _NGINX_50X.replace("{style}", _NGINX_STYLE_OLD).replace(
+        "{error_log}", '<a href="http://nginx.org/r/error_log">error log</a>')
+
+
+HTTPD_INDEX = "<html><body><h1>It works!</h1></body></html>\n"
+NGINX_ROOT = "/usr/share/nginx/html"
+HTTPD_ROOT = "/usr/local/apache2/htdocs"
+
+
+def _static_file(files, root: str, route: str, indexes: tuple[str, ...]) -> tuple[str, str | None]:
+    """A web server's lookup of `route` under `root`: ("file", content), ("dir", None) for a directory
+    without an index file, ("redirect", None) for a directory asked without its slash, ("missing", None)."""
+    path = root.rstrip("/") + "/" + route.lstrip("/")
+    if route.endswith("/"):
+        for name in indexes:
+            content = files.read(path + name)
+            if content is not None:
+                return "file", content
+        return ("dir", None) if files.is_dir(path) else ("missing", None)
+    content = files.read(path)
+    if content is not None:
+        return "file", content
+    return ("redirect", None) if files.is_dir(path) else ("missing", None)
+
+
+def _httpd_listing(route: str, names: list[str]) -> str:
+    """mod_autoindex's plain listing (the image's httpd.conf has `Options Indexes` and no FancyIndexing)."""
+    title = route.rstrip("/") or "/"
+    items = "".join(f'<li><a href="{n}"> {n}</a></li>\n' for n in names)
+    parent = '<li><a href="/"> Parent Directory</a></li>\n' if title != "/" else ""
+    return ('<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n<html>\n <head>\n'
+            f"  <title>Index of {title}</title>\n </head>\n <body>\n"
+            f"<h1>Index of {title}</h1>\n<ul>{parent}{items}</ul>\n</body></html>\n")
+
+
 def _nginx_error(code: int, text: str, version: str) -> str:
     return (f"<html>\r\n<head><title>{code} {text}</title></head>\r\n<body>\r\n"
             f"<center><h1>{code} {text}</h1></center>\r\n"
@@ -1463,30 +1528,51 @@ def _agnhost_http(args: list[str], path: str, query: dict[str, list[str]], elaps
 
 
 def http_response(image: Image, args: list[str] | None, port: int, path: str, seconds_since_start: float,
-                  hostname: str = "", *, now: float = 0.0) -> tuple[int, str] | None:
+                  hostname: str = "", *, now: float = 0.0, files=None) -> tuple[int, str] | None:
     """What the program answers to `GET path` on port: (status, body), or None when nothing listens.
 
     args are the arguments the image's own program runs with (see program_args; None = its CMD).
     Status 0 means the connection is accepted but the program does not speak HTTP (redis, mysql,
     postgres, mongo close it or answer garbage): an httpGet probe or wget fails without a status.
     hostname is the pod's hostname, for the programs that print it; now is the simulated time of the
-    request (seconds since the epoch), for the programs that print the time (agnhost netexec)."""
+    request (seconds since the epoch), for the programs that print the time (agnhost netexec). files is
+    the container's file system at that instant (shell.filesystem.ContainerFiles): nginx and httpd serve
+    their document roots from it, so a page written with `kubectl exec` or into a volume is what they
+    answer; without it they answer their images' own pages."""
     if not listens(image, args, port, "TCP", seconds_since_start):
         return None
     split = urlsplit(path if path.startswith("/") else "/" + path)
     route, query = split.path or "/", parse_qs(split.query, keep_blank_values=True)
     kind = image.kind
     if kind == "nginx":
+        if files is not None:
+            found, content = _static_file(files, NGINX_ROOT, route, ("index.html", "index.htm"))
+            if found == "file":
+                return 200, content or ""
+            if found == "dir":
+                return 403, _nginx_error(403, "Forbidden", image.version)
+            if found == "redirect":
+                return 301, _nginx_error(301, "Moved Permanently", image.version)
+            return 404, _nginx_error(404, "Not Found", image.version)
         if route in ("/", "/index.html"):
-            style = _NGINX_STYLE_NEW if _minor(image.version) >= (1, 21) else _NGINX_STYLE_OLD
-            return 200, _NGINX_WELCOME.replace("{style}", style)
+            return 200, nginx_welcome(image.version)
         if route == "/50x.html":
-            return 200, ("<!DOCTYPE html>\n<html>\n<head>\n<title>Error</title>\n</head>\n<body>\n"
-                         "<h1>An error occurred.</h1>\n</body>\n</html>\n")
+            return 200, nginx_50x(image.version)
         return 404, _nginx_error(404, "Not Found", image.version)
     if kind == "httpd":
+        if files is not None:
+            found, content = _static_file(files, HTTPD_ROOT, route, ("index.html",))
+            if found == "file":
+                return 200, content or ""
+            if found == "dir":
+                return 200, _httpd_listing(route, files.listdir(HTTPD_ROOT.rstrip("/") + "/" + route.lstrip("/")))
+            if found == "redirect":
+                return 301, ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n'
+                             "<title>301 Moved Permanently</title>\n</head><body>\n<h1>Moved Permanently</h1>\n"
+                             f'<p>The document has moved <a href="{route}/">here</a>.</p>\n</body></html>\n')
+            return 404, _APACHE_404.replace("{footer}", "")
         if route in ("/", "/index.html"):
-            return 200, "<html><body><h1>It works!</h1></body></html>\n"
+            return 200, HTTPD_INDEX
         return 404, _APACHE_404.replace("{footer}", "")
     if kind in ("hpa-example", "php-apache", "wordpress", "gb-frontend"):
         footer = f"<hr>\n<address>Apache/2.4.62 (Debian) Server at {hostname or 'localhost'} Port {port}</address>\n"
@@ -1550,8 +1636,9 @@ def http_response(image: Image, args: list[str] | None, port: int, path: str, se
 
 
 __all__ = [
-    "CATALOG", "Image", "ImageRef", "PullError", "effective_argv", "http_response", "listens", "lookup",
-    "missing_env", "parse_image", "program_args", "render_logs", "run_mode", "serving_ports",
+    "CATALOG", "HTTPD_INDEX", "HTTPD_ROOT", "NGINX_ROOT", "Image", "ImageRef", "PullError", "effective_argv",
+    "http_response", "listens", "lookup", "missing_env", "nginx_50x", "nginx_welcome", "parse_image",
+    "program_args", "render_logs", "run_mode", "serving_ports",
 ]
 
 # The cluster's own components (kube-system, local-path-storage, ingress-nginx) are modelled in

@@ -20,7 +20,7 @@ import hashlib
 
 from ..network.client import PodNetwork
 from ..state import ClusterState, parse_timestamp, timestamp
-from . import images
+from . import images, volumedata
 from .environment import ConfigError, ContainerWorld, container_environment, container_files, missing_volume_sources
 from .probes import LABEL, PROBE_KINDS, ProbeTarget, run_probe, timing
 from .program import Program, program_for
@@ -111,6 +111,7 @@ class PodWorker:
             self._write_status(blocked_reason="ContainerCreating")
             return
         self.notes.pop("mount_problem", None)
+        volumedata.watch_sources(self.state, pod, self.node)   # ConfigMap/Secret volumes follow their changes
         spec = pod.get("spec") or {}
         blocked = False
         for container in spec.get("initContainers") or []:
@@ -156,10 +157,12 @@ class PodWorker:
         if isinstance(image, images.PullError) or record.get("start") is None:
             return None
         try:
-            env = container_environment(self.state, self.pod, container, self.node)
+            env = container_environment(self.state, self.pod, container, self.node, started=record["start"])
         except ConfigError:
             env = {}
-        world = ContainerWorld(env, container_files(self.state, self.pod, container))
+        start, attempt = record["start"], int(record.get("attempt", 0))
+        world = ContainerWorld(env, build=lambda: container_files(self.state, self.pod, container, image=image,
+                                                                  start=start, attempt=attempt))
         program = program_for(image, container, world, record["start"], _memory_limit(container),
                               net=self._network())
         self._programs[name] = program
@@ -279,6 +282,8 @@ class PodWorker:
                 self.changed = True
             return None  # retried when the cluster changes (a ConfigMap being created triggers a pass)
         record.pop("msg", None)
+        record.pop("layer", None)        # a new run of the container starts from its image again,
+        record.pop("subpaths", None)     # and with the ConfigMaps and Secrets as they are now
         create = 0.0 if self.fast else CONTAINER_CREATE_SECONDS
         record.update(st="creating", start=at + create, waiting=("ContainerCreating", None))
         record.pop("probes", None)
@@ -380,6 +385,9 @@ class PodWorker:
         # A container being stopped still runs until it exits; the kubelet is blocked in the kill and
         # posts no new status meanwhile, so the container stays Ready as it was (ready=False only then).
         record.update(st="exit", exit=[code, at, reason], ready=record.get("ready", False) and at > self.state.now)
+        # What the program wrote into its volumes stays there; its own layer goes with it (restart: _configure).
+        volumedata.flush_program_writes(self.state, self.pod, container["name"], int(record.get("attempt", 0)),
+                                        self._runs.get(container["name"]), at)
         record["ran_for"] = at - record["start"]
         record["prev_start"] = record["start"]
         self.changed = True
@@ -583,14 +591,32 @@ class PodWorker:
             self.notes["stopped_at"] = min(stop_at, deadline)
         stopped_at = self.notes["stopped_at"]
         if self.state.now >= stopped_at:
+            self._keep_volume_writes(stopped_at)
             self.state.delete(self.pod)
         else:
             self.wake_at(stopped_at)
 
 
+    def _keep_volume_writes(self, stopped_at: float) -> None:
+        """The pod goes: what its running programs wrote into volumes that outlive it (hostPath, claims) stays."""
+        if not any("hostPath" in v or "persistentVolumeClaim" in v
+                   for v in (self.pod.get("spec") or {}).get("volumes") or []):
+            return
+        for container in self.pod["spec"].get("containers") or []:
+            record = self.records.get(container["name"]) or {}
+            if record.get("st") != "run" or record.get("start") is None:
+                continue
+            program = self._program(container, record)
+            if program is not None and program.uses_shell:
+                volumedata.flush_program_writes(self.state, self.pod, container["name"],
+                                                int(record.get("attempt", 0)), program.run(stopped_at), stopped_at)
+
+
 def reconcile(state: ClusterState) -> None:
     fast = not state.config.get("start_delays", True)
     nodes = {node["metadata"]["name"]: node for node in state.list("Node")}
+    for node in nodes.values():
+        volumedata.track_sources(state, node)      # ConfigMap/Secret changes reaching the pods that mount them
     for pod in state.list("Pod"):
         node = nodes.get((pod.get("spec") or {}).get("nodeName") or "")
         if node is None or state.sim(node).get("failed"):

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..network.client import PodNetwork
 from ..state import ClusterState
-from . import images
+from . import images, shell, volumedata
 from .environment import ConfigError, ContainerWorld, container_environment, container_files
 from .lifecycle import _memory_limit
 from .program import Program, ProgramRun, program_for
@@ -83,18 +84,24 @@ def _container_spec(pod: dict, name: str) -> dict | None:
     return None
 
 
-def program_at(state: ClusterState, pod: dict, container: dict, start: float) -> Program | None:
-    """The program the kubelet runs for this container when started at `start` (see PodWorker._program)."""
+def program_at(state: ClusterState, pod: dict, container: dict, start: float, attempt: int | None = None, *,
+               cluster_room: int | None = None) -> Program | None:
+    """The program the kubelet runs for this container when started at `start` (see PodWorker._program);
+    `attempt`: which run of the container that is (None: the current one)."""
     image = images.lookup(container.get("image", ""))
     if isinstance(image, images.PullError):
         return None
     node = state.get("Node", "", (pod.get("spec") or {}).get("nodeName") or "")
     try:
-        env = container_environment(state, pod, container, node)
+        env = container_environment(state, pod, container, node, started=start)
     except ConfigError:
         env = {}
-    world = ContainerWorld(env, container_files(state, pod, container))
-    return program_for(image, container, world, start, _memory_limit(container))
+    if attempt is None:
+        attempt = int((state.sim(pod).get("c", {}).get(container.get("name", "")) or {}).get("attempt", 0))
+    world = ContainerWorld(env, build=lambda: container_files(state, pod, container, image=image, start=start,
+                                                              attempt=attempt, cluster_room=cluster_room))
+    # The pod's network, as the kubelet's programs have it (`kubectl exec … -- curl http://localhost/`).
+    return program_for(image, container, world, start, _memory_limit(container), net=PodNetwork(state, pod))
 
 
 def _waiting_reason(pod: dict, name: str, record: dict | None) -> str:
@@ -163,7 +170,7 @@ def _attempts(record: dict, now: float) -> tuple[_Attempt | None, _Attempt | Non
 
 def _replay(state: ClusterState, pod: dict, container: dict, attempt: _Attempt) -> tuple[list[LogLine], bool]:
     until = state.now if attempt.end is None else min(attempt.end, state.now)
-    program = program_at(state, pod, container, attempt.start)
+    program = program_at(state, pod, container, attempt.start, attempt.attempt)
     if program is None:
         return [], True
     run = program.run(until)
@@ -212,15 +219,18 @@ def _waiting_message(reason: str) -> str:
 
 
 # --------------------------------------------------------------------------------- exec
-def running_program(state: ClusterState, pod: dict, container: str | None) -> tuple[str, Program, ProgramRun]:
-    """The running container's program and its run up to now; ContainerNotFound if it is not running."""
+def running_program(state: ClusterState, pod: dict, container: str | None, *,
+                    cluster_room: int | None = None) -> tuple[str, Program, ProgramRun]:
+    """The running container's program and its run up to now; ContainerNotFound if it is not running.
+    `cluster_room`: the bytes the cluster's stores may still grow by, when the caller will write."""
     name = resolve_container(pod, container)
     if not (pod.get("spec") or {}).get("nodeName"):
         raise ContainerError(f"pod {pod['metadata']['name']} does not have a host assigned")
     record = state.sim(pod).get("c", {}).get(name)
     start = _current_start(record, state.now) if record else None
     spec = _container_spec(pod, name)
-    program = program_at(state, pod, spec, start) if start is not None and spec is not None else None
+    program = program_at(state, pod, spec, start, cluster_room=cluster_room) \
+        if start is not None and spec is not None else None
     if program is None:
         raise ContainerNotFound(name)
     run = program.run(state.now)
@@ -236,5 +246,29 @@ def exec_in_container(state: ClusterState, pod: dict, container: str | None,
     return program.exec(list(argv), state.now, run)
 
 
+def exec_and_keep(state: ClusterState, pod: dict, container: str | None,
+                  argv: list[str]) -> tuple[int, str, str]:
+    """`kubectl exec` that keeps what the command wrote: into the volumes it wrote under, or the container's
+    own layer (volumedata.record_writes), in `state`'s notes, for the caller to persist. Capacities are the
+    exact ones (the cluster's room counted), so a write past them fails as it would on a full disk."""
+    room = volumedata.CLUSTER_CAPACITY - volumedata.cluster_used(state)
+    name, program, run = running_program(state, pod, container, cluster_room=room)
+    code, out, err, done = shell.exec_run(list(argv), program.exec_world(state.now, run), now=state.now)
+    if done.fs_events and volumedata.record_writes(state, pod, name, done.fs_events):
+        state.sim(pod).pop("quiet", None)    # the kubelet looks at the pod again: probes, scripts read files
+    return code, out, err
+
+
+def keep_writes(state: ClusterState, pod: dict, container: str | None, events) -> int:
+    """Keep file changes made in a running container from outside its program — (time, kind, path, content),
+    e.g. the commands typed into `kubectl exec -it … sh` — as exec_and_keep does. Returns how many were kept."""
+    name = resolve_container(pod, container)
+    kept = volumedata.record_writes(state, pod, name, events)
+    if kept:
+        state.sim(pod).pop("quiet", None)
+    return kept
+
+
 __all__ = ["ContainerError", "ContainerLog", "ContainerNotFound", "LogLine", "all_container_names",
-           "container_logs", "exec_in_container", "resolve_container", "running_program"]
+           "container_logs", "exec_and_keep", "exec_in_container", "keep_writes", "resolve_container",
+           "running_program"]

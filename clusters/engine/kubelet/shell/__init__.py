@@ -12,6 +12,8 @@ tutorial's `kubectl describe`, `wget: bad address 'x'`, `sh: foo: not found`.
 The modules:
 
 * world.py        what a script can reach (ShellWorld), what its replay reports (Run), files_at, the limits
+* filesystem.py   the container's file system in layers: the image's Tree (shared), the kubelet's
+                  ContainerFiles over it (mounts: read-only, capacities; changes made from outside)
 * syntax.py       the syntax tree: words and their parts, commands, ParseError
 * lexer.py        tokens and words: quoting and the `$…` substitutions, read on demand by the parser
 * parser.py       the grammar (recursive descent) and the cached parse()
@@ -27,11 +29,12 @@ The modules:
 * session.py      an interactive shell (`kubectl exec -it … sh`, an attached `stdin: true` container): the
                   state kept between the commands typed, each run as its own replay; the shell's line editing
 
-Imports point one way, towards the interpreter: world, syntax, arithmetic and runtime import nothing from
-the package; the lexer builds on syntax, the parser on the lexer, the builtins on the parser; the
-interpreter imports the rest, the builtin and command tables included, and nothing but this file imports
-the interpreter (builtins and commands name _Shell in annotations only). Names with a leading underscore
-are private to the package, shared between its modules; the names below are its public interface.
+Imports point one way, towards the interpreter: filesystem, syntax, arithmetic and runtime import nothing
+from the package, world only filesystem; the lexer builds on syntax, the parser on the lexer, the builtins
+on the parser; the interpreter imports the rest, the builtin and command tables included, and nothing but
+this file imports the interpreter (builtins and commands name _Shell in annotations only). Names with a
+leading underscore are private to the package, shared between its modules; the names below are its public
+interface.
 """
 from __future__ import annotations
 

@@ -86,6 +86,20 @@ def _c_usleep(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     return 0
 
 
+def _gnu(sh: _Shell) -> bool:
+    """Debian/Ubuntu images have GNU coreutils, whose messages differ from busybox's."""
+    return "ash" not in sh.binaries
+
+
+def _missing(sh: _Shell, cmd: str, name: str, why: str = "No such file or directory") -> str:
+    """The message of a file tool that cannot open `name`, as busybox or GNU coreutils word it."""
+    if not _gnu(sh):
+        return f"{cmd}: can't open '{name}': {why}\n"
+    if cmd in ("head", "tail"):
+        return f"{cmd}: cannot open '{name}' for reading: {why}\n"
+    return f"{cmd}: {name}: {why}\n"
+
+
 def _read_inputs(sh: _Shell, files: list[str], io: _IO, cmd: str) -> tuple[list[tuple[str, str]], int]:
     """(name, content) of each input (stdin when none), and the exit status so far."""
     if not files:
@@ -99,10 +113,10 @@ def _read_inputs(sh: _Shell, files: list[str], io: _IO, cmd: str) -> tuple[list[
         if path in sh.files:
             out.append((f, sh.files[path]))
         elif path in sh.dirs:
-            io.err.write(f"{cmd}: read error: Is a directory\n")
+            io.err.write(f"{cmd}: {f}: Is a directory\n" if _gnu(sh) else f"{cmd}: read error: Is a directory\n")
             status = 1
         else:
-            io.err.write(f"{cmd}: can't open '{f}': No such file or directory\n")
+            io.err.write(_missing(sh, cmd, f))
             status = 1
     return out, status
 
@@ -122,11 +136,10 @@ def _c_touch(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
         path = sh.abspath(f)
         if path in sh.files or path in sh.dirs:
             continue            # only the mtime changes, which nothing here models
-        if posixpath.dirname(path) not in sh.dirs:
-            io.err.write(f"touch: {f}: No such file or directory\n")
+        why = "No such file or directory" if posixpath.dirname(path) not in sh.dirs else sh.write_file(path, "")
+        if why:
+            io.err.write(f"touch: cannot touch '{f}': {why}\n" if _gnu(sh) else f"touch: {f}: {why}\n")
             status = 1
-            continue
-        sh.write_file(path, "")
     return status
 
 
@@ -136,16 +149,20 @@ def _c_rm(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     status = 0
     for f in files:
         path = sh.abspath(f)
+        why = None
         if path in sh.dirs:
             if not recursive:
-                io.err.write(f"rm: '{f}' is a directory\n")
+                io.err.write(f"rm: cannot remove '{f}': Is a directory\n" if _gnu(sh)
+                             else f"rm: '{f}' is a directory\n")
                 status = 1
                 continue
-            sh.remove_path(path)
+            why = sh.remove_path(path)
         elif path in sh.files:
-            sh.remove_path(path)
+            why = sh.remove_path(path)
         elif not force:
-            io.err.write(f"rm: can't remove '{f}': No such file or directory\n")
+            why = "No such file or directory"
+        if why:
+            io.err.write(f"rm: cannot remove '{f}': {why}\n" if _gnu(sh) else f"rm: can't remove '{f}': {why}\n")
             status = 1
     return status
 
@@ -155,9 +172,10 @@ def _c_mkdir(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     status = 0
     for d in dirs:
         path = sh.abspath(d)
+        cant = f"mkdir: cannot create directory '{d}': " if _gnu(sh) else f"mkdir: can't create directory '{d}': "
         if path in sh.dirs or path in sh.files:
             if "p" not in opts or path in sh.files:
-                io.err.write(f"mkdir: can't create directory '{d}': File exists\n")
+                io.err.write(cant + "File exists\n")
                 status = 1
             continue
         missing = []
@@ -166,11 +184,15 @@ def _c_mkdir(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
             missing.append(p)
             p = posixpath.dirname(p)
         if len(missing) > 1 and "p" not in opts:
-            io.err.write(f"mkdir: can't create directory '{d}': No such file or directory\n")
+            io.err.write(cant + "No such file or directory\n")
             status = 1
             continue
         for m in reversed(missing):
-            sh.make_dir(m)
+            why = sh.make_dir(m)
+            if why:
+                io.err.write(cant + why + "\n")
+                status = 1
+                break
     return status
 
 
@@ -184,8 +206,9 @@ def _c_ls(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
             io.out.write(t + "\n")
             continue
         if path not in sh.dirs:
-            io.err.write(f"ls: {t}: No such file or directory\n")
-            status = 1
+            io.err.write(f"ls: cannot access '{t}': No such file or directory\n" if _gnu(sh)
+                         else f"ls: {t}: No such file or directory\n")
+            status = 2 if _gnu(sh) else 1        # GNU ls: 2, "serious trouble"
             continue
         prefix = path.rstrip("/") + "/"
         names = sorted({p[len(prefix):].split("/")[0] for p in list(sh.files) + list(sh.dirs)
@@ -379,9 +402,17 @@ def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
                 io.err.write(f"wget: can't open '{target}': No such file or directory\n")
                 status = 1
                 continue
+            if sh.writable(dest):
+                io.err.write(f"wget: can't open '{target}': {sh.writable(dest)}\n")
+                status = 1
+                continue
             if not quiet:
                 io.err.write(f"saving to '{target}'\n")
-            sh.write_file(dest, body)
+            why = sh.write_file(dest, body)
+            if why:
+                io.err.write(f"wget: write error: {why}\n")
+                status = 1
+                continue
             if not quiet:
                 io.err.write(f"{str(target)[:20]:<20} 100% |********************************| {len(body):>5}  "
                              f"0:00:00 ETA\n'{target}' saved\n")
@@ -488,11 +519,10 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
             if out == "/dev/null":
                 continue
             dest = sh.abspath(str(out))
-            if posixpath.dirname(dest) not in sh.dirs:
+            if posixpath.dirname(dest) not in sh.dirs or sh.write_file(dest, text):
                 io.err.write("curl: (23) Failure writing output to destination\n")
                 status = 23
                 continue
-            sh.write_file(dest, text)
         else:
             io.out.write(text)
     return status
@@ -728,11 +758,15 @@ def _c_tee(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     opts, files = _split_opts(argv[1:])
     data = io.stdin.read_all() if io.stdin is not None else ""
     io.out.write(data)
+    status = 0
     for f in files:
         path = sh.abspath(f)
         old = sh.files.get(path, "") if "a" in opts else ""
-        sh.write_file(path, old + data)
-    return 0
+        why = "No such file or directory" if posixpath.dirname(path) not in sh.dirs else sh.write_file(path, old + data)
+        if why:
+            io.err.write(f"tee: {f}: {why}\n")
+            status = 1
+    return status
 
 
 def _c_sort(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
@@ -768,6 +802,20 @@ def _c_uniq(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     return status
 
 
+def _c_which(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    """The first file of that name along $PATH (the image's tree has its binaries where they live)."""
+    status = 0
+    path_dirs = (env.get("PATH") or sh.vars.get("PATH") or "/usr/sbin:/usr/bin:/sbin:/bin").split(":")
+    for name in [a for a in argv[1:] if not a.startswith("-")]:
+        candidates = [name] if "/" in name else [posixpath.join(d or ".", name) for d in path_dirs]
+        found = next((c for c in candidates if sh.abspath(c) in sh.files), None)
+        if found is None:
+            status = 1
+        else:
+            io.out.write(found + "\n")
+    return status
+
+
 def _c_true(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     return 0
 
@@ -778,5 +826,5 @@ _COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = 
     "whoami": _c_whoami, "uname": _c_uname, "wget": _c_wget, "curl": _c_curl,
     "grep": _c_grep, "egrep": _c_grep, "wc": _c_wc, "head": _c_head, "tail": _c_tail, "seq": _c_seq,
     "expr": _c_expr, "basename": _c_basename, "dirname": _c_dirname, "tee": _c_tee, "sort": _c_sort,
-    "uniq": _c_uniq, **NETWORK_COMMANDS,
+    "uniq": _c_uniq, "which": _c_which, **NETWORK_COMMANDS,
 }

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from .builtins import _BUILTINS
 from .commands import _COMMANDS
 from .expansion import _Expansion
+from .filesystem import EMPTY_TREE, NO_SPACE, READ_ONLY, Mount, Tree, _Dirs, _Files, resolve, size_of
 from .netcommands import CLUSTER_DNS, hosts_address, resolv_conf
 from .parser import parse
 from .runtime import (
@@ -147,18 +148,25 @@ class _LogSink(_Sink):
 
 
 class _FileSink(_Sink):
-    """`> file` / `>> file`: the file gets its content when the command finishes (one write event)."""
+    """`> file` / `>> file`: the file gets its content when the command finishes (one write event).
 
-    def __init__(self, shell: _Shell, path: str, append: bool):
-        self.shell, self.path, self.append = shell, path, append
+    A full volume truncates the file and the writing command reports it on the stderr it had when the
+    redirection was opened (`sh: write error: No space left on device`)."""
+
+    def __init__(self, shell: _Shell, path: str, append: bool, err: _Sink | None = None):
+        self.shell, self.path, self.append, self.err = shell, path, append, err
         self.parts: list[str] = []
+        self.command = "echo"
 
     def write(self, text: str) -> None:
         self.parts.append(text)
 
-    def close(self) -> None:
+    def close(self) -> bool:
         old = self.shell.files.get(self.path, "") if self.append else ""
-        self.shell.write_file(self.path, old + "".join(self.parts))
+        error = self.shell.write_file(self.path, old + "".join(self.parts))
+        if error and self.err is not None:
+            self.err.write(self.shell.write_error(self.command, error))
+        return bool(error)
 
 
 class _Shell(_Expansion, _SteadyLoops):
@@ -180,19 +188,35 @@ class _Shell(_Expansion, _SteadyLoops):
         self.exported: set[str] = set(world.env)
         self.positional: list[str] = []
         self.arg0 = "sh"
+        self.flavour = "ash"         # which shell's wording: "ash" (busybox), "dash" or "bash"
         self.status = 0
         self.cwd = "/"
         self.functions: dict[str, Node] = {}
         self.errexit = False
         self.xtrace = False
-        self.files: dict[str, str] = {}
-        self.dirs: set[str] = set(_DEFAULT_DIRS)
-        for path, content in world.files.items():
+        # The image's layer stays shared (filesystem.py); this replay's changes go on top of it.
+        given = world.files
+        tree = getattr(given, "tree", None)
+        hidden = set(getattr(given, "hidden", ()))
+        self.tree: Tree = tree if tree is not None else EMPTY_TREE
+        self.files: _Files = _Files(self.tree.files, hidden)
+        self.dirs: _Dirs = _Dirs(self.tree.dirs if tree is not None else frozenset(_DEFAULT_DIRS), hidden)
+        for path, content in given.items():
             if path.endswith("/"):
                 self._add_dirs(path.rstrip("/") or "/")
             else:
                 self.files[path] = content
                 self._add_dirs(posixpath.dirname(path))
+        if tree is not None:
+            self.cwd = tree.workdir
+        # Mount rules (read-only, capacity) and the bytes each mount holds as this replay goes.
+        self.mounts: tuple[Mount, ...] = tuple(getattr(given, "mounts", ()))
+        self.mount_used: dict[str, int] = {m.path: m.used for m in self.mounts}
+        # Changes made from outside after the start (kubectl exec, a ConfigMap update): µs since start.
+        self.pending: list[tuple[int, str, str, str | None]] = [
+            (max(0, round((t - start) * US)), kind, path, content)
+            for t, kind, path, content in getattr(given, "pending", ())]
+        self._apply_pending()
         self.journal: list[tuple[int, str, str, str | None]] = []
         self.cond_depth = 0
         self.cond_log: list[str] = []           # variables read (and "$clock") while deciding control flow
@@ -227,6 +251,8 @@ class _Shell(_Expansion, _SteadyLoops):
 
     def step(self) -> None:
         self.steps += 1
+        if self.pending and self.pending[0][0] <= self.now:
+            self._apply_pending()
         if self.now > self.until:
             # Looking past the horizon for next_event/next_change only: a small budget of its own, and
             # running out of it is no failure (the kubelet just wakes at the point reached and asks again).
@@ -260,34 +286,96 @@ class _Shell(_Expansion, _SteadyLoops):
 
     def advance(self, us: int) -> None:
         self.now += us
+        if self.pending and self.pending[0][0] <= self.now:
+            self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        """Changes made from outside (kubectl exec, another container, a ConfigMap update) up to now."""
+        while self.pending and self.pending[0][0] <= self.now:
+            _t, kind, path, content = self.pending.pop(0)
+            if kind == "write":
+                self._account(path, content)
+                self.files[path] = content or ""
+                self._add_dirs(posixpath.dirname(path))
+            elif kind == "mkdir":
+                self._add_dirs(path)
+            elif kind == "remove":
+                self._drop(path)
 
     def abspath(self, path: str) -> str:
-        return posixpath.normpath(posixpath.join(self.cwd, path)) if path else self.cwd
+        full = posixpath.normpath(posixpath.join(self.cwd, path)) if path else self.cwd
+        if full.startswith("//"):
+            full = full[1:]
+        return resolve(self.tree, full) if self.tree.aliases else full
 
-    def write_file(self, path: str, content: str) -> None:
+    # ---- the file system's rules: read-only mounts and capacities (filesystem.py)
+    def mount_of(self, path: str) -> Mount | None:
+        for mount in self.mounts:        # longest mount path first
+            if path == mount.path or path.startswith(mount.path.rstrip("/") + "/"):
+                return mount
+        return None
+
+    def writable(self, path: str) -> str | None:
+        """Why `path` cannot be written (READ_ONLY), or None."""
+        mount = self.mount_of(path) if self.mounts else None
+        return READ_ONLY if mount is not None and mount.read_only else None
+
+    def _cost(self, path: str, content: str | None) -> int:
+        """The bytes a file takes on its mount: its content and its name (as the stores count them)."""
+        return 0 if content is None else len(path) + size_of(content)
+
+    def _account(self, path: str, content: str | None) -> None:
+        mount = self.mount_of(path) if self.mounts else None
+        if mount is not None:
+            self.mount_used[mount.path] += self._cost(path, content) - self._cost(path, self.files.get(path))
+
+    def write_file(self, path: str, content: str) -> str | None:
+        """Write a whole file; the error (READ_ONLY, NO_SPACE: then as much as fits was written) or None."""
         if path in ("/dev/null",):
-            return
+            return None
         if path in ("/dev/stdout", "/proc/self/fd/1"):
             self.stdout.write(content)
-            return
+            return None
         if path in ("/dev/stderr", "/proc/self/fd/2"):
             self.stderr.write(content)
-            return
+            return None
+        error = None
+        mount = self.mount_of(path) if self.mounts else None
+        if mount is not None:
+            if mount.read_only:
+                return READ_ONLY
+            used = self.mount_used[mount.path] - self._cost(path, self.files.get(path))
+            if mount.capacity is not None and used + self._cost(path, content) > mount.capacity:
+                room = max(0, mount.capacity - used - len(path))
+                content = content.encode()[:room].decode("utf-8", "ignore")
+                error = NO_SPACE
+            self.mount_used[mount.path] = used + self._cost(path, content)
         self.files[path] = content
         self.emit("write", path, content)
+        return error
 
-    def remove_path(self, path: str) -> None:
-        self.files.pop(path, None)
+    def _drop(self, path: str) -> None:
         prefix = path.rstrip("/") + "/"
-        for key in [k for k in self.files if k.startswith(prefix)]:
-            del self.files[key]
+        for key in [path] + [k for k in self.files if k.startswith(prefix)]:
+            if key in self.files:
+                self._account(key, None)
+                del self.files[key]
         for d in [d for d in self.dirs if d == path or d.startswith(prefix)]:
             self.dirs.discard(d)
-        self.emit("remove", path, None)
 
-    def make_dir(self, path: str) -> None:
+    def remove_path(self, path: str) -> str | None:
+        if self.writable(path):
+            return READ_ONLY
+        self._drop(path)
+        self.emit("remove", path, None)
+        return None
+
+    def make_dir(self, path: str) -> str | None:
+        if self.writable(path):
+            return READ_ONLY
         self.dirs.add(path)
         self.emit("mkdir", path, None)
+        return None
 
     def get_var(self, name: str) -> str:
         if self.cond_depth:
@@ -424,6 +512,12 @@ class _Shell(_Expansion, _SteadyLoops):
 
     def _run_shell_argv(self, argv: list[str], io: _IO) -> int:
         args = argv[1:]
+        self.arg0 = argv[0]
+        name = posixpath.basename(argv[0])
+        if name == "bash":
+            self.flavour = "bash"
+        elif name == "dash" or (name == "sh" and "dash" in self.binaries and "ash" not in self.binaries):
+            self.flavour = "dash"     # Debian's and Ubuntu's /bin/sh
         script: str | None = None
         while args and args[0].startswith("-") and args[0] != "-":
             opt = args.pop(0)
@@ -444,7 +538,7 @@ class _Shell(_Expansion, _SteadyLoops):
                 return 0        # no script and no stdin (no tty): the shell reads EOF and exits at once
             path = self.abspath(args[0])
             if path not in self.files:
-                self.stderr.write(f"sh: can't open '{args[0]}': No such file or directory\n")
+                self.stderr.write(f"{self.arg0}: can't open '{args[0]}': No such file or directory\n")
                 return 127
             script, self.arg0, self.positional = self.files[path], args[0], args[1:]
         else:
@@ -614,6 +708,44 @@ class _Shell(_Expansion, _SteadyLoops):
             return found[0] if found else None
         return self.world.resolve(name, at)
 
+    # ---- the shell's own messages: busybox ash, dash (Debian's /bin/sh) and bash word them differently
+    def _prefix(self) -> str:
+        if self.flavour == "dash":
+            return f"{self.arg0}: 1: "
+        if self.flavour == "bash":
+            return f"{self.arg0}: line 1: "
+        return f"{self.arg0}: "
+
+    def not_found(self, name: str) -> str:
+        return f"{self._prefix()}{name}: {'command not found' if self.flavour == 'bash' else 'not found'}\n"
+
+    def create_error(self, target: str, why: str) -> str:
+        """A redirection's file cannot be opened: why is "nonexistent", "Is a directory" or an errno text."""
+        if self.flavour == "bash":
+            return f"{self._prefix()}{target}: {'No such file or directory' if why == 'nonexistent' else why}\n"
+        if self.flavour == "dash":
+            reason = "Directory nonexistent" if why == "nonexistent" else why
+            return f"{self._prefix()}cannot create {target}: {reason}\n"
+        return f"{self.arg0}: can't create {target}: {'nonexistent directory' if why == 'nonexistent' else why}\n"
+
+    def open_error(self, target: str) -> str:
+        """`< file` of a file that does not exist."""
+        if self.flavour == "dash":
+            return f"{self._prefix()}cannot open {target}: No such file\n"
+        if self.flavour == "bash":
+            return f"{self._prefix()}{target}: No such file or directory\n"
+        return f"{self.arg0}: can't open '{target}': No such file or directory\n"
+
+    def write_error(self, command: str, error: str) -> str:
+        """A command's output could not be written (a full volume): what the command, or the shell, says."""
+        if command in ("echo", "printf") and command in _BUILTINS:
+            if self.flavour == "dash":
+                return f"{self._prefix()}{command}: {command}: I/O error\n"
+            if self.flavour == "bash":
+                return f"{self._prefix()}{command}: write error: {error}\n"
+            return f"{posixpath.basename(self.arg0)}: write error: {error}\n"
+        return f"{posixpath.basename(command)}: write error: {error}\n"
+
     # ---- subshells, redirections, pipelines
     def subshell(self, fn: Callable[[], int]) -> int:
         saved = (dict(self.vars), set(self.exported), self.cwd, list(self.positional), dict(self.functions),
@@ -666,7 +798,7 @@ class _Shell(_Expansion, _SteadyLoops):
             if r.op == "<":
                 path = self.abspath(target)
                 if path not in self.files:
-                    io.err.write(f"sh: can't open '{target}': No such file or directory\n")
+                    io.err.write(self.open_error(target))
                     return None
                 if r.fd == 0:
                     new.stdin = _Input(self.files[path])
@@ -689,19 +821,25 @@ class _Shell(_Expansion, _SteadyLoops):
             return io.err
         path = self.abspath(target)
         if posixpath.dirname(path) not in self.dirs:
-            io.err.write(f"sh: can't create {target}: nonexistent directory\n")
+            io.err.write(self.create_error(target, "nonexistent"))
             return None
         if path in self.dirs:
-            io.err.write(f"sh: can't create {target}: Is a directory\n")
+            io.err.write(self.create_error(target, "Is a directory"))
             return None
-        return _FileSink(self, path, append)
+        if self.writable(path):
+            io.err.write(self.create_error(target, READ_ONLY))
+            return None
+        return _FileSink(self, path, append, io.err)
 
-    def close_io(self, new: _IO, old: _IO) -> None:
+    def close_io(self, new: _IO, old: _IO) -> bool:
+        """Close the redirections' files; True if one could not be written whole."""
         closed = set()
+        failed = False
         for sink in (new.out, new.err):
             if sink is not old.out and sink is not old.err and id(sink) not in closed:
                 closed.add(id(sink))
-                sink.close()
+                failed = bool(sink.close()) or failed
+        return failed
 
     def run_pipeline(self, node: Pipeline, io: _IO) -> int:
         # Commands run one after the other on the virtual clock, each reading the previous one's output
@@ -744,11 +882,19 @@ class _Shell(_Expansion, _SteadyLoops):
         new_io = self.open_redirs(node.redirs, io) if node.redirs else io
         if new_io is None:
             return 1
+        if node.redirs:
+            for sink in (new_io.out, new_io.err):
+                if isinstance(sink, _FileSink):
+                    sink.command = argv[0]
         try:
-            return self.run_command(argv, new_io, dict(assigns))
-        finally:
+            status = self.run_command(argv, new_io, dict(assigns))
+        except BaseException:
             if node.redirs:
                 self.close_io(new_io, io)
+            raise
+        if node.redirs and self.close_io(new_io, io):
+            return 1            # its output could not all be written (a full volume): the command failed
+        return status
 
     @staticmethod
     def _has_subst(w: Word) -> bool:
@@ -774,7 +920,7 @@ class _Shell(_Expansion, _SteadyLoops):
         if base not in self.binaries or (base not in _COMMANDS and base not in _BUILTINS):
             # Missing from the image (the real outcome) or present but not simulated (awk, sed, nc …): both
             # print busybox's message and are listed, so the kubelet can say so in an Event.
-            io.err.write(f"sh: {name}: not found\n")
+            io.err.write(self.not_found(name))
             self.note_unsupported(base)
             return 127
         if base in _BUILTINS:      # /bin/echo and friends, run directly

@@ -158,7 +158,7 @@ class ShellSession:
 
     def files(self, initial: dict[str, str]) -> dict[str, str]:
         """The container's files with this session's changes on top."""
-        files = dict(initial)
+        files = initial.copy()      # a ContainerFiles stays one (the image's tree, mounts, changes from outside)
         for kind, path, content in self.state.fs_events:
             _apply_fs(files, kind, path, content)
         return files

@@ -97,6 +97,9 @@ class _SteadyLoops:
         self.steady_rates = rates or None
         queries = [e for e in shape if e[1] in _QUERY_KINDS]
 
+        # A change from outside (kubectl exec, a ConfigMap update) lands at `outside`: the loop may behave
+        # differently from then on, so no jump goes past it.
+        outside = self.pending[0][0] if self.pending else None
         if c.t > self.until:
             # Looking past the horizon. The next iteration repeats this one, so the next log line is known;
             # without file effects nothing else will ever change (unless the world's answers do).
@@ -104,11 +107,16 @@ class _SteadyLoops:
             if self.next_event is None and first_log is not None:
                 self.next_event = c.t + first_log
             if not has_fs:
-                raise _Stop()
+                if outside is None:
+                    raise _Stop()
+                return self._skip(c, period, (outside - c.t) // period, deltas)
             return False
         if not n_logs and not has_fs and not queries:
-            # An idle loop (`while true; do sleep 5; done`): nothing observable ever again.
-            raise _Stop()
+            # An idle loop (`while true; do sleep 5; done`): nothing observable ever again, unless a change
+            # from outside lands (a file it waits for): then it idles until just before that.
+            if outside is None:
+                raise _Stop()
+            return self._skip(c, period, (outside - c.t) // period, deltas)
 
         jump = (self.until - c.t) // period         # whole iterations that start at or before `until`
         keep_iters = 0
@@ -123,6 +131,8 @@ class _SteadyLoops:
             keep_iters = min(-(-REPLAY_KEEP // max(1, n_logs)),
                              max(2, (self.max_steps - self.steps - LOOKAHEAD_STEPS) // per_iter // 2))
             jump -= keep_iters
+        if outside is not None:
+            jump = min(jump, (outside - c.t) // period)
         if jump < 1:
             return False
         jump = self._world_stable(queries, c.t, period, jump)
@@ -147,6 +157,16 @@ class _SteadyLoops:
         self.now = base + jump * period
         for name, d in deltas.items():
             self.vars[name] = str(int(self.vars[name]) + d * jump)
+        self.steps += 1
+        return True
+
+    def _skip(self, c: _Snap, period: int, iterations: int, deltas: dict[str, int]) -> bool:
+        """Jump over iterations that have no effect at all (an idle loop waiting for a change from outside)."""
+        if iterations < 1:
+            return False
+        self.now = c.t + iterations * period
+        for name, d in deltas.items():
+            self.vars[name] = str(int(self.vars[name]) + d * iterations)
         self.steps += 1
         return True
 

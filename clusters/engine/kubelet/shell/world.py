@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .filesystem import ContainerFiles
+
 LOG_KEEP = 5000          # log lines a Run keeps (the latest); older ones are counted in logs_dropped
 REQUEST_KEEP = 1000      # requests a Run keeps (the latest); the rest are counted, the rate is in request_rate
 MAX_STEPS = 20_000       # statements per call before giving up on a script that never settles (~0.15 s)
@@ -29,7 +31,9 @@ _INFINITY = 1 << 62      # µs: "never" (sleep infinity)
 class ShellWorld:
     """What the script can reach; the kubelet fills it."""
     env: dict[str, str]
-    files: dict[str, str]          # path -> content; a key ending in "/" is an (empty) directory
+    files: dict[str, str]          # path -> content; a key ending in "/" is an (empty) directory. A
+    #                                ContainerFiles (filesystem.py) adds the image's layer, mounts and
+    #                                changes from outside.
     hostname: str
     # url, time -> (status, body), or None for connection refused; None callable = no network model (refused).
     # Status 0: connected, but the server does not speak HTTP; a negative status is a failed connect, -errno:
@@ -77,13 +81,25 @@ class Run:
     start_error: str | None = None      # argv could not be started at all (binary missing): the runtime's message
 
 
-def files_at(run: Run, initial: dict[str, str], when: float) -> dict[str, str]:
-    """The container's filesystem as of `when` (directories made by mkdir are keys ending in "/")."""
-    files = dict(initial)
-    for t, kind, path, content in run.fs_events:
-        if t > when:
-            break
+def files_at(run: Run | None, initial: dict[str, str], when: float) -> dict[str, str]:
+    """The container's filesystem as of `when` (directories made by mkdir are keys ending in "/").
+
+    With a ContainerFiles, the changes made from outside up to `when` are merged in time order with the
+    script's own (the later write of a file wins), and the result is a ContainerFiles again."""
+    if isinstance(initial, ContainerFiles):
+        files: dict[str, str] = initial.copy()
+        events = [e for e in run.fs_events if e[0] <= when] if run is not None else []
+        if initial.pending:
+            files.pending = tuple(e for e in initial.pending if e[0] > when)
+            events += [e for e in initial.pending if e[0] <= when]
+            events.sort(key=lambda e: e[0])       # stable: at the same instant the script's own come first
+    else:
+        files = dict(initial)
+        events = [e for e in run.fs_events if e[0] <= when] if run is not None else []
+    for _t, kind, path, content in events:
         _apply_fs(files, kind, path, content)
+    if run is None:
+        return files
     for t0, t1, period, pattern in run.fs_cycles:
         # Inside a jumped steady span the state repeats with the period: replay the pattern up to the phase
         # (file operations set absolute values, so applying them again over the true state is harmless).
@@ -96,6 +112,9 @@ def files_at(run: Run, initial: dict[str, str], when: float) -> dict[str, str]:
 
 
 def _apply_fs(files: dict[str, str], kind: str, path: str, content: str | None) -> None:
+    if isinstance(files, ContainerFiles):
+        files.apply(kind, path, content)
+        return
     if kind == "write":
         files[path] = content or ""
     elif kind == "mkdir":
