@@ -36,8 +36,8 @@ from clusters.store.database import DbStore, dumps, in_transaction
 
 __all__ = ["CONTINUATION_PROMPT", "ContainerLog", "ContainerNotFound", "LineEditor", "LineRun", "LogLine",
            "LogOptions", "ShellSession", "StreamInfo", "container_end_attached", "container_exec", "container_logs",
-           "container_shell_line", "container_stream_check", "container_stream_info", "format_lines",
-           "interrupted_exit_code", "parse_since_time", "reads_commands"]
+           "container_keep_writes", "container_shell_line", "container_stream_check", "container_stream_info",
+           "format_lines", "interrupted_exit_code", "parse_since_time", "reads_commands"]
 
 
 @dataclass
@@ -98,6 +98,32 @@ def container_exec(*, cluster: Cluster, namespace: str, pod: str, container: str
     if wrote:
         request_reconcile(cluster.pk)
     return answer
+
+
+def container_keep_writes(*, cluster: Cluster, namespace: str, pod: str, container: str | None,
+                          events: list[tuple[float, str, str, str | None]]) -> bool:
+    """Keep file changes made in a running container from outside its program — (simulated time, "write" |
+    "mkdir" | "remove", path, content), e.g. what the commands typed into `kubectl exec -it … sh` wrote —
+    as container_exec keeps its command's. True if any was kept."""
+    if not events:
+        return False
+
+    def keep(store: DbStore) -> bool:
+        store.lock()
+        state = load_state(cluster, store)
+        found = state.get("Pod", namespace, pod)
+        if found is None:
+            return False
+        try:
+            logs.keep_writes(state, found, container, events)
+        except logs.ContainerError:
+            return False
+        return _save_notes(store, state)
+
+    kept = bool(in_transaction(cluster, keep))
+    if kept:
+        request_reconcile(cluster.pk)
+    return kept
 
 
 def _save_notes(store: DbStore, state: ClusterState) -> bool:

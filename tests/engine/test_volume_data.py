@@ -76,6 +76,27 @@ def test_the_two_container_pod_shares_its_empty_dir():
     assert page(state, "two-containers", container="nginx-container") == (200, "Hello from the debian container\n")
 
 
+SIDECAR = {  # the "Sidecar containers" concept page's example, as a Pod
+    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "myapp", "namespace": "default"},
+    "spec": {"containers": [{"name": "myapp", "image": "alpine:latest",
+                             "command": ["sh", "-c", 'while true; do echo "logging" >> /opt/logs.txt; sleep 1; done'],
+                             "volumeMounts": [{"name": "data", "mountPath": "/opt"}]}],
+             "initContainers": [{"name": "logshipper", "image": "alpine:latest", "restartPolicy": "Always",
+                                 "command": ["sh", "-c", "tail -F /opt/logs.txt"],
+                                 "volumeMounts": [{"name": "data", "mountPath": "/opt"}]}],
+             "volumes": [{"name": "data", "emptyDir": {}}]}}
+
+
+def test_a_sidecar_follows_what_the_app_container_is_writing():
+    state = fresh()
+    apply(state, SIDECAR)
+    run(state, T0 + 30)
+    assert ex(state, "myapp", "wc", "-l", "/opt/logs.txt", container="logshipper") == (0, "31 /opt/logs.txt\n", "")
+    lines = logs.container_logs(state, state.get("Pod", "default", "myapp"), "logshipper").lines
+    assert [line.text for line in lines] == ["logging"] * 31
+    assert [round(line.time - T0) for line in lines[:3]] == [0, 1, 2]      # each as it was written
+
+
 def test_an_empty_dir_lives_and_dies_with_its_pod():
     state = fresh()
     pod = busybox("scratch", "sleep 3600", [{"name": "tmp", "mountPath": "/cache"}], [{"name": "tmp", "emptyDir": {}}])

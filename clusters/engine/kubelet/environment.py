@@ -341,12 +341,16 @@ def _under(path: str, base: str) -> bool:
 
 
 def container_files(state: ClusterState, pod: dict, container: dict, *, image=None, start: float | None = None,
-                    attempt: int | None = None, cluster_room: int | None = None) -> ContainerFiles:
+                    attempt: int | None = None, cluster_room: int | None = None,
+                    siblings: bool = True) -> ContainerFiles:
     """The file system of a container started at `start`: its image's tree, the kubelet's files, its volumes
     and its own writes (see the module docstring). Changes after `start` — written by `kubectl exec`, kept
     in a volume by another container, a ConfigMap update reaching the pod — are `pending`, applied at their
     time. `attempt` names this run of the container (its own writes are not changes from outside);
-    `cluster_room`: the bytes the cluster's stores may still grow by (checked only when writing)."""
+    `cluster_room`: the bytes the cluster's stores may still grow by (checked only when writing).
+    `siblings`: what the pod's other running containers' programs are writing into an emptyDir they share
+    with this one is seen as it is written (their own views leave this one's out: no container waits on
+    another's view of itself)."""
     if image is None:
         image = images.lookup(container.get("image", ""))
     tree = rootfs.image_tree(image) if isinstance(image, images.Image) else EMPTY_TREE
@@ -410,6 +414,11 @@ def container_files(state: ClusterState, pod: dict, container: dict, *, image=No
         store = plan.store
         files[base + "/"] = ""
         add_entries(store.entries(state), lambda key, p=plan, s=store: volumedata.key_to_container_path(p, s, key))
+        if siblings and store.owner is pod:
+            for t, kind, key, content in _sibling_writes(state, pod, name, volume.get("name", "")):
+                path = volumedata.key_to_container_path(plan, store, key)
+                if path is not None:          # applied at their time, those from before the start at once
+                    pending.append((t, kind, path, content))
         used, capacity = _capacity(state, store, volume, cluster_room)
         mounts.append(Mount(base, read_only=plan.read_only, capacity=capacity, used=used))
     # The kubelet's own files (bind mounts over whatever is there).
@@ -426,6 +435,36 @@ def container_files(state: ClusterState, pod: dict, container: dict, *, image=No
     room = volumedata.CAPACITY if cluster_room is None else min(volumedata.CAPACITY, used + cluster_room)
     mounts.append(Mount("/", capacity=max(used, room), used=used))
     return ContainerFiles(files, tree=tree, hidden=hidden, mounts=mounts, pending=pending)
+
+
+def _sibling_writes(state: ClusterState, pod: dict, name: str, volume: str) -> list:
+    """What the pod's other running containers' scripts have written into the emptyDir `volume` up to now:
+    (time, kind, store key, content). Kept in the volume when they end (volumedata.flush_program_writes);
+    meanwhile their replays tell. (logs.py builds on this module: program_at is imported here.)"""
+    from .logs import program_at
+
+    found = []
+    spec = pod.get("spec") or {}
+    records = state.sim(pod).get("c") or {}
+    for other in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        record = records.get(other.get("name"))
+        if other.get("name") == name or record is None or record.get("st") != "run" or record.get("start") is None \
+                or record["start"] > state.now or "command" not in other and "args" not in other:
+            continue
+        plans = [p for p in volumedata.container_mounts(state, pod, other)
+                 if p.store is not None and p.volume.get("name") == volume]
+        if not plans:
+            continue
+        program = program_at(state, pod, other, record["start"], int(record.get("attempt", 0)), siblings=False)
+        if program is None or not program.uses_shell:
+            continue
+        run = program.run(state.now).shell_run
+        for t, kind, path, content in volumedata.program_writes(run, state.now) if run is not None else ():
+            plan = volumedata.mount_of(plans, path)
+            if plan is not None and plan.store is not None:
+                key = volumedata.container_path_to_key(plan, plan.store, path)
+                found.append((t, kind, key.rstrip("/") if kind != "mkdir" else key, content))
+    return found
 
 
 def _capacity(state: ClusterState, store: volumedata.Store, volume: dict, cluster_room: int | None

@@ -85,7 +85,7 @@ def _container_spec(pod: dict, name: str) -> dict | None:
 
 
 def program_at(state: ClusterState, pod: dict, container: dict, start: float, attempt: int | None = None, *,
-               cluster_room: int | None = None) -> Program | None:
+               cluster_room: int | None = None, siblings: bool = True) -> Program | None:
     """The program the kubelet runs for this container when started at `start` (see PodWorker._program);
     `attempt`: which run of the container that is (None: the current one)."""
     image = images.lookup(container.get("image", ""))
@@ -99,7 +99,8 @@ def program_at(state: ClusterState, pod: dict, container: dict, start: float, at
     if attempt is None:
         attempt = int((state.sim(pod).get("c", {}).get(container.get("name", "")) or {}).get("attempt", 0))
     world = ContainerWorld(env, build=lambda: container_files(state, pod, container, image=image, start=start,
-                                                              attempt=attempt, cluster_room=cluster_room))
+                                                              attempt=attempt, cluster_room=cluster_room,
+                                                              siblings=siblings))
     # The pod's network, as the kubelet's programs have it (`kubectl exec … -- curl http://localhost/`).
     return program_for(image, container, world, start, _memory_limit(container), net=PodNetwork(state, pod))
 

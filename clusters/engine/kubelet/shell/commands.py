@@ -656,10 +656,42 @@ def _c_head(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
 
 def _c_tail(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     if "-f" in argv[1:] or "-F" in argv[1:]:
-        # Follows forever: after printing, it blocks (files never change behind its back here).
-        _head_tail(sh, [a for a in argv if a not in ("-f", "-F")], io, tail=True)
-        raise _Stop()
+        args = [a for a in argv if a not in ("-f", "-F")]
+        status = _head_tail(sh, args, io, tail=True)
+        names = [a for i, a in enumerate(args[1:], 1) if not a.startswith("-") and args[i - 1] != "-n"]
+        if len(names) == 1 and (status == 0 or "-F" in argv[1:]):
+            _follow(sh, names[0], io, retry="-F" in argv[1:])
+        raise _Stop()                    # follows for good: blocked once nothing more is known to come
     return _head_tail(sh, argv, io, tail=True)
+
+
+def _follow(sh: _Shell, name: str, io: _IO, *, retry: bool) -> None:
+    """`tail -f`/`-F`: print what is added to the file as it is written from outside (another container
+    writing into a shared volume, `kubectl exec`), at the instant it is (busybox's messages for -F)."""
+    path = sh.abspath(name)
+    last = sh.files.get(path)
+    for when, _kind, changed, _content in list(sh.pending):
+        if changed != path and not path.startswith(changed.rstrip("/") + "/"):
+            continue
+        if when > sh.now:
+            sh.advance(when - sh.now)    # applies the change (and any before it)
+        now = sh.files.get(path)
+        if now == last:
+            continue
+        if now is None:
+            if retry:
+                io.err.write(f"tail: {name} has become inaccessible: No such file or directory\n")
+        elif last is None:
+            if not retry:
+                continue
+            io.err.write(f"tail: {name} has appeared; following end of new file\n")
+            io.out.write(now)
+        elif now.startswith(last):
+            io.out.write(now[len(last):])
+        else:
+            io.err.write(f"tail: {name}: file truncated\n")
+            io.out.write(now)
+        last = now
 
 
 def _c_seq(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
