@@ -45,10 +45,25 @@ class RawApi:
             last = current
         raise AssertionError("the cluster kept changing")
 
+    def settled(self, timeout: float = 60) -> None:
+        """Wait until a fresh cluster has started its system pods (kube-system, local-path-storage,
+        ingress-nginx): until then its control loops write in the background."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pods = self.request("GET", "/api/v1/pods").json()["items"]
+            if pods and all(p["status"].get("phase") == "Succeeded" or any(
+                    c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or ())
+                    for p in pods):
+                return
+            time.sleep(0.3)
+        raise AssertionError("the system pods did not start")
+
 
 @pytest.fixture(scope="module")
 def raw(kubectl, tmp_path_factory):
-    return RawApi(kubectl.kubeconfig, tmp_path_factory.mktemp("raw"))
+    api = RawApi(kubectl.kubeconfig, tmp_path_factory.mktemp("raw"))
+    api.settled()
+    return api
 
 
 @pytest.fixture

@@ -45,11 +45,44 @@ def test_get_nodes_like_a_fresh_cluster(kubectl):
 
 def test_namespaces_and_system_objects(kubectl):
     names = kubectl("get", "ns", "-o", "jsonpath={.items[*].metadata.name}").split()
-    assert names == ["default", "kube-node-lease", "kube-public", "kube-system"]
+    # kubeadm's four, kind's local-path-storage and the ingress-nginx add-on's
+    assert names == ["default", "ingress-nginx", "kube-node-lease", "kube-public", "kube-system", "local-path-storage"]
     assert kubectl("get", "sa", "default", "-n", "kube-public", "-o", "name") == "serviceaccount/default\n"
     assert "kube-root-ca.crt" in kubectl("get", "cm", "-A")
     assert "standard (default)" in kubectl("get", "storageclass")
     assert "10.96.0.1" in kubectl("get", "svc", "kubernetes")
+
+
+def test_a_fresh_cluster_runs_what_kind_runs(kubectl):
+    """`kubectl get pods -A` as on a fresh kind cluster: the control plane's static pods, CoreDNS, kube-proxy and
+    kindnet on every node, the local-path provisioner and the ingress-nginx add-on, all Running (or Completed)."""
+    deadline = time.monotonic() + 60
+    while True:
+        rows = [line.split() for line in kubectl("get", "pods", "-A", "--no-headers").splitlines()]
+        if len(rows) == 16 and all(r[3] in ("Running", "Completed") and (r[3] == "Completed" or r[2] == "1/1")
+                                   for r in rows):
+            break
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.5)
+    names = [re.sub(r"-[a-z0-9]{8,10}-[a-z0-9]{5}$", "-…", re.sub(r"^(kube-proxy|kindnet|ingress-nginx-admission-\w+)-"
+                                                                    r"[a-z0-9]{5}$", r"\1-…", r[1])) for r in rows]
+    assert names == [
+        "ingress-nginx-admission-create-…", "ingress-nginx-admission-patch-…", "ingress-nginx-controller-…",
+        "coredns-…", "coredns-…", "etcd-control-plane", "kindnet-…", "kindnet-…", "kindnet-…",
+        "kube-apiserver-control-plane", "kube-controller-manager-control-plane", "kube-proxy-…", "kube-proxy-…",
+        "kube-proxy-…", "kube-scheduler-control-plane", "local-path-provisioner-…"]
+    services = {tuple(line.split()[:5]) for line in kubectl("get", "svc", "-A", "--no-headers").splitlines()}
+    assert ("kube-system", "kube-dns", "ClusterIP", "10.96.0.10", "<none>") in services
+    assert any(s[:3] == ("ingress-nginx", "ingress-nginx-controller", "LoadBalancer") and s[4] == "172.18.255.200"
+               for s in services)
+    coredns = next(r[1] for r in rows if r[1].startswith("coredns-"))
+    log = kubectl("logs", "-n", "kube-system", coredns).splitlines()
+    assert log[0] == ".:53" and log[1].startswith("[INFO] plugin/reload: Running configuration SHA512 = ")
+    assert log[2:4] == ["CoreDNS-1.13.1", "linux/amd64, go1.25.2, 1db4568"]
+    described = kubectl("describe", "node", "control-plane")
+    assert "Non-terminated Pods:          (6 in total)" in described
+    assert re.search(r"cpu\s+750m \(18%\)\s+0 \(0%\)", described), described
+    assert re.search(r"memory\s+150Mi \(1%\)\s+0 \(0%\)", described), described
 
 
 def test_api_resources_and_versions(kubectl):
