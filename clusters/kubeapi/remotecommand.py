@@ -369,14 +369,31 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         if task.cancelled():
             line = progress.get("line")
             if line is not None:
-                session.commit(line, upto=progress.get("reached", line.chunks[0][0] if line.chunks else 0.0))
+                upto = progress.get("reached", line.chunks[0][0] if line.chunks else 0.0)
+                session.commit(line, upto=upto)
+                await self.keep_files(session, [event for event in line.fs_events if event[0] <= upto])
             else:
                 session.state.status = 130
             await self.out(STDOUT, "^C\n")
             return
-        task.result()
+        line = task.result()
+        await self.keep_files(session, line.fs_events)
 
-    async def play_command(self, session: replay.ShellSession, command: str, progress: dict) -> None:
+    async def keep_files(self, session: replay.ShellSession, events: list) -> None:
+        """What the command wrote stays in the container, as a one-shot exec's does (replay.container_keep_writes):
+        `kubectl exec POD -- cat` sees it, and so does the session's next command."""
+        if not events:
+            return
+        try:
+            kept = await sync_to_async(replay.container_keep_writes)(
+                cluster=self.cluster, namespace=self.namespace, pod=self.pod, container=self.info.container,
+                events=events)
+        except ApiError:
+            kept = False
+        if kept:
+            session.files_kept()    # else they stay on top of the container's files for this session only
+
+    async def play_command(self, session: replay.ShellSession, command: str, progress: dict) -> replay.LineRun:
         """Replay the command from the simulated time it was typed, its output paced by the simulated clock;
         a command still running at the horizon is replayed further (a loop that keeps printing)."""
         from clusters import selectors
@@ -402,13 +419,14 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             if line.finished:
                 await _until(cluster, line.end)
                 session.commit(line)
-                return
+                return line
             if horizon >= MAX_COMMAND_SECONDS:
                 await _until(cluster, start + horizon)
                 session.commit(line, upto=start + horizon)
                 await self.out(STDERR, f"{session.shell}: stopped after {MAX_COMMAND_SECONDS / 3600:g} h of "
                                        "simulated time (the playground's limit for one command)\n")
-                return
+                line.fs_events = [event for event in line.fs_events if event[0] <= start + horizon]
+                return line
             await _until(cluster, start + horizon)
             horizon = min(horizon * 4, MAX_COMMAND_SECONDS)
 

@@ -167,6 +167,8 @@ def test_exec_it_sh_keeps_its_state_and_exits_with_the_code(k, busybox):
         assert term.screen.endswith("exit 3\r\ncommand terminated with exit code 3\r\n")
     finally:
         term.close()
+    # What the session wrote stays in the container, as a one-shot exec's writes do.
+    assert k("exec", busybox, "--", "cat", "/tmp/note") == "saved\n"
 
 
 def test_exec_it_line_editing_history_and_ctrl_c(k, busybox):

@@ -53,6 +53,15 @@ def test_files_written_by_one_line_are_there_for_the_next():
     assert typed(shell, "cat /etc/motd")[0] == "cat: can't open '/etc/motd': No such file or directory\n"
 
 
+def test_files_kept_by_the_container_are_read_from_it():
+    shell = ShellSession(["sh"])
+    typed(shell, "echo mine > /tmp/x")
+    shell.files_kept()                            # the caller persisted them: the container has them now
+    kept = ShellWorld(env=WORLD.env, files={**WORLD.files, "/tmp/x": "changed since\n"}, hostname="web")
+    result = shell.run("cat /tmp/x", kept, now=T0, until=T0 + 60)
+    assert [text for _t, _s, text in result.chunks] == ["changed since\n"]
+
+
 def test_a_run_changes_nothing_until_it_is_committed():
     shell = ShellSession(["sh"])
     result = shell.run("cd /tmp; Z=1", WORLD, now=T0, until=T0 + 60)

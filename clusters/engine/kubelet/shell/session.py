@@ -120,8 +120,8 @@ class ShellState:
     errexit: bool = False
     xtrace: bool = False
     positional: list[str] = field(default_factory=list)
-    # The session's own file changes, in order: (kind, path, content) as in Run.fs_events. The container's
-    # files are read afresh for each command; these go on top.
+    # The session's own file changes not kept by the container yet, in order: (kind, path, content) as in
+    # Run.fs_events. The container's files are read afresh for each command; these go on top.
     fs_events: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
@@ -239,6 +239,11 @@ class ShellSession:
 
     def prompt(self, hostname: str, busybox: bool) -> str:
         return prompt(self.shell, hostname, self.state.cwd, busybox)
+
+    def files_kept(self) -> None:
+        """The container now holds the session's file changes itself (the caller persisted them): later
+        commands read them from the container's files, with what anyone else wrote since."""
+        self.state.fs_events = []
 
 
 # ------------------------------------------------------------------------------------------ line editing
