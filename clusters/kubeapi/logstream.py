@@ -6,6 +6,11 @@ time, and also as soon as the cluster's channel group says something changed
 (the container exited, the clock was moved). It ends when the attempt being
 followed has exited (a restart starts a new attempt: real `kubectl logs -f`
 ends there too) or when the client goes away.
+
+`follow` gives whole log lines (`logs -f`); `follow_text` gives the output as a
+terminal attached to the program shows it (`attach`): a line still being
+written — `wget -q -O-` printing `OK!` without a newline, in a loop — appears
+as it grows.
 """
 from __future__ import annotations
 
@@ -48,6 +53,42 @@ def position_of(log: ContainerLog) -> tuple[float, int] | None:
 async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
                  position: tuple[float, int] | None) -> AsyncIterator[LogLine]:
     """The lines of `first`'s attempt after `position`, as they appear, until the attempt exits."""
+    async for log in _reads(cluster_id, namespace, pod, first):
+        fresh, position = _after(log.lines, position)
+        for line in fresh:
+            yield line
+
+
+async def follow_text(cluster_id, namespace: str, pod: str, first: ContainerLog) -> AsyncIterator[tuple[str, str]]:
+    """What `first`'s attempt writes from now on, as (stream, text), until it exits: each line as soon as any
+    of it is there, growing in place while it is written; its line break once the next line begins (or the
+    attempt ends). A replay cannot tell a finished last line from one still being written, so the break
+    waits for the next line: the text never does."""
+    keys = _keys(first.lines)
+    position = keys[-1] if keys else None
+    sent = len(first.lines[-1].text) if first.lines else 0
+    current: str | None = None        # the stream of the line being shown, once something of it was shown
+    async for log in _reads(cluster_id, namespace, pod, first):
+        for line, key in zip(log.lines, _keys(log.lines)):
+            if position is not None and key < position:
+                continue
+            if key == position:
+                if len(line.text) > sent:
+                    current = line.stream
+                    yield line.stream, line.text[sent:]
+                    sent = len(line.text)
+                continue
+            if current is not None:
+                yield current, "\n"
+            position, sent, current = key, len(line.text), line.stream
+            if line.text:
+                yield line.stream, line.text
+    if current is not None:
+        yield current, "\n"
+
+
+async def _reads(cluster_id, namespace: str, pod: str, first: ContainerLog) -> AsyncIterator[ContainerLog]:
+    """`first`'s attempt read again as time passes (and when the cluster changes), until it exits."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAX_FOLLOW_SECONDS
     options = replay.LogOptions(container=first.container)
@@ -71,6 +112,4 @@ async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
                     log.ended = True
             except ApiError:
                 return  # the pod is gone (or the container can no longer be read): the stream ends
-            fresh, position = _after(log.lines, position)
-            for line in fresh:
-                yield line
+            yield log

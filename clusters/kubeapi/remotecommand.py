@@ -459,9 +459,8 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         await self.finish(SUCCESS)
 
     async def follow_output(self, first) -> None:
-        async for line in logstream.follow(self.cluster.pk, self.namespace, self.pod, first,
-                                           logstream.position_of(first)):
-            await self.out(STDOUT if line.stream == "stdout" else STDERR, line.text + "\n")
+        async for stream, text in logstream.follow_text(self.cluster.pk, self.namespace, self.pod, first):
+            await self.out(STDOUT if stream == "stdout" else STDERR, text)
 
     async def keys_to_program(self) -> bool:
         """A terminal attached to a program that does not read it: keys are echoed; Ctrl-C interrupts the
