@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from clusters.apiserver import bootstrap
 from clusters.apiserver.bootstrap import cluster_objects
 from clusters.apiserver.tables import build_table
 from clusters.engine import resources
@@ -277,3 +278,27 @@ def test_system_images_answer_their_probes_and_name_their_ports():
     assert images.run_mode(certgen, None, ["create", "--secret-name=x"]) == "exit"
     for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
         assert images.run_mode(images.lookup(f"registry.k8s.io/{name}:v1.37.0"), [name, "--v=2"], None) == "server"
+
+
+def test_with_their_probes_the_system_pods_pass_them(monkeypatch):
+    """bootstrap leaves the probes out (SYSTEM_POD_PROBES, why there); with them the manifests are kubeadm's,
+    CoreDNS's and ingress-nginx's, and the images answer them: every pod Ready, no restart."""
+    monkeypatch.setattr(bootstrap, "SYSTEM_POD_PROBES", True)
+    objects = cluster_objects(workers=1, now=T0, seed=7)
+    apiserver = next(o for o in objects if o["metadata"]["name"] == "kube-apiserver-control-plane")["spec"]
+    probes = {k: (v["httpGet"]["path"], v["httpGet"]["port"], v["periodSeconds"])
+              for k, v in apiserver["containers"][0].items() if k.endswith("Probe")}
+    assert probes == {"livenessProbe": ("/livez", 6443, 10), "readinessProbe": ("/readyz", 6443, 1),
+                      "startupProbe": ("/livez", 6443, 10)}
+    state = new_state(workers=1)
+    run(state, T0 + 75)   # past CoreDNS's liveness delay (60 s) and the control plane's startup probes
+    pods = system_pods(state)
+    assert len(pods) == 14
+    assert all(p["status"]["phase"] == "Succeeded" or
+               next(c for c in p["status"]["conditions"] if c["type"] == "Ready")["status"] == "True" for p in pods)
+    assert all(c["restartCount"] == 0 for p in pods for c in p["status"]["containerStatuses"])
+    # No liveness or startup failure, no kill. (The readiness probes may fail while a program is still starting.)
+    failures = [e["message"] for e in state.list("Event", "kube-system") if e["reason"] in ("Unhealthy", "Killing")]
+    assert all(message.startswith("Readiness probe failed") for message in failures), failures
+    coredns = next(p for p in pods if p["metadata"]["name"].startswith("coredns-"))
+    assert coredns["spec"]["containers"][0]["livenessProbe"]["httpGet"]["port"] == "liveness-probe"
