@@ -60,7 +60,6 @@ CONTAINER_RUNTIME = "containerd://2.1.4"
 OS_IMAGE = "Debian GNU/Linux 12 (bookworm)"
 KERNEL = "6.8.0-48-generic"
 SYSTEM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
-ADDON_NAMESPACES = ("local-path-storage", "ingress-nginx")
 CONTROL_PLANE = "control-plane"
 CONTROL_PLANE_TAINT = {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}
 CLUSTER_DNS_IP = "10.96.0.10"
@@ -447,11 +446,8 @@ class _Installer:
 def _drop_probes(obj: dict) -> None:
     """A pod's or a pod template's containers without their probes (see SYSTEM_POD_PROBES)."""
     spec = obj.get("spec") or {}
-    template = spec.get("template") if obj["kind"] != "Pod" else None
-    if obj["kind"] == "Job":
-        template = spec.get("template")
-    pod_spec = (template or {}).get("spec") if template is not None else spec
-    for container in (pod_spec or {}).get("containers") or ():
+    pod_spec = spec if obj["kind"] == "Pod" else (spec.get("template") or {}).get("spec") or {}
+    for container in pod_spec.get("containers") or ():
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             container.pop(probe, None)
 
