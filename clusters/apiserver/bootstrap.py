@@ -68,6 +68,7 @@ SERVICE_SUBNET = "10.96.0.0/12"      # kubeadm's default serviceSubnet, the rang
 POD_SUBNET = "10.244.0.0/16"         # kind's podSubnet
 CLUSTER_NAME = "kubernetes"          # kubeadm's default clusterName
 API_SERVER_PORT = 6443
+BOOTSTRAP_TOKEN_ID = "abcdef"        # kind's well-known bootstrap token, abcdef.0123456789abcdef
 NODE_CRITICAL, CLUSTER_CRITICAL = "system-node-critical", "system-cluster-critical"
 # kubeadm's, CoreDNS's and ingress-nginx's liveness, readiness and startup probes. The engine's kubelet wakes
 # the cluster at every probe period, as prober workers tick (pkg/kubelet/prober/worker.go); kubeadm's readiness
@@ -364,16 +365,30 @@ class _Installer:
              "data": {"ClusterConfiguration": _CLUSTER_CONFIGURATION}},
             {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "kubelet-config", "namespace": ns},
              "data": {"kubelet": _KUBELET_CONFIGURATION}},
+            # What kube-apiserver publishes for aggregated servers and for its legacy token tracking.
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "extension-apiserver-authentication", "namespace": ns},
+             "data": {"client-ca-file": self.ca_pem, "requestheader-allowed-names": '["front-proxy-client"]',
+                      "requestheader-client-ca-file": self.ca_pem,
+                      "requestheader-extra-headers-prefix": '["X-Remote-Extra-"]',
+                      "requestheader-group-headers": '["X-Remote-Group"]', "requestheader-uid-headers": "[]",
+                      "requestheader-username-headers": '["X-Remote-User"]'}},
+            {"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "kube-apiserver-legacy-service-account-token-tracking", "namespace": ns},
+             "data": {"since": timestamp(self.now)[:10]}},
+            # kubeadm's discovery document for `kubeadm join`, signed for its bootstrap token.
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cluster-info", "namespace": "kube-public"},
+             "data": {"kubeconfig": _cluster_info(self.ca_pem),
+                      f"jws-kubeconfig-{BOOTSTRAP_TOKEN_ID}": _jws(self.rng)}},
             _coredns_deployment(), _kube_proxy_daemonset(), _kindnet_daemonset(),
         )]
-        holder = f"{CONTROL_PLANE}_{_uid(self.rng)}"
-        for name in ("kube-controller-manager", "kube-scheduler"):
+        for name in ("kube-controller-manager", "kube-scheduler"):   # their leader elections, each won at once
             found.append(self._created({
                 "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": name, "namespace": ns},
-                "spec": {"holderIdentity": f"{CONTROL_PLANE}_{_uid(self.rng)}" if name == "kube-scheduler" else holder,
-                         "leaseDurationSeconds": 15, "acquireTime": micro_timestamp(self.now),
-                         "renewTime": micro_timestamp(self.now), "leaseTransitions": 0},
+                "spec": {"holderIdentity": f"{CONTROL_PLANE}_{_uid(self.rng)}", "leaseDurationSeconds": 15,
+                         "acquireTime": micro_timestamp(self.now), "renewTime": micro_timestamp(self.now),
+                         "leaseTransitions": 0},
             }))
         return found
 
@@ -450,6 +465,21 @@ def _drop_probes(obj: dict) -> None:
     for container in pod_spec.get("containers") or ():
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             container.pop(probe, None)
+
+
+def _cluster_info(ca_pem: str) -> str:
+    ca = base64.b64encode(ca_pem.encode()).decode()
+    return (f"apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {ca}\n"
+            f"    server: https://{CONTROL_PLANE}:{API_SERVER_PORT}\n  name: \"\"\ncontexts: null\n"
+            "current-context: \"\"\nkind: Config\npreferences: {}\nusers: null\n")
+
+
+def _jws(rng: random.Random) -> str:
+    """A detached JWS (header..signature), as the bootstrap signer writes it: HS256 with the token's key id."""
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": BOOTSTRAP_TOKEN_ID},
+                                                 separators=(",", ":")).encode()).decode().rstrip("=")
+    signature = base64.urlsafe_b64encode(bytes(rng.getrandbits(8) for _ in range(32))).decode().rstrip("=")
+    return f"{header}..{signature}"
 
 
 def _pem(label: str, rng: random.Random, size: int) -> str:
