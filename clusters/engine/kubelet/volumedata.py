@@ -324,6 +324,8 @@ def sync_delay(pod: dict) -> float:
 def watch_sources(state: ClusterState, pod: dict, node: dict) -> None:
     """Note on the node the ConfigMaps and Secrets this pod's volumes project (the kubelet's watches)."""
     namespace = pod["metadata"].get("namespace", "default")
+    if namespace in _NOT_WATCHED_NAMESPACES:
+        return
     wanted = []
     for volume in (pod.get("spec") or {}).get("volumes") or []:
         for kind, ref in _sources(volume):
@@ -341,7 +343,21 @@ def watch_sources(state: ClusterState, pod: dict, node: dict) -> None:
             state.sim(obj)["proj"] = _projection_note(state, obj)
 
 
+# The cluster's CA bundle, which every pod's kube-api-access volume projects: the playground never rotates it.
+_NOT_WATCHED = ("kube-root-ca.crt",)
+# The add-ons' own configuration (CoreDNS's Corefile, kube-proxy's): their pods read it at start, and keeping
+# a copy of it for every idle pass to load would cost every cluster; a change to it shows at once.
+_NOT_WATCHED_NAMESPACES = ("kube-system", "local-path-storage", "ingress-nginx")
+
+
 def _sources(volume: dict):
+    """The ConfigMaps and Secrets a volume projects and the kubelet watches, as (kind, name)."""
+    for kind, name in _all_sources(volume):
+        if name not in _NOT_WATCHED:
+            yield kind, name
+
+
+def _all_sources(volume: dict):
     if "configMap" in volume:
         yield "ConfigMap", volume["configMap"].get("name", "")
     elif "secret" in volume:
@@ -377,7 +393,7 @@ def track_sources(state: ClusterState, node: dict) -> None:
             state.sim(obj)["proj"] = {**_projection_note(state, obj), "at": state.now,
                                       "prev": proj["prev"] if pending else proj["data"]}
             state.wake_at(state.now + SYNC_DELAY[1])
-        else:
+        elif not obj["metadata"].get("resourceVersion"):
             fingerprint = state.fingerprint(obj)
             if fingerprint is not None and proj.get("fp") != fingerprint:
                 proj["fp"] = fingerprint        # unchanged: the next passes compare this checksum only
@@ -409,6 +425,9 @@ def _projection_note(state: ClusterState, obj: dict) -> dict:
 
 def _changed(state: ClusterState, obj: dict, proj: dict) -> bool:
     """Is `obj` another version than the one projected?"""
+    rv = obj["metadata"].get("resourceVersion")
+    if rv:
+        return proj["rv"] != str(rv)
     fingerprint = state.fingerprint(obj)
     if fingerprint is not None and proj.get("fp") == fingerprint:
         return False
