@@ -2,6 +2,7 @@
 what bootstrap writes, what the controllers and kubelets make of it, and what kubectl then shows."""
 from __future__ import annotations
 
+import copy
 import re
 import time
 from datetime import UTC, datetime
@@ -10,7 +11,9 @@ import pytest
 
 from clusters.apiserver import bootstrap
 from clusters.apiserver.bootstrap import cluster_objects
+from clusters.apiserver.registry import storage_type
 from clusters.apiserver.tables import build_table
+from clusters.apiserver.validation import validate_object
 from clusters.engine import resources
 from clusters.engine.kubelet import images, system_images
 from clusters.engine.kubelet.logs import container_logs
@@ -125,6 +128,12 @@ def test_nodes_report_the_images_kinds_node_image_ships():
     assert system_images.KINDNETD_IMAGE in names and "registry.k8s.io/kube-proxy:v1.37.0" in names
     sizes = [entry["sizeBytes"] for entry in node["status"]["images"]]
     assert sizes == sorted(sizes, reverse=True) and all(sizes)
+
+
+def test_every_object_passes_the_api_servers_validation():
+    """What a learner edits (`kubectl edit deploy coredns -n kube-system`) is validated as any update."""
+    for obj in cluster_objects(workers=2, now=T0, seed=7, ca_pem="-----BEGIN CERTIFICATE-----\n"):
+        validate_object(copy.deepcopy(obj), storage_type(obj["kind"]), old=copy.deepcopy(obj))
 
 
 def test_bootstrap_is_deterministic_and_quick():
