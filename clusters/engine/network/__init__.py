@@ -18,6 +18,11 @@ The model, in the order a request meets it:
   deterministic — or sticky under sessionAffinity ClientIP; NodePorts on every node IP, externalIPs and
   load balancer IPs alike; pod IPs directly; 127.0.0.1 to the pod itself. No endpoint: refused (REJECT);
   unknown address: timeout; a free address of a node's pod range: no route to host.
+* **Policy** (policy.py). NetworkPolicy as kind's kindnet (kube-network-policies) enforces it, on the
+  connection as routed — after DNAT, so a Service is judged on the backend pod: isolation by the
+  policies selecting a pod, egress of the source and ingress of the destination both required, replies
+  and a pod's own node always allowed, hostNetwork pods as node traffic. A blocked connection is dropped
+  (a timeout); a DNS query is UDP 53 to a CoreDNS pod like any other, so a pod denied it sees DNS time out.
 * **Answers** (traffic.py). The answering container's program answers (kubelet/program.py Program.http)
   if it was running and listening at that instant, else the connection is refused. The control plane's
   API server answers an anonymous request as it does (403 Status JSON).
@@ -41,6 +46,8 @@ The API, for the rest of the simulation:
     traffic.cpu_millicores(state, {uid: rate}) -> {pod uid: millicores}
     index.get_index(state)                     Services by IP/name, endpoints by Service, pods by IP:
                                                built once per state as written, reused by every request
+    policy.get_policies(state)                 NetworkPolicies by namespace, likewise once per state;
+                                               None when there are none: a request then skips every check
 
 The kubelet hands every container program a PodNetwork (kubelet/lifecycle.py), which fills the shell's
 ShellWorld.http, .resolve, .reverse and .net. Pure: the standard library and clusters.engine only.

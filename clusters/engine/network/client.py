@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..state import ClusterState
 from . import dns, traffic
 from .index import NetworkIndex, PodEntry, get_index
+from .policy import Policies, get_policies
 from .routing import Client
 
 OUTSIDE_IP = "172.18.0.1"   # the docker network's gateway: where a kind cluster sees the host's requests come from
@@ -23,6 +24,7 @@ class PodNetwork:
         meta = (pod or {}).get("metadata") or {}
         self.namespace = meta.get("namespace", "default") if pod is not None else ""
         self._search = dns.cluster_search_list(self.namespace) if pod is not None and self._cluster_dns() else []
+        self._view: tuple[NetworkIndex, Policies, NetworkIndex] | None = None
 
     def _cluster_dns(self) -> bool:
         spec = (self.pod or {}).get("spec") or {}
@@ -33,7 +35,16 @@ class PodNetwork:
 
     @property
     def index(self) -> NetworkIndex:
-        return get_index(self.state)
+        """The network index; under NetworkPolicy, as this pod sees it (policy.py: whether DNS answers it)."""
+        index = get_index(self.state)
+        if self.pod is None:
+            return index
+        rules = get_policies(self.state)
+        if rules is None:
+            return index
+        if self._view is None or self._view[0] is not index or self._view[1] is not rules:
+            self._view = (index, rules, rules.pod_view(index, self.client()))
+        return self._view[2]
 
     def client(self) -> Client:
         if self.pod is None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..state import ClusterState
-from . import ingress, routing
+from . import ingress, policy, routing
 from .index import NetworkIndex, PodEntry, get_index
 
 if TYPE_CHECKING:
@@ -109,6 +109,9 @@ def request(state: ClusterState, url: str, when: float, *, source: dict | None =
 def connect_and_ask(state: ClusterState, index: NetworkIndex, client: routing.Client, scheme: str, ip: str,
                     port: int, path: str, when: float, *, host: str = "", depth: int = 0) -> Response:
     routed = routing.route(index, client, ip, port, when)
+    rules = policy.get_policies(state)
+    if rules is not None and routed.kind in ("pod", "node") and not rules.admits(index, client, routed, ip, when):
+        routed.kind = "timeout"               # NetworkPolicy: the CNI drops the SYN
     service = (routed.service.namespace, routed.service.name) if routed.service is not None else None
     base = Response(routed.kind, ip=ip, port=port, service=service)
     if routed.kind in ("refused", "timeout", "unreachable"):
@@ -228,7 +231,9 @@ def _through_ingress(state: ClusterState, index: NetworkIndex, entry: PodEntry, 
         forwarded.ip, forwarded.port = base.ip, base.port
         forwarded.service = (svc.namespace, svc.name) if svc is not None else None
         if forwarded.outcome != "ok":
-            forwarded.outcome, forwarded.status, forwarded.body = "ok", 502, ingress.error_page(502, "Bad Gateway")
+            # nginx: 504 when proxy_connect_timeout ran out on every try (a dropped SYN), else 502
+            code, text = (504, "Gateway Time-out") if forwarded.outcome == "timeout" else (502, "Bad Gateway")
+            forwarded.outcome, forwarded.status, forwarded.body = "ok", code, ingress.error_page(code, text)
             forwarded.pod, forwarded.container = entry.pod, container["name"]
         return forwarded
     return None
@@ -306,9 +311,13 @@ def backend_shares(state: ClusterState, url: str, when: float, *, source: dict |
     if not candidates:
         return {}
     shares: dict[str, float] = {}
+    rules = policy.get_policies(state)
     for endpoint, target_port in candidates:
         entry = index.pod_at(endpoint.ip, when)
-        if entry is None or _answer(state, index, entry, target_port, path, when, scheme == "tcp") is None:
+        if entry is None or rules is not None and not rules.admits(
+                index, client, routing.Route("pod", entry.ip, target_port, pod=entry, service=svc), ip, when):
+            continue
+        if _answer(state, index, entry, target_port, path, when, scheme == "tcp") is None:
             continue
         uid = entry.pod["metadata"].get("uid", "")
         shares[uid] = shares.get(uid, 0.0) + 1.0 / len(candidates)
