@@ -122,6 +122,7 @@ def test_nginx_has_curl_and_bash_but_no_ping_ps_or_vi_and_its_sh_is_dash():
         assert ex(state, "web", "sh", "-c", tool) == (127, "", f"sh: 1: {tool}: not found\n")
     assert ex(state, "web", "bash", "-c", "ping x") == (127, "", "bash: line 1: ping: command not found\n")
     assert ex(state, "web", "which", "curl")[1] == "/usr/bin/curl\n"
+    assert ex(state, "web", "which", "apt-get")[1] == "/usr/bin/apt-get\n"          # a Debian image
     assert ex(state, "web", "ls", "/bin/bash") == (0, "/bin/bash\n", "")      # /bin is /usr/bin (merged /usr)
     assert ex(state, "web", "cat", "/nope") == (1, "", "cat: /nope: No such file or directory\n")
     assert ex(state, "web", "ls", "/nope") == (2, "", "ls: cannot access '/nope': No such file or directory\n")

@@ -333,7 +333,7 @@ sha1sum sha256sum sha512sum sleep sort split stat strings stty su sum sync tac t
 timeout top touch tr traceroute true truncate tty udhcpc umount uname uniq unlink unzip uptime usleep uudecode
 uuencode vi watch wc wget which whoami xargs yes zcat
 """.split())
-# Debian/Ubuntu base: coreutils, bash, grep, sed, findutils … but no wget, curl, ping or (Debian) ps.
+# Debian/Ubuntu base: coreutils, bash, grep, sed, findutils, apt … but no wget, curl, ping or (Debian) ps.
 _COREUTILS = frozenset("""
 sh bash dash [ arch b2sum base32 base64 basename cat chgrp chmod chown chroot cksum comm cp csplit cut date dd df
 dir dircolors dirname du echo env expand expr factor false fmt fold groups head hostid hostname id install join
@@ -341,7 +341,7 @@ link ln logname ls md5sum mkdir mkfifo mknod mktemp mv nice nl nohup nproc numfm
 printenv printf ptx pwd readlink realpath rm rmdir runcon seq sha1sum sha224sum sha256sum sha384sum sha512sum
 shred shuf sleep sort split stat stdbuf stty sum sync tac tail tee test timeout touch tr true truncate tsort tty
 uname unexpand uniq unlink users vdir wc who whoami yes grep egrep fgrep sed find xargs gzip gunzip zcat tar
-mount umount su login getent ldd which mawk awk more kill
+mount umount su login getent ldd which mawk awk more kill apt apt-get apt-cache dpkg
 """.split())
 _PROCPS = frozenset({"ps", "top", "free", "pgrep", "pkill", "uptime", "watch", "kill"})
 _BUILDPACK = _COREUTILS | _PROCPS | {"curl", "wget", "git", "ssh", "gcc", "make", "perl", "openssl"}
