@@ -47,6 +47,7 @@ lint: $(VENV)/.dev
 bench: $(VENV)/.dev services
 	$(PY) bench/api_latency.py
 	$(PY) bench/engine.py
+	$(PY) bench/network.py
 	$(PY) bench/page_apply.py
 	$(PY) bench/live_fanout.py
 
