@@ -23,6 +23,8 @@ from clusters.models import (
     ManifestFile,
     hash_token,
 )
+from clusters.sim import traffic
+from clusters.sim.traffic import TrafficError as TrafficError  # the page's views catch it from here
 from clusters.store.database import DbStore
 
 T = TypeVar("T")
@@ -160,3 +162,13 @@ def api_dry_run(*, cluster: Cluster, operation: Callable[[ApiServer, DryRunStore
             return operation(server, store)
         finally:
             transaction.set_rollback(True)
+
+
+def service_traffic(*, cluster: Cluster, namespace: str, name: str, requests: int, path: str = "/",
+                    from_outside: bool = False, port: int | None = None, seed: int = 0) -> dict:
+    """The page's "Send traffic": `requests` GETs to a Service at the cluster's simulated now, answered by the
+    network model from the snapshot (a read: nothing is written). Raises TrafficError (with an HTTP status)
+    for a send that cannot be made. `seed` shifts the burst within a millisecond (clusters/sim/traffic.py)."""
+    report = traffic.service_traffic(cluster=cluster, namespace=namespace, name=name, requests=requests, path=path,
+                                     from_outside=from_outside, port=port, seed=seed)
+    return traffic.report_json(report)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from clusters.web import files, objects, views
+from clusters.web import files, objects, traffic, views
 
 # A cluster's name as actions.cluster_create allows it (DNS label).
 NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
@@ -30,4 +30,7 @@ urlpatterns = [
             r"(?P<obj>[A-Za-z0-9][-A-Za-z0-9._:@]{0,252})$", objects.object_details, name="object-details"),
     re_path(rf"^clusters/{NAME}/nodes/(?P<node>[a-z0-9][-a-z0-9.]{{0,252}})/(?P<action>fail|recover)$",
             views.node_switch, name="node-switch"),
+    # A Service card's "Send traffic" (a read: the network model answers from the cluster's state).
+    re_path(rf"^clusters/{NAME}/services/(?P<namespace>[a-z0-9][-a-z0-9]{{0,62}})/"
+            r"(?P<service>[a-z0-9][-a-z0-9]{0,62})/traffic$", traffic.service_traffic, name="service-traffic"),
 ]

@@ -17,7 +17,7 @@ export { keyOf };
 /**
  * Starts the live view in `root` (#live, whose data-socket is the feed's path).
  * onClock(clock) gets every clock the feed carries; onFailedNodes(names) the node switches.
- * Answers { objects, eventsFor(kind, namespace, name), onRender(fn), setFailedNodes(names) }.
+ * Answers { objects, eventsFor(kind, namespace, name), onRender(fn), setFailedNodes(names), flash(hits, ms) }.
  */
 export function createLiveView(root, { onClock = () => {}, onFailedNodes = () => {} } = {}) {
   const $ = (id) => document.getElementById(id);
@@ -32,6 +32,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
   const objects = store.objects;  // "Kind/namespace/name" -> summary
   const touched = new Map();      // key -> "new" | "changed" (animated on the next render)
   const leaving = new Map();      // key -> summary still drawn while it fades out
+  const hits = new Map();         // pod key -> requests it answered, highlighted for a moment (flash())
   const renderListeners = [];
   let failedNodes = new Set();    // nodes whose kubelet the learner switched off (not in the change log)
   let socket = null;
@@ -123,6 +124,10 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
         root.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`)?.focus();
       }
       for (const listener of renderListeners) listener();
+      // An element a listener put back (the Service cards' traffic forms) keeps the focus it had.
+      if (active && active !== document.activeElement && active.isConnected && root.contains(active)) {
+        active.focus({ preventScroll: true });
+      }
     });
   }
 
@@ -153,11 +158,14 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     const key = keyOf(p);
     const reason = podReason(p);
     const restarts = p.restarts ? ` <span class="restarts" title="restarts">↻${p.restarts}</span>` : "";
+    const hit = hits.get(key);
     const label = `Pod ${p.name}${p.namespace !== "default" ? ` in ${p.namespace}` : ""}: ${reason}, ` +
-      `${p.ready} ready, ${p.restarts} restart${p.restarts === 1 ? "" : "s"}${p.node ? `, on ${p.node}` : ""}`;
-    return `<li class="chip ${podState(p)}${anim(key)}" tabindex="0" data-key="${esc(key)}" title="${esc(label)}" ` +
-      `aria-label="${esc(label)}"><span class="chip-name">${esc(p.name)}</span>` +
-      `<span class="chip-reason">${esc(reason)} · ${esc(p.ready)}</span>${restarts}</li>`;
+      `${p.ready} ready, ${p.restarts} restart${p.restarts === 1 ? "" : "s"}${p.node ? `, on ${p.node}` : ""}` +
+      `${hit ? `, answered ${hit} request${hit === 1 ? "" : "s"}` : ""}`;
+    return `<li class="chip ${podState(p)}${anim(key)}${hit ? " hit" : ""}" tabindex="0" data-key="${esc(key)}" ` +
+      `title="${esc(label)}" aria-label="${esc(label)}"><span class="chip-name">${esc(p.name)}</span>` +
+      `<span class="chip-reason">${esc(reason)} · ${esc(p.ready)}</span>${restarts}` +
+      `${hit ? `<span class="hits" aria-hidden="true">${hit}</span>` : ""}</li>`;
   }
 
   function pods() {
@@ -257,7 +265,8 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
         `<span class="muted">${esc(s.cells[1])} ${esc(s.cells[2])} ${esc(s.cells[4])} · ${esc(selector)}</span></div>` +
         `<div class="svc-arrow" aria-hidden="true">→</div>` +
         `${chipList(backends, s.selector && Object.keys(s.selector).length ?
-        "No endpoints: no pod matches the selector" : "No pod endpoints (no selector)")}</li>`;
+        "No endpoints: no pod matches the selector" : "No pod endpoints (no selector)")}` +
+        `<div class="svc-traffic" data-traffic-slot="${esc(key)}"></div></li>`;
     });
     els.services.innerHTML = parts.length ? `<ul class="tree top">${parts.join("")}</ul>` :
       '<p class="muted">No services. Try <code>kubectl expose deployment web --port=80</code></p>';
@@ -385,6 +394,16 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     }
   }, 60000);
 
+  /** Highlight pods (Map key → requests each answered) on the map and the cards for `ms`, e.g. after a send. */
+  let flashTimer = null;
+  function flash(counts, ms = 4000) {
+    hits.clear();
+    for (const [key, count] of counts) hits.set(key, count);
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { hits.clear(); queueRender(); }, ms);
+    queueRender();
+  }
+
   setStatus("connecting", "Connecting…");
   connect();
 
@@ -399,5 +418,6 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     eventItem,
     onRender: (fn) => renderListeners.push(fn),
     setFailedNodes,
+    flash,
   };
 }

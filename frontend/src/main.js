@@ -3,6 +3,7 @@
 //   clock.js     the simulated clock bar          nodes.js   the node boxes' Fail / Recover switches
 //   editor/      the manifest editor and its tabs  terminal/  the kubectl terminal
 //   details.js   the object details drawer         layout.js  the editor/terminal splitter
+//   traffic.js   the Service cards' "Send traffic" (its pure part: traffic_view.js)
 import "./playground.css";
 import { createApi } from "./api.js";
 import { byId } from "./dom.js";
@@ -12,6 +13,7 @@ import { wireNodeSwitches } from "./nodes.js";
 import { createTerminal } from "./terminal/terminal.js";
 import { createEditor } from "./editor/files.js";
 import { createDetails } from "./details.js";
+import { createTraffic } from "./traffic.js";
 import { wireSplitter } from "./layout.js";
 
 function start() {
@@ -31,6 +33,7 @@ function start() {
     onFailedNodes: (names) => { failed = names; },
   });
   wireNodeSwitches(byId("live-map"), { api, live, failedNodes: () => failed });
+  createTraffic(workspace, { api, live });
 
   const terminal = createTerminal(byId("terminal"), {
     socketPath: terminalSocket, cluster,
