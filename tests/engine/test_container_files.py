@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from clusters.engine.kubelet import images, logs, rootfs
+from clusters.engine.state import timestamp
 from tests.engine.conftest import T0, apply, new_state, run
 
 
@@ -241,6 +242,21 @@ def test_service_variables_only_for_services_that_existed_when_the_container_sta
     assert late["MY_NGINX_SERVICE_HOST"] == ip and late["MY_NGINX_SERVICE_PORT"] == "80"
     assert late["MY_NGINX_PORT"] == f"tcp://{ip}:80" and late["MY_NGINX_PORT_80_TCP_ADDR"] == ip
     assert late["MY_NGINX_PORT_80_TCP_PROTO"] == "tcp" and late["MY_NGINX_PORT_80_TCP_PORT"] == "80"
+
+
+def test_a_service_created_within_the_second_after_the_container_started_is_not_linked():
+    # Connecting Applications with Services: `kubectl expose` right after the pods run. creationTimestamps have
+    # whole seconds; what counts is whether the kubelet knew the Service when it created the container.
+    state = started(pod("early", BUSYBOX), until=0.2)
+    assert state.sim(state.get("Pod", "default", "early"))["c"]["box"]["start"] < T0 + 0.2
+    state.now = T0 + 0.6
+    apply(state, SERVICE)
+    assert state.get("Service", "default", "my-nginx")["metadata"]["creationTimestamp"] == timestamp(T0)
+    run(state, T0 + 5)
+    assert "MY_NGINX_SERVICE_HOST" not in env_of(state, "early")
+    apply(state, pod("late", BUSYBOX))
+    run(state, T0 + 10)
+    assert "MY_NGINX_SERVICE_HOST" in env_of(state, "late")
 
 
 def test_service_links_off_keep_only_the_kubernetes_service_and_other_namespaces_never_count():

@@ -137,24 +137,37 @@ def _existed(service: dict, when: str | None) -> bool:
     return when is None or not created or created <= when
 
 
-def service_links(state: ClusterState, pod: dict, started: float | None) -> list[dict]:
+def service_links(state: ClusterState, pod: dict, started: float | None, container: str | None = None
+                  ) -> list[dict]:
     """The Services whose variables a container gets (kubelet_pods.go getServiceEnvVarMap): those of the
     pod's namespace when enableServiceLinks (default true), and the `kubernetes` Service of the default
-    namespace always — as the kubelet's informer lists them when it starts the container, so a Service
-    created after the container started is not among them until the container restarts."""
+    namespace always — as the kubelet's informer lists them when it creates the container, so a Service
+    created after that is not among them until the container restarts. The kubelet notes their names in
+    the container's record then (`links`, see linked_services); a run without that note falls back to the
+    creationTimestamps, which have whole seconds only."""
     namespace = pod["metadata"].get("namespace", "default")
-    chosen: dict[str, dict] = {}
+    record = (state.sim(pod).get("c") or {}).get(container) if container is not None and started is not None else None
+    known = set(record["links"]) if record and record.get("start") == started and "links" in record else None
     since = timestamp(started) if started is not None else None
+
+    def linked(service: dict, key: str) -> bool:
+        return key in known if known is not None else _existed(service, since)
+    chosen: dict[str, dict] = {}
     master = state.get("Service", "default", "kubernetes")
-    if master is not None and _existed(master, since):
+    if master is not None and linked(master, "kubernetes"):
         chosen["kubernetes"] = master
     if (pod.get("spec") or {}).get("enableServiceLinks", True):
         for service in state.list("Service", namespace):
             name = service["metadata"]["name"]
-            if (namespace == "default" and name == "kubernetes") or not _existed(service, since):
+            if (namespace == "default" and name == "kubernetes") or not linked(service, name):
                 continue
             chosen[name] = service
     return [chosen[name] for name in sorted(chosen)]
+
+
+def linked_services(state: ClusterState, pod: dict) -> list[str]:
+    """The names of the Services a container created now links (the record's `links`)."""
+    return [service["metadata"]["name"] for service in service_links(state, pod, None)]
 
 
 def container_environment(state: ClusterState, pod: dict, container: dict, node: dict | None, *,
@@ -163,7 +176,7 @@ def container_environment(state: ClusterState, pod: dict, container: dict, node:
     kubelet's message."""
     namespace = pod["metadata"].get("namespace", "default")
     env: dict[str, str] = {}
-    for service in service_links(state, pod, started):
+    for service in service_links(state, pod, started, container.get("name")):
         spec = service.get("spec") or {}
         ip = spec.get("clusterIP")
         if not ip or ip == "None" or not spec.get("ports"):

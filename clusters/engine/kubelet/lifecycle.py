@@ -21,7 +21,14 @@ import hashlib
 from ..network.client import PodNetwork
 from ..state import ClusterState, parse_timestamp, timestamp
 from . import images, volumedata
-from .environment import ConfigError, ContainerWorld, container_environment, container_files, missing_volume_sources
+from .environment import (
+    ConfigError,
+    ContainerWorld,
+    container_environment,
+    container_files,
+    linked_services,
+    missing_volume_sources,
+)
 from .probes import LABEL, PROBE_KINDS, ProbeTarget, run_probe, timing
 from .program import Program, program_for
 from .streams import ended_by_terminal
@@ -285,7 +292,9 @@ class PodWorker:
         record.pop("layer", None)        # a new run of the container starts from its image again,
         record.pop("subpaths", None)     # and with the ConfigMaps and Secrets as they are now
         create = 0.0 if self.fast else CONTAINER_CREATE_SECONDS
-        record.update(st="creating", start=at + create, waiting=("ContainerCreating", None))
+        # Its environment is made now, with the Services the kubelet knows of now (service links).
+        record.update(st="creating", start=at + create, waiting=("ContainerCreating", None),
+                      links=linked_services(self.state, self.pod))
         record.pop("probes", None)
         record.pop("ready", None)
         record.pop("started_ok", None)
