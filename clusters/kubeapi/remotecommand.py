@@ -233,7 +233,7 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
     # ------------------------------------------------------- interactive shell
     async def exec_shell(self) -> None:
         """`kubectl exec -it POD -- sh` (or -i with a script on stdin): a shell of its own in the container."""
-        session = replay.ShellSession(self.argv, tty=self.tty)
+        session = replay.ShellSession(self.argv, tty=self.tty, startup_env=self.info.shell_env)
         code = await self.while_running(self.converse(session))
         await self.finish(exit_status(KILLED if code is None else code, self.argv))
 
@@ -480,7 +480,8 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         """The container's own shell (`kubectl run -it … -- sh`, `kubectl attach -it`): when it exits, the
         container's program has ended."""
         key = (str(self.cluster.pk), self.namespace, self.pod, self.info.container, self.info.start)
-        session = _attached_shells.pop(key, None) or replay.ShellSession(self.info.argv, tty=self.tty)
+        session = _attached_shells.pop(key, None) or replay.ShellSession(self.info.argv, tty=self.tty,
+                                                                          startup_env=self.info.shell_env)
         _attached_shells[key] = session
         while len(_attached_shells) > ATTACHED_SHELLS:
             _attached_shells.popitem(last=False)

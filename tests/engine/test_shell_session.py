@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clusters.engine.kubelet import streams
+from clusters.engine.kubelet import images, streams
 from clusters.engine.kubelet.shell import (
     LineEditor,
     ShellSession,
@@ -123,6 +123,30 @@ def test_prompts_as_each_image_shell_prints_them():
     assert prompt("bash", "web", "/", busybox=False) == "root@web:/# "
     assert prompt("bash", "web", "/root/x", busybox=False) == "root@web:~/x# "
     assert prompt("sh", "web", "/", busybox=False) == "# "   # dash
+
+
+def test_a_shell_with_a_ps1_prints_it():
+    # radial/busyboxplus: its $ENV file exports a coloured PS1, the `[ root@curl:/ ]$ ` of its tutorials.
+    plus = images.lookup("radial/busyboxplus:curl")
+    shell = ShellSession(["sh"], tty=True, startup_env=plus.shell_env)
+    colours = "\x1b[40m\x1b[34m[ \x1b[33mroot@curl:\x1b[32m{}\x1b[34m ]$\x1b[0m "
+    assert shell.prompt("curl", busybox=True) == colours.format("/")
+    assert typed(shell, "cd; printenv CLICOLOR") == ("1\n", None)      # exported, as the .bashrc does
+    assert shell.prompt("curl", busybox=True) == colours.format("~")
+    typed(shell, "PS1='\\h \\W> '")                  # the learner's own
+    assert shell.prompt("curl", busybox=True) == "curl root> "
+    assert ShellSession(["sh"], tty=True).prompt("web", busybox=True) == "/ # "
+
+
+def test_an_interactive_bash_words_its_errors_without_a_line_number():
+    world = ShellWorld(env={"HOSTNAME": "web", "PATH": "/bin"}, files={}, hostname="web",
+                       binaries=frozenset({"bash", "sh", "ls"}))
+    shell = ShellSession(["/bin/bash"], tty=True)
+    result = shell.run("nosuch", world, now=T0, until=T0 + 5)
+    assert "".join(text for _t, _s, text in result.chunks) == "bash: nosuch: command not found\n"
+    script = ShellSession(["bash"])                   # `kubectl exec -i … -- bash` with a script: line numbers
+    result = script.run("nosuch", world, now=T0, until=T0 + 5)
+    assert "".join(text for _t, _s, text in result.chunks) == "bash: line 1: nosuch: command not found\n"
 
 
 @pytest.mark.parametrize(("argv", "reads"), [

@@ -212,6 +212,9 @@ class Image:
     env_error_logs: tuple[str, ...] = ()  # what it prints when env_required is not met
     kind: str = ""                        # which program model answers HTTP (see http_response)
     version: str = ""                     # upstream version the tag stands for, for banners/pages
+    # What an interactive shell of the image sets when it starts (the exports of the file its $ENV names):
+    # radial/busyboxplus's .bashrc exports a PS1 of its own, the prompt its tutorials show.
+    shell_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def cmd(self) -> list[str]:
@@ -723,6 +726,15 @@ def _wordpress(ref: ImageRef, tag: str) -> Image:
                     entrypoint=("docker-entrypoint.sh",), start_seconds=1.5, memory_bytes=30 * _MIB)
 
 
+# radial/busyboxplus: ENV HOME /root, ENV ENV $HOME/.bashrc, and that .bashrc (radial/core-busyboxplus
+# */bashrc) exports CLICOLOR, LS_COLORS and a coloured PS1: `[ root@curl:/ ]$ ` on the terminal.
+_BUSYBOXPLUS_SHELL_ENV = (
+    ("CLICOLOR", "1"),
+    ("PS1", r"\[\033[40m\]\[\033[34m\][ \[\033[33m\]\u@\H:\[\033[32m\]\w\[\033[34m\] ]$\[\033[0m\] "),
+    ("LS_COLORS", "di=34:ln=35:so=32:pi=33:ex=1;40:bd=34;40:cd=34;40:su=0;40:sg=0;40:tw=0;40:ow=0;40:"),
+)
+
+
 def _replace(image: Image, **changes: object) -> Image:
     return replace(image, **changes)  # type: ignore[arg-type]
 
@@ -1155,7 +1167,8 @@ CATALOG: dict[str, _Repo] = {
     "gcr.io/kubernetes-e2e-test-images/dnsutils": _repo({"1.1", "1.2", "1.3"}, _dnsutils),
     "docker.io/bprashanth/nginxhttps": _repo({"1.0"}, _nginxhttps),
     "docker.io/radial/busyboxplus": _repo({"curl", "git", "latest"}, lambda r, t: _replace(
-        _busybox(r, t, 4_230_000), binaries=_BUSYBOX | {"busybox", "curl"} | ({"git"} if t == "git" else set()))),
+        _busybox(r, t, 4_230_000), binaries=_BUSYBOX | {"busybox", "curl"} | ({"git"} if t == "git" else set()),
+        shell_env=_BUSYBOXPLUS_SHELL_ENV)),
     "docker.io/polinux/stress": _repo({"latest", "1.0.4"}, _polinux_stress),
     "docker.io/vish/stress": _repo({"latest"}, _vish_stress),
     "docker.io/hashicorp/http-echo": _repo({"latest", "0.2.3", "1.0", "1.0.0"}, _http_echo),

@@ -33,6 +33,7 @@ class StreamTarget:
     tty: bool
     start: float           # when this run of the container started (a restart is another shell)
     binaries: frozenset[str] | None = None   # the commands its image has (None: busybox's)
+    shell_env: tuple[tuple[str, str], ...] = ()   # what an interactive shell of its image sets at start (PS1)
 
 
 def stream_target(state: ClusterState, pod: dict, container: str | None) -> StreamTarget:
@@ -44,7 +45,7 @@ def stream_target(state: ClusterState, pod: dict, container: str | None) -> Stre
     return StreamTarget(name, program.world.env.get("HOSTNAME", pod["metadata"]["name"]),
                         "ash" in (program.image.binaries or {"ash"}), list(program.argv), program.interactive,
                         bool(spec.get("stdinOnce")), bool(spec.get("tty")), program.start,
-                        program.image.binaries or None)
+                        program.image.binaries or None, program.image.shell_env)
 
 
 def shell_world(state: ClusterState, pod: dict, container: str | None) -> shell.ShellWorld:

@@ -189,6 +189,7 @@ class _Shell(_Expansion, _SteadyLoops):
         self.positional: list[str] = []
         self.arg0 = "sh"
         self.flavour = "ash"         # which shell's wording: "ash" (busybox), "dash" or "bash"
+        self.interactive = False     # reading commands from a terminal: bash's messages name no line
         self.status = 0
         self.cwd = "/"
         self.functions: dict[str, Node] = {}
@@ -510,14 +511,18 @@ class _Shell(_Expansion, _SteadyLoops):
         # Not a shell: the runtime starts the command directly (no expansion, no builtins beyond ours).
         return self.run_command(list(argv), io, {})
 
-    def _run_shell_argv(self, argv: list[str], io: _IO) -> int:
-        args = argv[1:]
-        self.arg0 = argv[0]
-        name = posixpath.basename(argv[0])
+    def use_shell(self, arg0: str) -> None:
+        """Word messages as the shell `arg0` (sh, /bin/bash, dash …) of this image does."""
+        self.arg0 = arg0
+        name = posixpath.basename(arg0)
         if name == "bash":
             self.flavour = "bash"
         elif name == "dash" or (name == "sh" and "dash" in self.binaries and "ash" not in self.binaries):
             self.flavour = "dash"     # Debian's and Ubuntu's /bin/sh
+
+    def _run_shell_argv(self, argv: list[str], io: _IO) -> int:
+        args = argv[1:]
+        self.use_shell(argv[0])
         script: str | None = None
         while args and args[0].startswith("-") and args[0] != "-":
             opt = args.pop(0)
@@ -713,7 +718,7 @@ class _Shell(_Expansion, _SteadyLoops):
         if self.flavour == "dash":
             return f"{self.arg0}: 1: "
         if self.flavour == "bash":
-            return f"{self.arg0}: line 1: "
+            return f"{self.arg0}: " if self.interactive else f"{self.arg0}: line 1: "
         return f"{self.arg0}: "
 
     def not_found(self, name: str) -> str:

@@ -17,13 +17,15 @@ Ctrl-A/E/U/K/W/L, Ctrl-C (drop the line) and Ctrl-D (end of input on an empty li
 `reads_commands(argv)`: does this command line start a shell that reads its commands from stdin (`sh`,
 `/bin/bash -i`), i.e. one that waits for a terminal rather than running a script and exiting?
 
-`prompt(shell, hostname, cwd, busybox)` is the prompt each image's shell prints for root: busybox ash's
-`\\w \\$ ` (`/ # `, `~ # `), Debian's bash `\\u@\\h:\\w\\$ ` (`root@web:/# `), dash's `# `.
+`prompt(shell, hostname, cwd, busybox, ps1)` is the prompt each image's shell prints for root: busybox ash's
+`\\w \\$ ` (`/ # `, `~ # `), Debian's bash `\\u@\\h:\\w\\$ ` (`root@web:/# `), dash's `# `; or the shell's PS1
+when the image's startup file (radial/busyboxplus's `[ \\u@\\H:\\w ]$ `) or the learner set one.
 """
 from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from .interpreter import _Shell
@@ -72,8 +74,28 @@ def reads_commands(argv: list[str], binaries: frozenset[str] | None = None) -> b
     return from_stdin or not args      # `sh -s a b`: commands from stdin, a and b as $1 $2; `sh x.sh`: a file
 
 
-def prompt(shell: str, hostname: str, cwd: str, busybox: bool) -> str:
-    """The shell's prompt for root in this working directory."""
+_PS1_ESCAPE = re.compile(r"\\(\d{1,3}|.)", re.S)
+
+
+def render_ps1(ps1: str, hostname: str, cwd: str) -> str:
+    """A PS1 as busybox ash's and bash's line editors print it for root: \\u, \\h, \\H, \\w, \\W, \\$, octal
+    escapes like \\033, \\e, \\n, \\\\; \\[ and \\] (the marks around invisible text) print nothing."""
+    shown = "~" + cwd[len(HOME):] if cwd == HOME or cwd.startswith(HOME + "/") else cwd
+
+    def escape(match: re.Match) -> str:
+        code = match[1]
+        if code.isdigit():
+            return chr(int(code, 8) & 0xFF) if set(code) <= set("01234567") else code
+        return {"u": "root", "h": hostname.split(".")[0], "H": hostname, "w": shown,
+                "W": posixpath.basename(cwd) or "/", "$": "#", "e": "\x1b", "n": "\n", "\\": "\\",
+                "[": "", "]": ""}.get(code, match[0])
+    return _PS1_ESCAPE.sub(escape, ps1)
+
+
+def prompt(shell: str, hostname: str, cwd: str, busybox: bool, ps1: str | None = None) -> str:
+    """The shell's prompt for root in this working directory; `ps1`: the shell's PS1, when something set one."""
+    if ps1 is not None:
+        return render_ps1(ps1, hostname, cwd)
     shown = "~" + cwd[len(HOME):] if cwd == HOME or cwd.startswith(HOME + "/") else cwd
     if shell == "bash":
         return f"root@{hostname}:{shown}# "
@@ -140,9 +162,12 @@ class LineRun:
 class ShellSession:
     """One interactive shell's state between the commands typed into it (see the module docstring)."""
 
-    def __init__(self, argv: list[str] | None = None, *, tty: bool = False) -> None:
+    def __init__(self, argv: list[str] | None = None, *, tty: bool = False,
+                 startup_env: tuple[tuple[str, str], ...] = ()) -> None:
         self.shell = shell_name(argv or ["sh"])
         self.tty = tty
+        # Exported when the shell starts: an interactive shell (on a terminal) reads the file $ENV names.
+        self.startup_env = dict(startup_env) if tty else {}
         self.state = ShellState()
         self.exited: int | None = None        # the shell's exit status once it has exited
 
@@ -212,12 +237,15 @@ class ShellSession:
 
     def _restore(self, sh: _Shell) -> None:
         state = self.state
-        sh.arg0 = self.shell
+        sh.use_shell(self.shell)
+        sh.interactive = self.tty
         if state.vars is None:
             sh.vars.setdefault("PWD", "/")
             if self.tty:                         # the runtime gives a process on a terminal TERM=xterm
                 sh.vars.setdefault("TERM", "xterm")
                 sh.exported.add("TERM")
+            sh.vars.update(self.startup_env)
+            sh.exported.update(self.startup_env)
             return
         sh.vars, sh.exported = dict(state.vars), set(state.exported or ())
         sh.cwd, sh.functions, sh.status = state.cwd, dict(state.functions), state.status
@@ -238,7 +266,8 @@ class ShellSession:
                                          else line.state.exported)
 
     def prompt(self, hostname: str, busybox: bool) -> str:
-        return prompt(self.shell, hostname, self.state.cwd, busybox)
+        variables = self.state.vars if self.state.vars is not None else self.startup_env
+        return prompt(self.shell, hostname, self.state.cwd, busybox, variables.get("PS1"))
 
     def files_kept(self) -> None:
         """The container now holds the session's file changes itself (the caller persisted them): later
