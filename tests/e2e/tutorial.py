@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ import yaml
 
 from tests import live_server
 
-from .conftest import Kubectl
+from .conftest import KUBECTL, Kubectl
 from .test_interactive import Terminal
 
 WAIT = 20.0   # wall-clock seconds a check may take to come true (the control loops run after each write)
@@ -96,6 +97,28 @@ class Page:
     def apply_yaml(self, obj: dict | str) -> str:
         return self("apply", "-f", "-", input=obj if isinstance(obj, str) else yaml.safe_dump(obj, sort_keys=False))
 
+    def shell(self, line: str, check: bool = True) -> subprocess.CompletedProcess:
+        """A command line of the page as written, run by bash with this cluster's kubectl on the PATH."""
+        env = {**self.kubectl.env, "KUBECONFIG": str(self.kubectl.kubeconfig),
+               "PATH": f"{KUBECTL.parent}:{self.kubectl.env.get('PATH', '/usr/bin:/bin')}"}
+        result = subprocess.run(["bash", "-c", line], text=True, capture_output=True, env=env, timeout=120,
+                                stdin=subprocess.DEVNULL)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{line} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+        return result
+
+    @contextmanager
+    def watch(self, *args: str) -> Iterator[Watch]:
+        """`kubectl get … -w` running beside the test (the page's first terminal): its lines as they come."""
+        process = subprocess.Popen([str(KUBECTL), "--kubeconfig", str(self.kubectl.kubeconfig), "get", *args, "-w"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.kubectl.env)
+        watch = Watch(process)
+        try:
+            yield watch
+        finally:
+            process.terminate()
+            process.wait(10)
+
     # -- the cluster's clock (manage.py cluster clock)
     def clock(self, *args: str) -> None:
         self.server.manage("cluster", "clock", self.user, self.name, *args)
@@ -135,6 +158,28 @@ class Page:
             yield shell
         finally:
             term.close()
+
+
+class Watch:
+    """The lines a `kubectl get -w` printed so far, read by a thread of its own."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.process, self.lines = process, []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def until(self, pattern: str, timeout: float = WAIT, since: int = 0) -> list[str]:
+        """The lines from `since` up to the first after it that matches `pattern` (a regex searched in each)."""
+        def seen() -> list[str]:
+            for i, line in enumerate(self.lines[since:], since):
+                if re.search(pattern, line):
+                    return self.lines[since:i + 1]
+            raise AssertionError(f"no line matching {pattern!r} yet:\n" + "\n".join(self.lines))
+        return eventually(seen, timeout)
 
 
 class Shell:
