@@ -20,10 +20,14 @@ endpoints:
 Both carry the annotation endpoints.kubernetes.io/last-change-trigger-time, updated when their
 content changes. Services without a selector (and ExternalName Services) are left alone; an
 Endpoints this controller made is deleted when its Service is gone (slices go by ownerReference).
+
+A Service whose inputs have not changed since a sync that wrote nothing is skipped: within a step by
+its fingerprint (see `_fingerprint`), across steps — each reconcile runs on a new ClusterState — by the
+fingerprint's digest in the Service's notes (`MEMO`), noted once its slices and Endpoints are stored.
 """
 from __future__ import annotations
 
-import json
+import hashlib
 import weakref
 
 from ..state import ClusterState, timestamp
@@ -39,6 +43,7 @@ ENDPOINTS_CONTROLLER = "endpoint-controller"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
 TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
 MAX_ENDPOINTS_PER_SLICE = 100
+MEMO = "endpoints"  # in a Service's notes: the digest of what its endpoints were last found current for
 
 
 # ----------------------------------------------------------------- pods and ports
@@ -307,18 +312,50 @@ def _selects(selector: dict, labels: dict | None) -> bool:
     return True
 
 
-def _fingerprint(svc: dict, pods: list[dict], existing: list[dict], endpoints_obj: dict | None) -> tuple:
-    """Everything the two objects are computed from: when it is unchanged since a pass that wrote
-    nothing, the Service is skipped (a busy step runs many passes over many pods)."""
+def _fingerprint(state: ClusterState, svc: dict, pods: list[dict], existing: list[dict],
+                 endpoints_obj: dict | None) -> tuple[tuple, bool]:
+    """Everything the Service's slices and Endpoints are computed from, the objects themselves included:
+    when it is unchanged since a sync that wrote nothing, that sync would write nothing again.
+
+    The Service's spec and labels; of each selected pod, every field the endpoints are made of (uid, name,
+    IP, readiness, deletionTimestamp, phase, restartPolicy, node, hostname and subdomain, the ports it
+    resolves); whether the namespace is being deleted; and each existing slice and the Endpoints by uid,
+    resourceVersion and the checksum of the object as loaded (state.fingerprint). The second value says
+    whether the fingerprint holds across states: False when one of those objects was written in this
+    step (it has no checksum yet, so it stands in by its identity, good only within this state)."""
     meta, spec = svc["metadata"], svc.get("spec") or {}
-    service_part = json.dumps([meta.get("uid"), meta.get("labels"), spec.get("ports"), spec.get("clusterIP"),
-                               spec.get("publishNotReadyAddresses")], sort_keys=True)
-    pod_part = tuple((p["metadata"].get("uid"), _pod_ip(p), is_pod_ready(p), p["metadata"].get("deletionTimestamp"),
-                      (p.get("status") or {}).get("phase"), (p.get("spec") or {}).get("nodeName")) for p in pods)
-    return (service_part, pod_part, tuple(id(o) for o in existing), id(endpoints_obj) if endpoints_obj else None)
+    svc_ports = spec.get("ports") or []
+    service_part = (meta.get("uid"), meta["name"], repr(meta.get("labels")), repr(spec),
+                    terminating(state, meta.get("namespace", "")))
+    pod_part = []
+    for p in pods:
+        p_meta, p_spec, p_status = p["metadata"], p.get("spec") or {}, p.get("status") or {}
+        pod_part.append((p_meta.get("uid"), p_meta["name"], _pod_ip(p), is_pod_ready(p),
+                         p_meta.get("deletionTimestamp"), p_status.get("phase"), p_spec.get("restartPolicy"),
+                         p_spec.get("nodeName"), p_spec.get("hostname"), p_spec.get("subdomain"),
+                         _pod_ports(p, svc_ports)))
+    persistent = True
+    object_part = []
+    for obj in (*existing, endpoints_obj):
+        if obj is None:
+            object_part.append(None)
+            continue
+        checksum = state.fingerprint(obj)
+        if checksum is None:
+            persistent = False
+            checksum = ("written in this step", id(obj))
+        obj_meta = obj["metadata"]
+        object_part.append((obj_meta.get("uid"), obj_meta.get("resourceVersion"), checksum))
+    return (service_part, tuple(pod_part), tuple(object_part)), persistent
 
 
-# Per ClusterState: the fingerprint of each Service as of its last pass without writes.
+def _digest(fingerprint: tuple) -> str:
+    """A fingerprint as kept in the Service's notes: stable across processes (no hash(), no ids)."""
+    return hashlib.blake2b(repr(fingerprint).encode(), digest_size=16).hexdigest()
+
+
+# Per ClusterState: the fingerprint of each Service as of its last sync without writes. Across states
+# (the runner builds a new one for every reconcile) the same memo is the digest in the Service's notes.
 _SETTLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -360,13 +397,26 @@ def reconcile(state: ClusterState) -> None:
         candidates = min((index.get(pair, ()) for pair in selector.items()), key=len)
         pods = [p for p in candidates if _selects(selector, p["metadata"].get("labels"))]
         existing = slices.get(key, [])
-        fingerprint = _fingerprint(svc, pods, existing, state.get("Endpoints", key[0], key[1]))
+        fingerprint, persistent = _fingerprint(state, svc, pods, existing, state.get("Endpoints", key[0], key[1]))
         if settled.get(key) == fingerprint:
+            continue
+        notes = state.sim(svc)
+        digest = _digest(fingerprint) if persistent else None
+        if digest is not None and notes.get(MEMO) == digest:
+            settled[key] = fingerprint
             continue
         writes = state.writes
         _sync_slices(state, svc, pods, existing)
         _sync_endpoints(state, svc, pods)
-        settled[key] = fingerprint if state.writes == writes else None
+        if state.writes == writes:
+            settled[key] = fingerprint
+            if digest is not None:
+                notes[MEMO] = digest
+                continue
+        else:
+            settled[key] = None
+        if MEMO in notes:
+            del notes[MEMO]
     for endpoints in state.list("Endpoints"):
         meta = endpoints["metadata"]
         if (meta.get("labels") or {}).get(ENDPOINTS_MANAGED_BY_LABEL) == ENDPOINTS_CONTROLLER and \
