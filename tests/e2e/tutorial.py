@@ -78,9 +78,9 @@ def lines_match(text: str, patterns: list[str]) -> None:
 class Page:
     """One fresh cluster for a page: kubectl, the cluster's clock, interactive sessions."""
 
-    def __init__(self, server: live_server.LiveServer, name: str, user: str = "learner") -> None:
+    def __init__(self, server: live_server.LiveServer, name: str, user: str = "learner", nodes: int = 2) -> None:
         self.server, self.user, self.name = server, user, name
-        self.kubectl = Kubectl(server.new_cluster(user, name), server.env)
+        self.kubectl = Kubectl(server.new_cluster(user, name, nodes=nodes), server.env)
 
     def __call__(self, *args: str, **kwargs) -> str:
         return self.kubectl(*args, **kwargs)
