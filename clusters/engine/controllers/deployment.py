@@ -70,21 +70,32 @@ def reconcile(state: ClusterState) -> None:
 
 
 class _ReplicaSets:
-    """ReplicaSets by namespace, listed once per pass and kept current as this controller writes."""
+    """The ReplicaSets without a controller, by namespace: listed once per pass and kept current as this
+    controller writes (created and deleted ReplicaSets, released ones). With the ones a Deployment owns
+    (state.owned_by) they are all its claim can touch, so a pass does not scan a namespace per Deployment."""
 
     def __init__(self, state: ClusterState) -> None:
         self.state = state
-        self.by_ns: dict[str, list[dict]] | None = None
+        self.orphans_by_ns: dict[str, list[dict]] | None = None
 
-    def in_namespace(self, namespace: str) -> list[dict]:
-        if self.by_ns is None:
-            self.by_ns = {}
+    def orphans(self, namespace: str) -> list[dict]:
+        if self.orphans_by_ns is None:
+            self.orphans_by_ns = {}
             for rs in self.state.list("ReplicaSet"):
-                self.by_ns.setdefault(rs["metadata"].get("namespace", ""), []).append(rs)
-        return self.by_ns.get(namespace, [])
+                if controller_ref(rs) is None:
+                    self.orphans_by_ns.setdefault(rs["metadata"].get("namespace", ""), []).append(rs)
+        return self.orphans_by_ns.get(namespace, [])
+
+    def released(self, rs: dict) -> None:
+        """rs lost its controller in this pass: the Deployments after this one may adopt it."""
+        namespace = rs["metadata"].get("namespace", "")
+        self.orphans(namespace)
+        found = self.orphans_by_ns.setdefault(namespace, [])
+        if not any(o is rs for o in found):
+            found.append(rs)
 
     def changed(self) -> None:
-        self.by_ns = None
+        self.orphans_by_ns = None
 
 
 # ====================================================================== small helpers
@@ -468,13 +479,24 @@ class _Sync:
             self.rollout_rolling(rs_list)
 
     def replica_sets_for_deployment(self) -> list[dict]:
-        """getReplicaSetsForDeployment: claim (adopt/release) the ReplicaSets of the namespace."""
-        candidates = list(self.replica_sets.in_namespace(self.namespace))
+        """getReplicaSetsForDeployment: claim (adopt/release) the ReplicaSets of the namespace.
+
+        The claim can only keep or release the ReplicaSets this Deployment controls and adopt the ones
+        without a controller: those are its candidates, in the namespace's order (by name)."""
+        owned = [rs for rs in self.state.owned_by(self.d, "ReplicaSet")
+                 if rs["metadata"].get("namespace", "") == self.namespace]
+        mine = {id(rs) for rs in owned}
+        candidates = owned + [rs for rs in self.replica_sets.orphans(self.namespace) if id(rs) not in mine]
+        candidates.sort(key=lambda rs: rs["metadata"]["name"])
 
         def matches(rs: dict) -> bool:
             return self.selector.matches(rs["metadata"].get("labels"))
 
-        return claim(self.state, self.d, candidates, matches)
+        claimed = claim(self.state, self.d, candidates, matches)
+        for rs in owned:
+            if controller_ref(rs) is None:
+                self.replica_sets.released(rs)
+        return claimed
 
     def pod_map(self, rs_list: list[dict]) -> dict[str, list[dict]]:
         """getPodMapForDeployment: the Deployment's pods (inactive ones too) by owning ReplicaSet."""

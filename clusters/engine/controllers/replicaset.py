@@ -15,6 +15,7 @@ the surplus in upstream's order, then write the status if it changed. Terminatin
 """
 from __future__ import annotations
 
+from ..resources import DOUBLE_EQUALS, EQUALS, IN, Selector
 from ..state import ClusterState, timestamp
 from .podutil import (
     available_at,
@@ -52,16 +53,43 @@ def reconcile(state: ClusterState) -> None:
             sync_replica_set(state, obj, orphans)
 
 
-def _orphan_pods(state: ClusterState) -> dict[str, list[dict]]:
-    """Active pods without a controller, by namespace: the only pods a ReplicaSet may adopt."""
-    found: dict[str, list[dict]] = {}
-    for pod in state.list("Pod"):
-        if is_active(pod) and controller_ref(pod) is None:
-            found.setdefault(pod["metadata"].get("namespace", ""), []).append(pod)
-    return found
+class _Orphans:
+    """Active pods without a controller, by namespace and by label: the only pods a ReplicaSet may adopt,
+    listed once per pass. A selector's candidates are the bucket of one of its equality requirements (a
+    pod it selects has that label), so a ReplicaSet looks at the orphans it could select, not at all."""
+
+    def __init__(self, state: ClusterState) -> None:
+        self.by_ns: dict[str, list[dict]] = {}
+        self.by_label: dict[tuple[str, str, str], list[dict]] = {}
+        for pod in state.list("Pod"):
+            if is_active(pod) and controller_ref(pod) is None:
+                namespace = pod["metadata"].get("namespace", "")
+                self.by_ns.setdefault(namespace, []).append(pod)
+                for key, value in (pod["metadata"].get("labels") or {}).items():
+                    self.by_label.setdefault((namespace, key, value), []).append(pod)
+
+    def get(self, namespace: str, default=()) -> list[dict]:
+        return self.by_ns.get(namespace, default)
+
+    def selectable(self, namespace: str, selector: Selector) -> list[dict] | tuple:
+        """The orphans of namespace that selector may select (a superset, in name order)."""
+        if selector.nothing:
+            return ()
+        found = self.by_ns.get(namespace, ())
+        for requirement in selector.requirements:
+            if requirement.operator in (EQUALS, DOUBLE_EQUALS, IN) and len(requirement.values) == 1:
+                bucket = self.by_label.get((namespace, requirement.key, requirement.values[0]), ())
+                if len(bucket) < len(found):
+                    found = bucket
+        return found
 
 
-def sync_replica_set(state: ClusterState, rs: dict, orphans: dict[str, list[dict]]) -> None:
+def _orphan_pods(state: ClusterState) -> _Orphans:
+    """Active pods without a controller, by namespace (`.get(namespace)`) and by label."""
+    return _Orphans(state)
+
+
+def sync_replica_set(state: ClusterState, rs: dict, orphans: _Orphans) -> None:
     component, plain_map, has_terminating = KINDS[rs["kind"]]
     meta = rs["metadata"]
     spec = rs.get("spec") or {}
@@ -77,7 +105,8 @@ def sync_replica_set(state: ClusterState, rs: dict, orphans: dict[str, list[dict
 
     owned = [p for p in state.owned_by(rs, "Pod") if is_controlled_by(p, rs)]
     candidates = [p for p in owned if is_active(p)]
-    candidates += [p for p in orphans.get(meta.get("namespace", ""), ()) if controller_ref(p) is None and is_active(p)]
+    candidates += [p for p in orphans.selectable(meta.get("namespace", ""), selector)
+                   if controller_ref(p) is None and is_active(p)]
     active = claim(state, rs, candidates, matches)
     terminating = [p for p in owned if is_terminating(p) and matches(p)]
 
