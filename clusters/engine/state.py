@@ -20,6 +20,7 @@ The whole API, as controllers use it: clusters/engine/README.md ("The state API"
 from __future__ import annotations
 
 import json
+import marshal
 import random
 import uuid
 import zlib
@@ -66,6 +67,28 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), sort_keys=True)
 
 
+def _snapshot(notes: dict) -> bytes | str:
+    """Notes as they stand, to tell later whether they changed: marshal's bytes (several times faster than
+    JSON; equal bytes mean equal content, types included), or their JSON if marshal cannot take them."""
+    try:
+        return marshal.dumps(notes)
+    except ValueError:
+        return _dumps(notes)
+
+
+def _changed(notes: dict, original: bytes | str) -> bool:
+    """Whether notes differ from their snapshot as persisted JSON would (sorted keys): equal marshal bytes
+    settle it at once; different ones (key order, a shared string) are compared as JSON."""
+    if isinstance(original, str):
+        return _dumps(notes) != original
+    try:
+        if marshal.dumps(notes) == original:
+            return False
+    except ValueError:
+        pass
+    return _dumps(notes) != _dumps(marshal.loads(original))
+
+
 class ClusterState:
     """The objects of one cluster at one simulated instant, with change tracking.
 
@@ -92,7 +115,8 @@ class ClusterState:
         self._by_kind: dict[str, dict[Key, dict]] = {}
         self._owned: dict[str, set[Key]] = {}
         self._sims: dict[str, dict] = dict(sims or {})
-        self._sims_original: dict[str, str] = {uid: _dumps(s) for uid, s in self._sims.items()}
+        self._sims_original: dict[str, bytes | str] = {uid: _snapshot(s) for uid, s in self._sims.items()}
+        self._checksums: dict[Key, int] = {}  # fingerprint() of objects as loaded, computed once
         self._dirty: set[Key] = set()
         self._deleted: dict[Key, dict] = {}
         self._wake: float | None = None
@@ -203,7 +227,10 @@ class ClusterState:
         key = key_of(obj)
         if key in self._dirty or key not in self._original:
             return None
-        return zlib.crc32(self._original[key].encode())
+        found = self._checksums.get(key)
+        if found is None:
+            found = self._checksums[key] = zlib.crc32(self._original[key].encode())
+        return found
 
     # --------------------------------------------------- private bookkeeping
     def sim(self, obj: dict) -> dict:
@@ -293,9 +320,11 @@ class ClusterState:
         """Private notes that changed, by uid (None: forget it)."""
         found: dict[str, dict | None] = {}
         for uid, notes in self._sims.items():
-            text = _dumps(notes)
             original = self._sims_original.get(uid)
-            if original != text and not (original is None and not notes):  # an untouched sim() is no change
+            if original is None:
+                if notes:  # an untouched sim() is no change
+                    found[uid] = notes
+            elif _changed(notes, original):
                 found[uid] = notes
         for uid in self._sims_original:
             if uid not in self._sims:
@@ -305,7 +334,8 @@ class ClusterState:
     def commit(self) -> None:
         """Forget the recorded changes (after they were persisted); the objects stay."""
         self._original = {k: object_text(o) for k, o in self._objects.items()}
-        self._sims_original = {uid: _dumps(s) for uid, s in self._sims.items()}
+        self._sims_original = {uid: _snapshot(s) for uid, s in self._sims.items()}
+        self._checksums.clear()
         self._dirty.clear()
         self._deleted.clear()
         self.events.clear()
