@@ -43,6 +43,8 @@ GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pk
 QUOTA_NAME = "playground-limits"
 ANN_DEFAULT_CLASS = ("storageclass.kubernetes.io/is-default-class", "storageclass.beta.kubernetes.io/is-default-class")
 ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
+ANN_DEFAULT_INGRESS_CLASS = "ingressclass.kubernetes.io/is-default-class"
+ANN_INGRESS_CLASS = "kubernetes.io/ingress.class"
 
 
 @dataclass(frozen=True)
@@ -104,20 +106,44 @@ def default_storage_class(pvc: dict, storage_classes: Iterable[dict]) -> None:
     annotations = (pvc.get("metadata") or {}).get("annotations") or {}
     if spec.get("storageClassName") is not None or ANN_BETA_STORAGE_CLASS in annotations:
         return
-    defaults = [sc for sc in storage_classes
-                if any((sc["metadata"].get("annotations") or {}).get(a) == "true" for a in ANN_DEFAULT_CLASS)]
-    if defaults:
-        newest = max(sc["metadata"].get("creationTimestamp") or "" for sc in defaults)
-        spec["storageClassName"] = min(sc["metadata"]["name"] for sc in defaults
-                                       if (sc["metadata"].get("creationTimestamp") or "") == newest)
+    chosen = _newest_default(storage_classes, ANN_DEFAULT_CLASS)
+    if chosen is not None:
+        spec["storageClassName"] = chosen
+
+
+def _newest_default(classes: Iterable[dict], annotations: tuple[str, ...]) -> str | None:
+    """The name of the default class among `classes` (one of `annotations` is "true"): of several, the
+    newest, then the first by name — volume/util.GetDefaultClass and defaultingressclass.getDefaultClass."""
+    defaults = [c for c in classes if any((c["metadata"].get("annotations") or {}).get(a) == "true"
+                                          for a in annotations)]
+    if not defaults:
+        return None
+    newest = max(c["metadata"].get("creationTimestamp") or "" for c in defaults)
+    return min(c["metadata"]["name"] for c in defaults if (c["metadata"].get("creationTimestamp") or "") == newest)
+
+
+def default_ingress_class(ingress: dict, ingress_classes: Iterable[dict]) -> None:
+    """plugin/pkg/admission/network/defaultingressclass: an Ingress that names no class (no
+    spec.ingressClassName and no kubernetes.io/ingress.class annotation) gets the default IngressClass,
+    so `kubectl get ingress` shows CLASS nginx on a cluster with the ingress-nginx add-on."""
+    spec = ingress.setdefault("spec", {})
+    annotations = (ingress.get("metadata") or {}).get("annotations") or {}
+    if spec.get("ingressClassName") is not None or ANN_INGRESS_CLASS in annotations:
+        return
+    chosen = _newest_default(ingress_classes, (ANN_DEFAULT_INGRESS_CLASS,))
+    if chosen is not None:
+        spec["ingressClassName"] = chosen
 
 
 def admit_defaults(obj: dict, rt: ResourceType, objects: ObjectLister) -> None:
     """The mutating admission a new object gets from what the cluster holds: every create, a client's
-    through the API or a controller's in the engine, passes it (DefaultStorageClass for claims; the
-    plugins that need nothing but the object itself run in apply_defaults)."""
+    through the API or a controller's in the engine, passes it (DefaultStorageClass for claims,
+    DefaultIngressClass for Ingresses; the plugins that need nothing but the object itself run in
+    apply_defaults)."""
     if rt.kind == "PersistentVolumeClaim":
         default_storage_class(obj, objects.list("StorageClass"))
+    elif rt.kind == "Ingress":
+        default_ingress_class(obj, objects.list("IngressClass"))
 
 
 def engine_preparer(*, now_source, rng: random.Random, objects: ObjectLister | None = None):

@@ -138,6 +138,37 @@ def test_of_several_default_classes_the_newest_wins(api):
     assert api.create(PVCS, "default", _claim("a")).body["spec"]["storageClassName"] == "yy-newer"
 
 
+INGRESSES = by_path("networking.k8s.io", "v1", "ingresses")
+INGRESSCLASSES = by_path("networking.k8s.io", "v1", "ingressclasses")
+
+
+def _ingress(name: str, annotations: dict | None = None, **spec) -> dict:
+    rule = {"http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": "web", "port": {"number": 8080}}}}]}}
+    return {"metadata": {"name": name, **({"annotations": annotations} if annotations else {})},
+            "spec": {"rules": [rule], **spec}}
+
+
+def test_an_ingress_without_a_class_gets_the_default_ingress_class(api):
+    # A fresh cluster has the ingress-nginx add-on, whose IngressClass nginx is the default (minikube's).
+    assert api.create(INGRESSES, "default", _ingress("a")).body["spec"]["ingressClassName"] == "nginx"
+    named = api.create(INGRESSES, "default", _ingress("b", ingressClassName="other")).body
+    assert named["spec"]["ingressClassName"] == "other"
+    annotated = api.create(INGRESSES, "default", _ingress("c", {"kubernetes.io/ingress.class": "nginx"})).body
+    assert "ingressClassName" not in annotated["spec"]
+
+
+def test_of_several_default_ingress_classes_the_newest_wins_and_without_one_none_is_set(api):
+    api.now += 60
+    for name in ("zz-newer", "yy-newer"):
+        api.create(INGRESSCLASSES, "", {"metadata": {"name": name, "annotations": {
+            "ingressclass.kubernetes.io/is-default-class": "true"}}, "spec": {"controller": "example.com/x"}})
+    assert api.create(INGRESSES, "default", _ingress("a")).body["spec"]["ingressClassName"] == "yy-newer"
+    bare = ApiServer(MemoryStore([o for o in cluster_objects(workers=1, now=NOW, seed=3)
+                                  if o["kind"] != "IngressClass"]), now=NOW, seed=3)
+    assert "ingressClassName" not in bare.create(INGRESSES, "default", _ingress("b")).body["spec"]
+
+
 def test_the_engine_preparer_admits_like_the_api():
     from clusters.apiserver.pipeline import engine_preparer
     from clusters.engine.state import ClusterState
