@@ -6,7 +6,8 @@
 import { esc } from "./dom.js";
 import { LiveStore, keyOf } from "./live_merge.js";
 
-const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
+// The namespaces a fresh cluster brings (kind's, and the ingress-nginx add-on's): hidden unless "Show system pods".
+const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage", "ingress-nginx"]);
 export const NAMESPACED = new Set(["Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob",
   "Service", "EndpointSlice", "Ingress", "ConfigMap", "Secret", "PersistentVolumeClaim",
   "HorizontalPodAutoscaler", "Event"]);
