@@ -226,6 +226,15 @@ def test_httpd_and_php_apache() -> None:
     assert status == 200 and "<h2>Guestbook</h2>" in body
 
 
+def test_hello_app_answers_every_path() -> None:
+    # "register hello function to handle all requests": the Ingress tutorial's /v2 reaches web2 as /v2.
+    for path in ("/", "/v2", "/anything/else"):
+        assert http_response(image("gcr.io/google-samples/hello-app:2.0"), None, 8080, path, 1, "web2-abc") == (
+            200, "Hello, world!\nVersion: 2.0.0\nHostname: web2-abc\n")
+    assert http_response(image("gcr.io/google-samples/hello-app:1.0"), None, 8080, "/v2", 1, "web")[1].startswith(
+        "Hello, world!\nVersion: 1.0.0\n")
+
+
 def test_agnhost_liveness_fails_after_ten_seconds() -> None:
     agnhost = image("registry.k8s.io/e2e-test-images/agnhost:2.40")
     args = program_args(agnhost, None, ["liveness"])

@@ -1620,10 +1620,10 @@ def http_response(image: Image, args: list[str] | None, port: int, path: str, se
         # goproxy's NonproxyHandler: a plain (non-proxy) request is an error.
         return 500, "This is a proxy server. Does not respond to non-proxy requests.\n"
     if kind == "hello-app":
-        if route == "/":
-            version = "2.0.0" if image.version.startswith("2") else "1.0.0"
-            return 200, f"Hello, world!\nVersion: {version}\nHostname: {hostname}\n"
-        return _GO_404
+        # main.go: mux.HandleFunc("/", hello), "register hello function to handle all requests": every path
+        # answers (the Ingress tutorial's /v2 reaches web2 as /v2).
+        version = "2.0.0" if image.version.startswith("2") else "1.0.0"
+        return 200, f"Hello, world!\nVersion: {version}\nHostname: {hostname}\n"
     if kind == "hello-go":
         return (200, '{"message":"Hello"}') if route == "/" else _GO_404
     if kind == "hello-frontend":
