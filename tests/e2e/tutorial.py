@@ -88,6 +88,13 @@ class Page:
     def run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         return self.kubectl.run(*args, **kwargs)
 
+    def raw(self, *args: str) -> str:
+        """kubectl's stdout exactly as written (CR LF kept: `curl -i`'s headers), which must succeed."""
+        result = subprocess.run([str(KUBECTL), "--kubeconfig", str(self.kubectl.kubeconfig), *args],
+                                capture_output=True, env=self.kubectl.env, timeout=60)
+        assert result.returncode == 0, result.stderr.decode()
+        return result.stdout.decode()
+
     def json(self, *args: str) -> dict:
         return self.kubectl.json(*args)
 
