@@ -1,5 +1,5 @@
-"""ASGI entry point: HTTP (the pages and the Kubernetes API) and WebSockets (`kubectl exec` / `attach`
-with a bearer token; the cluster page's live feed with the browser's session)."""
+"""ASGI entry point: HTTP (the pages and the Kubernetes API) and WebSockets (`kubectl exec` / `attach` /
+`port-forward` with a bearer token; the cluster page's live feed with the browser's session)."""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import re_path
 
+from clusters.kubeapi.portforward import PortForwardConsumer
 from clusters.kubeapi.remotecommand import RemoteCommandConsumer
 from clusters.terminal.consumer import TerminalConsumer
 from clusters.web.consumer import ClusterConsumer
@@ -23,6 +24,9 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 websocket_routes = [
     re_path(rf"^clusters/(?P<cluster_id>{_UUID})/api/v1/namespaces/(?P<namespace>[^/]+)/pods/(?P<name>[^/]+)/"
             r"(?P<action>exec|attach)$", RemoteCommandConsumer.as_asgi()),
+    # `kubectl port-forward`: SPDY/3.1 tunneled over the WebSocket (subprotocol SPDY/3.1+portforward.k8s.io).
+    re_path(rf"^clusters/(?P<cluster_id>{_UUID})/api/v1/namespaces/(?P<namespace>[^/]+)/pods/(?P<name>[^/]+)/"
+            r"portforward$", PortForwardConsumer.as_asgi()),
     # The page's feed: the session user must own the cluster (only this route needs cookies and an Origin).
     re_path(r"^clusters/(?P<name>[^/]+)/live$",
             AllowedHostsOriginValidator(AuthMiddlewareStack(ClusterConsumer.as_asgi()))),

@@ -188,6 +188,9 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
 
     if target.subresource in ("exec", "attach") and method in ("GET", "POST"):
         return stream_fallback_response(request, cluster, target)
+    if target.subresource == "portforward" and method == "POST":
+        from .portforward import spdy_fallback_error  # its WebSocket consumer imports this module
+        raise spdy_fallback_error(cluster, target.namespace or "", target.name)
 
     if method == "POST":
         if target.name:
