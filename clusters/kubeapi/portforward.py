@@ -29,6 +29,12 @@ target, Host, Content-Length or chunked bodies, keep-alive, pipelining) and writ
 server's headers; redis answers PING, ECHO, SELECT, a session's own GET/SET and friends, AUTH and QUIT
 as redis-server does; memcached its `version`; other servers (databases) accept and stay silent.
 
+The kubelet's other WebSocket protocol is served too (`v4.channel.k8s.io` with `?ports=80,81`: what the
+official Python client's kubernetes.stream.portforward sends): one connection per port, dialled when the
+WebSocket opens; every message starts with a channel byte, 2i the data and 2i+1 the error of the i-th port,
+and each channel's first message from the server is its port number (two bytes, little-endian). The
+WebSocket closes when every connection has ended.
+
 Plain SPDY — kubectl's retry after a refused WebSocket handshake, `POST …/portforward` with `Upgrade:
 SPDY/3.1` and `X-Stream-Protocol-Version: portforward.k8s.io`, which is also all kubectl before 1.31 (or
 with KUBECTL_PORT_FORWARD_WEBSOCKETS=false) sends — cannot be served: daphne hands a non-WebSocket upgrade
@@ -46,6 +52,7 @@ import struct
 import uuid
 import zlib
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -59,6 +66,7 @@ from .views import authenticate_token
 log = logging.getLogger(__name__)
 
 TUNNEL_PROTOCOL = "SPDY/3.1+portforward.k8s.io"
+CHANNEL_PROTOCOL = "v4.channel.k8s.io"
 STREAM_CREATION_TIMEOUT = 30.0     # the kubelet's streaming server waits this long for a request's other stream
 MAX_CHUNK = 32 * 1024              # bytes per DATA frame written
 MAX_HEADER_BYTES = 8 * 1024        # an HTTP request head longer than this is refused (nginx: 400)
@@ -448,6 +456,7 @@ class Stream:
     inbox: asyncio.Queue = field(default_factory=asyncio.Queue)   # data from the client; None: its FIN
     closed: bool = False          # our FIN sent (or the stream reset)
     reset: bool = False
+    channel: int | None = None    # the channel protocol's channel number (None: a SPDY stream)
 
 
 @dataclass
@@ -472,8 +481,12 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
         self.tasks: set[asyncio.Task] = set()
         self.redis_keys: RedisModel | None = None
         self.ended = False
+        self.channels = False      # the channel protocol rather than the SPDY tunnel
         offered = self.scope.get("subprotocols") or []
-        if TUNNEL_PROTOCOL not in offered:
+        ports = _query_ports(self.scope)
+        protocol = TUNNEL_PROTOCOL if TUNNEL_PROTOCOL in offered else \
+            CHANNEL_PROTOCOL if CHANNEL_PROTOCOL in offered and ports else None
+        if protocol is None:
             await self.close()   # refused handshake: kubectl retries with plain SPDY and gets the API's answer
             return
         scheme, _, token = _header(self.scope, b"authorization").partition(" ")
@@ -485,7 +498,25 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
         except (ApiError, ValueError):
             await self.close()
             return
-        await self.accept(subprotocol=TUNNEL_PROTOCOL)
+        await self.accept(subprotocol=protocol)
+        if protocol == CHANNEL_PROTOCOL:
+            self.channels = True
+            await self.open_channels(ports)
+
+    async def open_channels(self, ports: list[int]) -> None:
+        """The channel protocol (kubelet's websocket.go; the Python client's portforward): one connection per
+        port, dialled at once, on channels 2i (data) and 2i+1 (error), each first announcing its port."""
+        for index, port in enumerate(ports):
+            pair = Pair(str(index), port)
+            for kind, channel in (("data", 2 * index), ("error", 2 * index + 1)):
+                stream = Stream(channel, kind, port, pair.request, channel=channel)
+                setattr(pair, kind, stream)
+                self.streams[channel] = stream
+                await self.write(bytes([channel]) + struct.pack("<H", port))
+            self.pairs[pair.request] = pair
+            pair.started = True
+        for pair in list(self.pairs.values()):
+            self.spawn(self.forward(pair))
 
     async def disconnect(self, code: int) -> None:
         self.ended = True
@@ -495,6 +526,11 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if bytes_data is None or self.ended:
             return   # the tunnel carries binary messages only
+        if self.channels:
+            stream = self.streams.get(bytes_data[0]) if bytes_data else None
+            if stream is not None and stream.kind == "data" and len(bytes_data) > 1:
+                stream.inbox.put_nowait(bytes_data[1:])
+            return
         try:
             frames = self.codec.feed(bytes_data)
         except SpdyError as error:
@@ -585,12 +621,15 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
         for at in range(0, len(payload), MAX_CHUNK):
             if stream.closed:
                 return
-            await self.write(SpdyCodec.data(stream.id, payload[at:at + MAX_CHUNK]))
+            chunk = payload[at:at + MAX_CHUNK]
+            await self.write(SpdyCodec.data(stream.id, chunk) if stream.channel is None
+                             else bytes([stream.channel]) + chunk)
 
     async def close_stream(self, stream: Stream | None) -> None:
         if stream is not None and not stream.closed:
             stream.closed = True
-            await self.write(SpdyCodec.data(stream.id, b"", fin=True))
+            if stream.channel is None:
+                await self.write(SpdyCodec.data(stream.id, b"", fin=True))
 
     # ----------------------------------------------------------------------------- a connection
     async def forward(self, pair: Pair) -> None:
@@ -613,9 +652,12 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
             if not self.ended:
                 await self.close_stream(pair.data)
                 await self.close_stream(pair.error)
-            for stream in (pair.data, pair.error):
-                self.streams.pop(stream.id, None)
+            if not self.channels:
+                for stream in (pair.data, pair.error):
+                    self.streams.pop(stream.id, None)
             self.pairs.pop(pair.request, None)
+            if self.channels and not self.pairs:
+                await self.end()     # the channel protocol: the WebSocket closes when every connection has ended
 
     async def serve_http(self, pair: Pair, dialed: sim.Dialed) -> None:
         reader = HttpRequestReader()
@@ -683,6 +725,17 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
         """A server the playground does not model byte for byte: it reads what comes and says nothing."""
         while not pair.data.closed and await pair.data.inbox.get() is not None:
             pass
+
+
+def _query_ports(scope: dict) -> list[int]:
+    """PodPortForwardOptions' `ports` (repeated or comma-separated); [] when absent or not ports."""
+    ports = []
+    for value in parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ports", []):
+        for text in value.split(","):
+            if not text.strip().isdigit() or not 0 < int(text) < 65536:
+                return []
+            ports.append(int(text))
+    return ports
 
 
 def _header(scope: dict, name: bytes) -> str:

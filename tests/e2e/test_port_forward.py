@@ -339,3 +339,25 @@ def test_http_requests_are_read_from_any_pieces():
         HttpRequestReader().feed(b"\x16\x03\x01\x02\x00")
     with pytest.raises(BadRequest):
         HttpRequestReader().feed(b"HELLO THERE\r\n")
+
+
+def test_the_python_clients_portforward(k, web):
+    """kubernetes.stream.portforward speaks the channel protocol (v4.channel.k8s.io, `?ports=80,81`)."""
+    from kubernetes import client, config
+    from kubernetes.stream import portforward
+
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(k.kubeconfig)))
+    forward = portforward(core.connect_get_namespaced_pod_portforward, web, "default", ports="80,81")
+    conn = http.client.HTTPConnection(web, 80, timeout=10)
+    conn.sock = forward.socket(80)
+    conn.request("GET", "/")
+    answer = conn.getresponse()
+    assert answer.status == 200 and b"<title>Welcome to nginx!</title>" in answer.read()
+    deadline = time.time() + 10
+    while forward.error(81) is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert forward.error(81).startswith("error forwarding port 81 to pod ")
+    assert forward.error(81).endswith("IPv4: dial tcp4 127.0.0.1:81: connect: connection refused IPv6 dial tcp6 "
+                                      "[::1]:81: connect: connection refused ")
+    assert forward.error(80) is None
+    forward.close()
