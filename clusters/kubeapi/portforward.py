@@ -544,7 +544,8 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
         if not self.ended:
             self.ended = True
             for task in list(self.tasks):
-                task.cancel()
+                if task is not asyncio.current_task():
+                    task.cancel()
             await self.close(code=1000)
 
     async def write(self, raw: bytes) -> None:
