@@ -9,6 +9,10 @@ A Deployment owns ReplicaSets named `<deployment>-<pod-template-hash>`; the one 
 equals the Deployment's (ignoring that label) is the new one, and is reused when a template
 comes back (`kubectl rollout undo` patches the template back: the old ReplicaSet gets the next
 revision). Everything time-related (progressDeadlineSeconds) is a wake-up request.
+
+A Deployment whose last sync did nothing and asked for no wake-up is not synced again while it and
+its ReplicaSets are unchanged (a digest of their checksums in its notes: podutil.run_and_note) and no
+orphan ReplicaSet waits to be adopted. A Recreate rollout reads the pods as well and is always synced.
 """
 from __future__ import annotations
 
@@ -22,9 +26,12 @@ from .podutil import (
     compute_hash,
     controller_ref,
     equal_ignore_hash,
+    inputs_digest,
     is_controlled_by,
+    is_settled,
     label_selector,
     new_controller_ref,
+    run_and_note,
 )
 
 COMPONENT = "deployment-controller"
@@ -63,10 +70,42 @@ def reconcile(state: ClusterState) -> None:
         return
     replica_sets = _ReplicaSets(state)
     for d in deployments:
-        try:
-            _Sync(state, d, replica_sets).run()
-        except _Abort:
+        digest = _inputs_digest(state, d)
+        if is_settled(state, d, digest) and not _adoptable(d, replica_sets):
             continue
+        run_and_note(state, d, digest, lambda d=d: _run(state, d, replica_sets))
+
+
+def _run(state: ClusterState, d: dict, replica_sets: _ReplicaSets) -> None:
+    try:
+        _Sync(state, d, replica_sets).run()
+    except _Abort:
+        pass
+
+
+def _inputs_digest(state: ClusterState, d: dict) -> str | None:
+    """What a sync of d reads: d and the ReplicaSets of its namespace it owns (podutil.inputs_digest), and
+    orphan ReplicaSets it might adopt (_adoptable). A Recreate rollout reads the pods too: never settled."""
+    if (_spec(d).get("strategy") or {}).get("type") == "Recreate":
+        return None
+    namespace = d["metadata"].get("namespace", "")
+    owned = [rs for rs in state.owned_by(d, "ReplicaSet") if rs["metadata"].get("namespace", "") == namespace]
+    return inputs_digest(state, [d, *owned])
+
+
+def _adoptable(d: dict, replica_sets: _ReplicaSets) -> bool:
+    """Whether the claim would adopt an orphan ReplicaSet now."""
+    selector_obj = _spec(d).get("selector")
+    if d["metadata"].get("deletionTimestamp") or not selector_obj or \
+            not (selector_obj.get("matchLabels") or selector_obj.get("matchExpressions")):
+        return False
+    try:
+        selector = label_selector(selector_obj)
+    except ValueError:
+        return False
+    return any(controller_ref(rs) is None and not rs["metadata"].get("deletionTimestamp")
+               and selector.matches(rs["metadata"].get("labels"))
+               for rs in replica_sets.orphans(d["metadata"].get("namespace", "")))
 
 
 class _ReplicaSets:

@@ -8,6 +8,7 @@ objects as plain dicts in their JSON shape.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import struct
@@ -179,6 +180,52 @@ def claim(state: ClusterState, owner: dict, candidates: list[dict], matches) -> 
         adopt(state, obj, owner)
         claimed.append(obj)
     return claimed
+
+
+# ------------------------------------------------------------------ memos across states
+
+SETTLED = "settled"  # in a controller's notes: [digest of its inputs, simulated time] of a sync that did nothing
+
+
+def inputs_digest(state: ClusterState, objects: list[dict]) -> str | None:
+    """A digest of objects as this step found them (uid, resourceVersion and state.fingerprint each), or
+    None when one of them was written in this step. Stable across processes, so it can be kept in notes."""
+    parts = []
+    for obj in objects:
+        checksum = state.fingerprint(obj)
+        if checksum is None:
+            return None
+        meta = obj["metadata"]
+        parts.append((meta.get("uid"), meta.get("resourceVersion"), checksum))
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+
+
+def is_settled(state: ClusterState, obj: dict, digest: str | None) -> bool:
+    """Whether obj's last sync that did nothing saw these very inputs, at this simulated time or before."""
+    memo = state.sim(obj).get(SETTLED)
+    return digest is not None and memo is not None and memo[0] == digest and memo[1] <= state.now
+
+
+def run_and_note(state: ClusterState, obj: dict, digest: str | None, sync) -> None:
+    """Run sync(); when it wrote nothing and asked for no wake-up, note that these inputs need nothing
+    (is_settled), else forget any such note. For syncs that ask for a wake-up whenever their outcome
+    depends on the time (the Deployment's progress deadline, the ReplicaSet's minReadySeconds): one that
+    asks for none and writes nothing does the same at any later time, as long as its inputs are unchanged.
+    The caller's digest must cover every object the sync reads, besides what it checks before skipping."""
+    earlier = state.next_wake
+    state.reset_wake()
+    writes = state.writes
+    sync()
+    requested = state.next_wake
+    state.reset_wake()
+    state.wake_at(earlier)
+    state.wake_at(requested)
+    notes = state.sim(obj)
+    if digest is not None and state.writes == writes and requested is None:
+        if notes.get(SETTLED) != [digest, state.now] and not is_settled(state, obj, digest):
+            notes[SETTLED] = [digest, state.now]
+    elif SETTLED in notes:
+        del notes[SETTLED]
 
 
 _SELECTORS: dict[str, Selector] = {}

@@ -12,6 +12,10 @@ Per object and pass: claim the matching active pods (adopt orphans, release pods
 labels no longer match), create missing pods in slow-start batches (1, 2, 4, …) or delete
 the surplus in upstream's order, then write the status if it changed. Terminating pods
 (deletionTimestamp set) are not counted as replicas, only as terminatingReplicas.
+
+A ReplicaSet whose last sync did nothing is not synced again while its inputs are unchanged (its
+pods' and its own checksums, kept as a digest in its notes: podutil.run_and_note) and no orphan
+waits to be adopted; each reconcile runs on a new ClusterState, so the digest is what carries over.
 """
 from __future__ import annotations
 
@@ -22,15 +26,18 @@ from .podutil import (
     claim,
     controller_ref,
     delete_pod,
+    inputs_digest,
     is_active,
     is_controlled_by,
     is_pod_available,
     is_pod_ready,
+    is_settled,
     is_terminating,
     label_selector,
     pod_from_template,
     pods_prefix,
     rank_pods_for_deletion,
+    run_and_note,
 )
 
 BURST_REPLICAS = 500             # the controller manager's default --concurrent… burstReplicas
@@ -50,7 +57,31 @@ def reconcile(state: ClusterState) -> None:
     orphans = _orphan_pods(state)
     for objects in controllers.values():
         for obj in objects:
-            sync_replica_set(state, obj, orphans)
+            _sync_unless_settled(state, obj, orphans)
+
+
+def _sync_unless_settled(state: ClusterState, rs: dict, orphans: _Orphans) -> None:
+    """sync_replica_set, unless its last sync did nothing with the same inputs: the ReplicaSet and every
+    pod naming it as owner, unchanged since (their checksums), and no orphan it would adopt now. Such a
+    sync asked for no wake-up either (podutil.run_and_note), so no pod was waiting for minReadySeconds."""
+    digest = inputs_digest(state, [rs, *state.owned_by(rs, "Pod")])
+    if is_settled(state, rs, digest) and not _adoptable(rs, orphans):
+        return
+    run_and_note(state, rs, digest, lambda: sync_replica_set(state, rs, orphans))
+
+
+def _adoptable(rs: dict, orphans: _Orphans) -> bool:
+    """Whether the claim would adopt an orphan pod now."""
+    _, plain_map, _ = KINDS[rs["kind"]]
+    spec = rs.get("spec") or {}
+    if rs["metadata"].get("deletionTimestamp") or (plain_map and not spec.get("selector")):
+        return False
+    try:
+        selector = label_selector(spec.get("selector"), plain_map=plain_map)
+    except ValueError:
+        return False
+    return any(controller_ref(p) is None and is_active(p) and selector.matches(p["metadata"].get("labels"))
+               for p in orphans.selectable(rs["metadata"].get("namespace", ""), selector))
 
 
 class _Orphans:
