@@ -71,6 +71,20 @@ def test_nginx_serves_the_welcome_page_its_file_system_holds():
     assert ex(state, "web", "pwd") == (0, "/\n", "")
 
 
+def test_nginx_without_an_index_file_forbids_the_directory_and_curl_w_reports_it():
+    # A readiness probe on / fails with 403 once index.html is gone, as nginx's `index` without autoindex does.
+    state = started(pod("web", NGINX))
+    ex(state, "web", "rm", "/usr/share/nginx/html/index.html")
+    code, body = page(state, "web", "/")
+    assert code == 403 and "<head><title>403 Forbidden</title></head>" in body
+    assert page(state, "web", "/50x.html")[0] == 200
+    # curl's -w goes to stdout even when -o sends the body away.
+    assert ex(state, "web", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}\\n", "http://localhost/") == (
+        0, "403\n", "")
+    assert ex(state, "web", "sh", "-c", "curl -s -o /tmp/page -w '%{http_code}' localhost/50x.html; wc -c < /tmp/page"
+              ) == (0, "200497\n", "")
+
+
 def test_the_os_release_follows_the_image_line():
     assert 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"' in rootfs.image_tree(images.lookup("nginx")).files[
         "/etc/os-release"]

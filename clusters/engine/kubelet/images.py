@@ -1434,7 +1434,7 @@ def _static_file(files, root: str, route: str, indexes: tuple[str, ...]) -> tupl
             content = files.read(path + name)
             if content is not None:
                 return "file", content
-        return ("dir", None) if files.is_dir(path) else ("missing", None)
+        return ("dir", None) if files.is_dir(path.rstrip("/") or "/") else ("missing", None)
     content = files.read(path)
     if content is not None:
         return "file", content

@@ -512,19 +512,18 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
         if "I" in opts or "i" in opts:
             head = f"HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip() + "\r\n\r\n"
             text = head if "I" in opts else head + body
-        if "w" in opts:
-            text += str(opts["w"]).replace("%{http_code}", str(code)).replace("\\n", "\n")
+        # -w's text goes to stdout after the transfer, wherever -o sent the body (-o /dev/null -w '%{http_code}').
+        written = str(opts["w"]).replace("%{http_code}", str(code)).replace("\\n", "\n") if "w" in opts else ""
         out = opts.get("o")
         if out and out != "-":
-            if out == "/dev/null":
-                continue
             dest = sh.abspath(str(out))
-            if posixpath.dirname(dest) not in sh.dirs or sh.write_file(dest, text):
+            if dest != "/dev/null" and (posixpath.dirname(dest) not in sh.dirs or sh.write_file(dest, text)):
                 io.err.write("curl: (23) Failure writing output to destination\n")
                 status = 23
                 continue
+            io.out.write(written)
         else:
-            io.out.write(text)
+            io.out.write(text + written)
     return status
 
 
