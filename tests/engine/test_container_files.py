@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from clusters.engine.kubelet import images, logs, rootfs
+from clusters.engine.network import PodNetwork
 from clusters.engine.state import timestamp
 from tests.engine.conftest import T0, apply, new_state, run
 
@@ -83,6 +84,20 @@ def test_nginx_without_an_index_file_forbids_the_directory_and_curl_w_reports_it
         0, "403\n", "")
     assert ex(state, "web", "sh", "-c", "curl -s -o /tmp/page -w '%{http_code}' localhost/50x.html; wc -c < /tmp/page"
               ) == (0, "200497\n", "")
+
+
+def test_a_file_removed_then_written_again_is_served_to_other_pods():
+    # The network answers from the container's files as they stand (no start: every write is in the past);
+    # `rm` notes the path as a file and as a directory, and the later write must win over both.
+    state = started(pod("web", NGINX), pod("client", BUSYBOX))
+    ex(state, "web", "rm", "/usr/share/nginx/html/index.html")
+    run(state, state.now + 30)
+    ex(state, "web", "sh", "-c", "echo back > /usr/share/nginx/html/index.html")
+    ip = state.get("Pod", "default", "web")["status"]["podIP"]
+    net = PodNetwork(state, state.get("Pod", "default", "client"))
+    answer = net.request(f"http://{ip}/", state.now)
+    assert (answer.status, answer.body) == (200, "back\n")
+    assert page(state, "web", "/") == (200, "back\n")
 
 
 def test_the_os_release_follows_the_image_line():

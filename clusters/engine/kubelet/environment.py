@@ -375,23 +375,30 @@ def container_files(state: ClusterState, pod: dict, container: dict, *, image=No
     own = volumedata.writer_id(pod, name, attempt) if attempt is not None else None
 
     def add_entries(entries: dict, to_path) -> None:
+        initials = []
         for key, versions in entries.items():
             path = to_path(key)
             if path is None:
                 continue
             initial, later = volumedata.view(versions, start, own)
-            bare = path.rstrip("/") or "/"
             if initial is not None:
-                if initial[1] is None:
-                    files.pop(bare, None)
-                    files.pop(bare + "/", None)
-                    hidden.add(bare)
-                    hidden.update(tree.under(bare))
-                else:
-                    files[path] = initial[1]
+                initials.append((initial[0], path, initial[1]))
+            bare = path.rstrip("/") or "/"
             for t, content, *_writer in later:
                 kind = "remove" if content is None else ("mkdir" if path.endswith("/") else "write")
                 pending.append((t, kind, bare if kind != "write" else path, content))
+        # In the order they happened: a file removed (`rm` notes the path as a file and as a directory) and
+        # written again later is there, whichever of its two keys the store lists first.
+        for _t, path, content in sorted(initials, key=lambda entry: entry[0]):
+            bare = path.rstrip("/") or "/"
+            if content is None:
+                files.pop(bare, None)
+                files.pop(bare + "/", None)
+                hidden.add(bare)
+                hidden.update(tree.under(bare))
+            else:
+                hidden.discard(bare)
+                files[path] = content
 
     for plan in volumedata.container_mounts(state, pod, container):
         base = plan.path
