@@ -73,6 +73,25 @@ def test_zero_start_delays_run_in_one_pass():
     assert state.get("Pod", "default", "fast")["status"]["phase"] == "Running"
 
 
+def test_probes_without_initial_delay_wait_for_the_kubelet_to_see_the_container_running():
+    # nginx listens a moment after its container starts; the kubelet probes it only once its relist has seen
+    # the container running, so a probe without initialDelaySeconds does not fail with connection refused.
+    state = new_state()
+    state.config["start_delays"] = False
+    probe = {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5}
+    state.create(pod("web", [{"name": "nginx", "image": "nginx:1.27", "readinessProbe": probe,
+                              "livenessProbe": {**probe, "httpGet": {"path": "/50x.html", "port": 80}}}]))
+    kubelet_only(state, T0)
+    started = lifecycle.parse_timestamp(container_state(state, "web")["state"]["running"]["startedAt"])
+    assert container_state(state, "web")["ready"] is False
+    kubelet_only(state, T0 + 1)
+    assert container_state(state, "web")["ready"] is True
+    ready = next(c for c in state.get("Pod", "default", "web")["status"]["conditions"] if c["type"] == "Ready")
+    assert lifecycle.parse_timestamp(ready["lastTransitionTime"]) - started <= 1
+    kubelet_only(state, T0 + 30)
+    assert [r for r, _ in events_of(state, "web")] == ["Pulling", "Pulled", "Created", "Started"]  # no Unhealthy
+
+
 def test_unknown_tag_err_image_pull_then_back_off():
     state = new_state()
     state.create(pod("bad", [{"name": "nginx", "image": "nginx:doesnotexist"}]))

@@ -38,6 +38,7 @@ BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
 PULL_BACKOFF_INITIAL, PULL_BACKOFF_MAX = 10.0, 300.0
 CONTAINER_CREATE_SECONDS = 0.5   # sandbox + create + start, after the image is there
 SERVER_STOP_SECONDS = 0.5        # a server image stops quickly on SIGTERM; shells ignore it (PID 1)
+PLEG_RELIST_SECONDS = 1.0        # the kubelet notices a started container at its next relist (pleg/generic.go)
 MAX_TRANSITIONS = 200            # per container per pass: a crash loop cannot spin unbounded
 
 
@@ -349,7 +350,10 @@ class PodWorker:
             if not probe or (kind != "startupProbe" and not started_ok) or (kind == "startupProbe" and started_ok):
                 continue
             delay, period, success_threshold, failure_threshold, _ = timing(probe)
-            ps = states.setdefault(kind, {"next": start + delay, "succ": 0, "fail": 0, "ok": None})
+            ps = states.get(kind)
+            if ps is None:
+                ps = states[kind] = {"next": self._first_probe(kind, start, delay, period), "succ": 0, "fail": 0,
+                                     "ok": None}
             while ps["next"] <= now:
                 at = ps["next"]
                 ps["next"] = at + period
@@ -384,6 +388,12 @@ class PodWorker:
             record["ready"] = ready
             self.changed = True
         return next_due, None, ""
+
+    def _first_probe(self, kind: str, start: float, delay: float, period: float) -> float:
+        """When a container started at `start` is first probed: initialDelaySeconds after it started, and never
+        before the kubelet has seen it running (its next PLEG relist), so a server that listens a moment
+        after its start is not probed before it does."""
+        return start + max(delay, PLEG_RELIST_SECONDS)
 
     def _exec_output(self, program: Program, run, argv: list[str], when: float) -> tuple[int, str]:
         code, out, err = program.exec(argv, when, run)
