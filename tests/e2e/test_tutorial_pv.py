@@ -60,8 +60,9 @@ PV_HEADER = (r"NAME +CAPACITY +ACCESS MODES +RECLAIM POLICY +STATUS +CLAIM +STOR
 def test_configure_a_pod_to_use_a_persistent_volume(page):
     # Create a PersistentVolume
     assert page.apply(corpus_path("pods__storage__pv-volume.yaml")) == "persistentvolume/task-pv-volume created\n"
-    lines_match(page("get", "pv", "task-pv-volume"), [
-        PV_HEADER, rf"task-pv-volume +10Gi +RWO +Retain +Available +manual +<unset> +{AGE}"])
+    # Pending as created, Available once the PersistentVolume controller has seen it (at once).
+    eventually(lambda: lines_match(page("get", "pv", "task-pv-volume"), [
+        PV_HEADER, rf"task-pv-volume +10Gi +RWO +Retain +Available +manual +<unset> +{AGE}"]))
 
     # Create a PersistentVolumeClaim: the control plane binds it to the volume.
     assert page.apply(corpus_path("pods__storage__pv-claim.yaml")) == (
