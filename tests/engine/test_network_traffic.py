@@ -203,3 +203,41 @@ def test_ingress_backend_without_endpoints_and_rewrites():
     created = state.get("Ingress", "default", "rewrite")["metadata"]["creationTimestamp"]
     before = world.request(f"http://{ingress_address(state)}/app/", parse_timestamp(created) - 1, host="rw.example")
     assert before.status == 404                                  # the Ingress did not exist yet
+
+
+# ------------------------------------------------------------------ the servers' headers, as curl and wget show them
+
+def test_curl_i_and_wget_s_print_the_server_s_headers():
+    state = cluster(deployment("web", "nginx", 1), service("web", "10.96.20.7"), *hello("hello", "1.0", "10.96.70.1"),
+                    example_ingress(("/", "Prefix", "hello")),
+                    run_pod("curl", "curlimages/curl:8.5.0", command=SLEEPER), run_pod("shell", "busybox", SLEEPER))
+    code, out, _err = exec_in(state, "curl", "curl", "-s", "-i", "http://web/")
+    head, _, body = out.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    assert code == 0 and lines[0] == "HTTP/1.1 200 OK" and len(body.encode()) == 615
+    assert [line.split(":")[0] for line in lines[1:]] == [
+        "Server", "Date", "Content-Type", "Content-Length", "Last-Modified", "Connection", "ETag", "Accept-Ranges"]
+    assert lines[1] == "Server: nginx/1.29.3" and lines[3:5] == ["Content-Type: text/html", "Content-Length: 615"]
+    assert lines[6:] == ["Connection: keep-alive", lines[7], "Accept-Ranges: bytes"] and lines[7].endswith('-267"')
+    # Through the Ingress (the task's `curl --resolve … -i`): ingress-nginx's Date, the backend's type.
+    pod = pods(state, "hello-")[0]["metadata"]["name"]
+    text = f"Hello, world!\nVersion: 1.0.0\nHostname: {pod}\n"
+    code, out, _err = exec_in(state, "curl", "curl", "--resolve", f"hello-world.example:80:{ingress_address(state)}",
+                              "-i", "http://hello-world.example")
+    from email.utils import formatdate
+    assert out == (f"HTTP/1.1 200 OK\r\nDate: {formatdate(state.now, usegmt=True)}\r\n"
+                   f"Content-Type: text/plain; charset=utf-8\r\nContent-Length: {len(text)}\r\n"
+                   f"Connection: keep-alive\r\n\r\n{text}")
+    # -I: the head only; -w unchanged; -v: the request and the answer's head on stderr.
+    assert exec_in(state, "curl", "curl", "-sI", "http://hello:8080/")[1].startswith("HTTP/1.1 200 OK\r\nDate: ")
+    assert exec_in(state, "curl", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://web/")[1] == "200"
+    err = exec_in(state, "curl", "curl", "-sv", "-o", "/dev/null", "http://web/")[2]
+    assert "> GET / HTTP/1.1\r\n> Host: web\r\n> User-Agent: curl/8.5.0\r\n> Accept: */*\r\n> \r\n" in err
+    assert "< HTTP/1.1 200 OK\r\n< Server: nginx/1.29.3\r\n" in err
+    # busybox wget -S: the status line and headers two spaces in; it asks for Connection: close.
+    code, out, err = exec_in(state, "shell", "wget", "-S", "-qO-", "http://hello:8080/")
+    assert (code, out) == (0, text)
+    assert err == (f"  HTTP/1.1 200 OK\n  Date: {formatdate(state.now, usegmt=True)}\n  Content-Length: {len(text)}\n"
+                   "  Content-Type: text/plain; charset=utf-8\n  Connection: close\n  \n")
+    assert exec_in(state, "shell", "wget", "-S", "-qO-", "http://web/nosuch")[2] == (
+        "  HTTP/1.1 404 Not Found\nwget: server returned error: HTTP/1.1 404 Not Found\n")

@@ -29,6 +29,10 @@ The model, in the order a request meets it:
 * **Ingress** (ingress.py). What reaches an ingress-nginx controller on its http(s) port goes where the
   Ingresses it owns say (Host header, longest path, rewrite-target), to a ready endpoint of the backend
   Service — or nginx's 404, 502 or 503 page.
+* **The wire** (http.py). A Response's `answer(request)` adds what the answering server puts around its
+  body — status line and headers as nginx, Go's net/http, Apache, Node send them; through an Ingress,
+  ingress-nginx's (its Date, the backend's Content-Type and Content-Length, keep-alive) — dated at the
+  request's simulated time: what `curl -i`, `wget -S` and `kubectl port-forward` show.
 * **Load** (traffic.py). A client's steady request loop has a rate per url (the shell's
   Run.request_rates); pod_request_rates spreads it over the backends as iptables would, cpu_millicores
   prices it with the image's CPU per request — what metrics and the HPA need.
@@ -37,7 +41,7 @@ The API, for the rest of the simulation:
 
     client.PodNetwork(state, pod)              a pod's handle: .resolve(name, t), .lookup(name, t),
                                                .query(fqdn, qtype, t), .reverse(ip, t), .http(url, t),
-                                               .request(url, t) -> traffic.Response
+                                               .request(url, t) -> traffic.Response (.answer(), .headers)
     client.outside(state)                      the learner's machine: .request("http://172.18.0.3:30080/", t),
                                                .request("http://172.18.255.200/", t, host="hello-world.example")
     traffic.request(state, url, t, source=pod|None)
@@ -54,10 +58,11 @@ ShellWorld.http, .resolve, .reverse and .net. Pure: the standard library and clu
 """
 from __future__ import annotations
 
+from . import http
 from .client import OUTSIDE_IP, PodNetwork, outside
 from .dns import Reply, Resolution
 from .index import NetworkIndex, get_index
 from .traffic import Response, client_request_rates, cpu_millicores, pod_request_rates, request
 
 __all__ = ["OUTSIDE_IP", "NetworkIndex", "PodNetwork", "Reply", "Resolution", "Response", "client_request_rates",
-           "cpu_millicores", "get_index", "outside", "pod_request_rates", "request"]
+           "cpu_millicores", "get_index", "http", "outside", "pod_request_rates", "request"]

@@ -7,7 +7,10 @@ and the answering container's program (kubelet/program.py `Program.http`: nginx 
 document root, agnhost's serve-hostname and netexec say the pod's name, …) answers as it would at that
 instant — a container not yet started, or since exited, does not listen. The result is a Response:
 `outcome` "ok" (with status and body; status 0 when something listens that does not speak HTTP),
-"refused", "timeout", "unreachable" or "unresolved", and which pod and container answered.
+"refused", "timeout", "unreachable" or "unresolved", and which pod and container answered. Its
+`answer(request)` is the whole HTTP answer on the wire — status line, the answering server's headers
+(http.py: nginx's, Go's, Apache's, …; through an Ingress, ingress-nginx's), body — and `headers` those of
+a plain GET; the Date in them is the time of the request.
 
 The node's own listeners answer too: the API server (6443 on the control plane, reached through the
 `kubernetes` Service) as it answers an anonymous request — 403 Forbidden Status for most paths, the
@@ -29,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..state import ClusterState
-from . import ingress, policy, routing
+from . import http, ingress, policy, routing
 from .index import NetworkIndex, PodEntry, get_index
 
 if TYPE_CHECKING:
@@ -50,6 +53,38 @@ class Response:
     pod: dict | None = None           # the pod whose container answered
     container: str = ""
     service: tuple[str, str] | None = None   # (namespace, name) of the Service the connection went through
+    server: http.Server | None = None        # the program that answered (its headers: http.render)
+    modified: float | None = None            # when the files it serves were written (its container's start)
+    ingress: bool = False                    # answered by (or through) an ingress-nginx controller
+    path: str = "/"                          # the request as the answering server saw it
+    host: str = ""
+    when: float = 0.0
+
+    def answer(self, request: http.HttpRequest | None = None) -> http.HttpAnswer | None:
+        """The HTTP answer on the wire to `request` (by default a plain GET of the path, keep-alive):
+        status line, the server's headers, body. None when no HTTP server answered."""
+        if self.outcome != "ok" or not self.status:
+            return None
+        if request is None:
+            request = http.HttpRequest("GET", self.path, "HTTP/1.1", [("Host", self.host or self.ip)])
+        server = self.server or http.Server()
+        if not self.ingress:
+            return http.render(server, request, self.status, self.body, self.when, self.port, self.host,
+                               modified=self.modified)
+        if server.kind == "ingress-nginx":      # the controller's own page: its Server header cleared
+            own = http.render(server, request, self.status, self.body, self.when, self.port, self.host)
+            own.headers = [(k, v) for k, v in own.headers if k != "Server"]
+            return own
+        upstream = http.render(server, http.HttpRequest(request.method, self.path, "HTTP/1.1",
+                                                        [("Host", self.host)]),
+                               self.status, self.body, self.when, self.port, self.host, modified=self.modified)
+        return http.proxied(upstream, request, self.when)
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """The response headers a plain GET gets ([] when no HTTP server answered)."""
+        answer = self.answer()
+        return answer.headers if answer is not None else []
 
     @property
     def world_answer(self) -> tuple[int, str] | None:
@@ -113,7 +148,7 @@ def connect_and_ask(state: ClusterState, index: NetworkIndex, client: routing.Cl
     if rules is not None and routed.kind in ("pod", "node") and not rules.admits(index, client, routed, ip, when):
         routed.kind = "timeout"               # NetworkPolicy: the CNI drops the SYN
     service = (routed.service.namespace, routed.service.name) if routed.service is not None else None
-    base = Response(routed.kind, ip=ip, port=port, service=service)
+    base = Response(routed.kind, ip=ip, port=port, service=service, path=path, host=host, when=when)
     if routed.kind in ("refused", "timeout", "unreachable"):
         return base
     pods = (routed.pod,) if routed.kind == "pod" and routed.pod is not None else routed.host_pods
@@ -124,11 +159,13 @@ def connect_and_ask(state: ClusterState, index: NetworkIndex, client: routing.Cl
                 return proxied
         answered = _answer(state, index, entry, routed.port, path, when, scheme == "tcp")
         if answered is not None:
-            (status, body), container = answered
+            (status, body), container, program = answered
             base.outcome, base.status, base.body, base.pod, base.container = "ok", status, body, entry.pod, container
+            base.server, base.modified = http.Server(program.image.kind, program.image.version), program.start
             return base
     if routed.host:
         base.outcome = "ok"
+        base.server = http.Server("kube-apiserver" if routed.host != "kubelet" else "kubelet")
         base.status, base.body = (0, "") if scheme == "tcp" else _host_answer(state, routed.host, scheme, path)
         return base
     base.outcome = "refused"
@@ -189,18 +226,18 @@ def _serving_containers(pod: dict) -> list[dict]:
 
 
 def _answer(state: ClusterState, index: NetworkIndex, entry: PodEntry, port: int, path: str, when: float,
-            connect_only: bool) -> tuple[tuple[int, str], str] | None:
+            connect_only: bool) -> tuple[tuple[int, str], str, Program] | None:
     for container in _serving_containers(entry.pod):
         program = answering_program(state, index, entry.pod, container, when)
         if program is None:
             continue
         if connect_only:
             if program.listens(port, when):
-                return (0, ""), container["name"]
+                return (0, ""), container["name"], program
             continue
         answer = program.http(port, path, when)
         if answer is not None:
-            return answer, container["name"]
+            return answer, container["name"], program
     return None
 
 
@@ -217,6 +254,7 @@ def _through_ingress(state: ClusterState, index: NetworkIndex, entry: PodEntry, 
         route, _, query = path.partition("?")
         target = ingress.choose(ingress.owned_ingresses(state, entry.pod, when), host.rsplit(":", 1)[0], route)
         base.pod, base.container, base.outcome = entry.pod, container["name"], "ok"
+        base.server, base.ingress = http.Server(program.image.kind, program.image.version), True
         if target is None:
             base.status, base.body = program.http(port, path, when) or (404, ingress.error_page(404, "Not Found"))
             return base
@@ -228,13 +266,13 @@ def _through_ingress(state: ClusterState, index: NetworkIndex, entry: PodEntry, 
         upstream_path = target.path + ("?" + query if query else "")
         forwarded = connect_and_ask(state, index, routing.Client(entry.ip, entry, entry.node), "http", ip,
                                     target_port, upstream_path, when, host=host, depth=1)
-        forwarded.ip, forwarded.port = base.ip, base.port
+        forwarded.ip, forwarded.port, forwarded.ingress = base.ip, base.port, True
         forwarded.service = (svc.namespace, svc.name) if svc is not None else None
         if forwarded.outcome != "ok":
             # nginx: 504 when proxy_connect_timeout ran out on every try (a dropped SYN), else 502
             code, text = (504, "Gateway Time-out") if forwarded.outcome == "timeout" else (502, "Bad Gateway")
             forwarded.outcome, forwarded.status, forwarded.body = "ok", code, ingress.error_page(code, text)
-            forwarded.pod, forwarded.container = entry.pod, container["name"]
+            forwarded.pod, forwarded.container, forwarded.server = entry.pod, container["name"], base.server
         return forwarded
     return None
 

@@ -1,4 +1,5 @@
-"""The network tools that ask the cluster's DNS and open connections: nslookup, dig, host, getent, nc, ping.
+"""The network tools that ask the cluster's DNS and open connections: wget, curl, nslookup, dig, host,
+getent, nc, ping.
 
 A command is `(sh, argv, io, env) -> exit status`, as in commands.py, which registers these in its table
 (wget and curl live there). They read the container's /etc/resolv.conf and /etc/hosts as the real
@@ -21,11 +22,18 @@ Output follows the tool the image ships (ShellWorld.variants), word for word:
 * glibc's `getent hosts` (Debian, Ubuntu): `%-15s %s` per address, /etc/hosts first.
 * busybox nc (nc_bloaty.c: `host (ip:port) open`) and the OpenBSD netcat (`Connection to host (ip) 80
   port [tcp/http] succeeded!`).
+* busybox wget and curl: the bodies, their errors, and the servers' headers where they show them —
+  `curl -i`/`-I` (status line and headers, CRLF), `curl -v` (`*` connection lines, the request as `> `
+  lines, the answer's head as `< ` lines), busybox `wget -S` (`  HTTP/1.1 200 OK` and each header two
+  spaces in). The headers are the answering server's (clusters.engine.network.http: nginx, Go,
+  Apache, …; through an Ingress, ingress-nginx's), dated at the simulated time of the request. These
+  entries take the place of commands.py's wget and curl in its command table.
 * busybox ping (networking/ping.c): `64 bytes from IP: seq=N ttl=T time=… ms` from pods and nodes; a
   clusterIP answers no ICMP.
 """
 from __future__ import annotations
 
+import posixpath
 import re
 import time as _time
 import zlib
@@ -640,6 +648,262 @@ def _c_nc(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ wget, curl
+
+CURL_VERSION = "8.5.0"     # curl's User-Agent where the image does not say (curlimages/curl:8.5.0, the tutorials')
+
+
+def _fetch(sh: _Shell, url: str, method: str, host_header: str, port: int, path: str, *, agent: str,
+           close: bool = False, extra: list[tuple[str, str]] | None = None, request_lines: object = None,
+           name: str = "") -> tuple[str, tuple[int, str] | None, str | None, object]:
+    """One request on the simulated network: ('ok'|'badhost', answer as ShellWorld.http says it, ip, the
+    answer on the wire: network.http.HttpAnswer with the server's headers). Journalled for the network model.
+
+    request_lines: a writer for curl -v's `*` and `> ` lines (the connection and the request sent)."""
+    from ...network.http import HttpAnswer, client_request
+    from .commands import _REASONS, _parse_url
+    full, host, _port, _path = _parse_url(url)
+    at = _at(sh)
+    ip = sh._resolve(host, at)
+    sh.emit("dns", host, ip)
+    if ip is None:
+        sh.advance(round(NET_LATENCY * US))
+        return "badhost", None, None, None
+    net = _net(sh)
+    response = net.request(full, at) if net is not None and hasattr(net, "request") else None
+    if response is not None:
+        answer = response.world_answer
+    else:
+        answer = sh.world.http(full, at) if sh.world.http else None
+    sh.emit("req", full, None if answer is None else f"{answer[0]} {answer[1]}")
+    request = client_request(method, host_header, path.partition("#")[0] or "/", agent=agent, close=close,
+                             extra=extra)
+    if request_lines is not None:
+        request_lines.write(f"*   Trying {ip}:{port}...\n")
+        if answer is not None and answer[0] >= 0:
+            request_lines.write(f"* Connected to {name or host} ({ip}) port {port}\n" +
+                                "".join(f"> {line}\r\n" for line in request.lines()) + "> \r\n")
+    sh.advance(round(NET_LATENCY * US))
+    wire = response.answer(request) if response is not None else None
+    if wire is None and answer is not None and answer[0] > 0:     # no network model: the status line only
+        wire = HttpAnswer(answer[0], _REASONS.get(answer[0], ""), [], answer[1].encode())
+    return "ok", answer, ip, wire
+
+
+def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    # busybox networking/wget.c; -S prints the status line and each header, two spaces in, as they come.
+    from .commands import _parse_url, _split_opts
+    opts, urls = _split_opts(argv[1:], with_value="OoTUYtPOh")
+    long_opts = [a for a in argv[1:] if a.startswith("--")]
+    for lo in long_opts:
+        if lo == "--spider":
+            opts["spider"] = True
+        elif lo.startswith("--timeout="):
+            opts["T"] = lo.split("=", 1)[1]
+        elif lo in ("--quiet",):
+            opts["q"] = True
+        elif lo.startswith("--output-document="):
+            opts["O"] = lo.split("=", 1)[1]
+    urls = [u for u in urls if not u.startswith("--")]
+    if not urls:
+        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] URL\n")
+        return 1
+    quiet = "q" in opts
+    status = 0
+    for url in urls:
+        full, host, port, path = _parse_url(url)
+        kind, answer, ip, wire = _fetch(sh, url, "GET", host, port, path, agent="Wget", close=True)
+        if kind == "badhost":
+            io.err.write(f"wget: bad address '{host}'\n")
+            status = 1
+            continue
+        if not quiet:
+            io.err.write(f"Connecting to {host} ({ip}:{port})\n")
+        if answer is None:
+            io.err.write(f"wget: can't connect to remote host ({ip}): Connection refused\n")
+            status = 1
+            continue
+        limit = str(opts.get("T", "900"))
+        failure = failed_connect(answer, float(limit) if limit.replace(".", "", 1).isdigit() else 900.0)
+        if failure is not None:
+            sh.advance(round(failure[1] * US))
+            io.err.write("wget: download timed out\n" if failure[0] == "limit"
+                         else f"wget: can't connect to remote host ({ip}): {failure[0]}\n")
+            status = 1
+            continue
+        if full.startswith("https://") and "--no-check-certificate" not in long_opts:
+            io.err.write("wget: note: TLS certificate validation not implemented\n")
+        code, body = answer
+        if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
+            io.err.write("wget: error getting response\n")
+            status = 1
+            continue
+        if "S" in opts:
+            io.err.write(f"  {wire.status_line}\n")
+        if code >= 400:
+            io.err.write(f"wget: server returned error: {wire.status_line}\n")
+            status = 1
+            continue
+        if "S" in opts:
+            io.err.write("".join(f"  {name}: {value}\n" for name, value in wire.headers) + "  \n")
+        if "spider" in opts:
+            if not quiet:
+                io.err.write("remote file exists\n")
+            continue
+        target = opts.get("O")
+        if target is None:
+            target = posixpath.basename(path) or "index.html"
+        if target == "-":
+            if not quiet:
+                io.err.write("writing to stdout\n")
+            io.out.write(body)
+            if not quiet:
+                io.err.write(f"-                    100% |********************************| {len(body):>5}  "
+                             "0:00:00 ETA\nwritten to stdout\n")
+        else:
+            dest = sh.abspath(str(target))
+            if posixpath.dirname(dest) not in sh.dirs:
+                io.err.write(f"wget: can't open '{target}': No such file or directory\n")
+                status = 1
+                continue
+            if sh.writable(dest):
+                io.err.write(f"wget: can't open '{target}': {sh.writable(dest)}\n")
+                status = 1
+                continue
+            if not quiet:
+                io.err.write(f"saving to '{target}'\n")
+            why = sh.write_file(dest, body)
+            if why:
+                io.err.write(f"wget: write error: {why}\n")
+                status = 1
+                continue
+            if not quiet:
+                io.err.write(f"{str(target)[:20]:<20} 100% |********************************| {len(body):>5}  "
+                             f"0:00:00 ETA\n'{target}' saved\n")
+    return status
+
+
+def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    # -i/-I print the server's status line and headers; -v the connection, the request (`> `) and the
+    # answer's head (`< `) on stderr.
+    from .commands import _parse_url, _split_opts
+    args = []
+    long_map = {"--silent": "-s", "--fail": "-f", "--output": "-o", "--show-error": "-S", "--location": "-L",
+                "--head": "-I", "--include": "-i", "--max-time": "-m", "--connect-timeout": "-m",
+                "--verbose": "-v", "--request": "-X", "--header": "-H", "--data": "-d", "--write-out": "-w"}
+    trusted = False          # -k/--insecure, or --cacert: the server's certificate can be verified
+    given = iter(argv[1:])
+    headers: list[str] = []
+    resolved: dict[tuple[str, int], str] = {}     # --resolve HOST:PORT:ADDRESS
+    for a in given:
+        if a in ("-H", "--header"):
+            value = next(given, "")
+            headers.append(value)
+            args.extend(["-H", value])
+            continue
+        if a == "--resolve":
+            name, _, rest = next(given, "").partition(":")
+            port_text, _, address = rest.partition(":")
+            if port_text.isdigit() and address:
+                resolved[(name.lower(), int(port_text))] = address.strip("[]")
+            continue
+        if a in ("--cacert", "--capath", "--cert", "--key"):
+            trusted = trusted or a in ("--cacert", "--capath")
+            next(given, None)
+            continue
+        if a in ("-k", "--insecure"):
+            trusted = True
+            continue
+        args.append(long_map.get(a, a))
+    opts, urls = _split_opts(args, with_value="oXHdmwuA")
+    trusted = trusted or "k" in opts
+    silent, show_error = "s" in opts, "S" in opts
+    if not urls:
+        io.err.write("curl: try 'curl --help' or 'curl --manual' for more information\n")
+        return 2
+    status = 0
+    host_header = next((h.split(":", 1)[1].strip() for h in headers if h.lower().startswith("host:")), None)
+    verbose = "v" in opts
+    method = "HEAD" if "I" in opts else str(opts.get("X", "GET"))
+    for url in urls:
+        full, host, port, path = _parse_url(url)
+        target = url
+        address = resolved.get((host.lower(), port))
+        if address is not None:
+            scheme, _, rest = full.partition("://")
+            target = f"{scheme}://{address}:{port}" + ("/" + rest.partition("/")[2] if "/" in rest else "/")
+        if address is not None or host_header:
+            target += "#Host=" + (host_header or host)       # the Host header, for the network model (Ingress)
+        if verbose and address is not None:
+            io.err.write(f"* Added {host}:{port}:{address} to DNS cache\n")
+        extra = [(k.strip(), v.strip()) for k, _, v in (h.partition(":") for h in headers)]
+        kind, answer, ip, wire = _fetch(sh, target, method, host_header or (host if port in (80, 443) else
+                                                                             f"{host}:{port}"), port, path,
+                                        agent=f"curl/{sh.world.variants.get('curl', CURL_VERSION)}", extra=extra,
+                                        request_lines=io.err if verbose else None, name=host)
+        if kind == "badhost":
+            if not silent or show_error:
+                io.err.write(f"curl: (6) Could not resolve host: {host}\n")
+            status = 6
+            continue
+        if answer is None:
+            if not silent or show_error:
+                io.err.write(f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "
+                             "Couldn't connect to server\n")
+            status = 7
+            continue
+        limit = str(opts.get("m", ""))
+        failure = failed_connect(answer, float(limit) if limit.replace(".", "", 1).isdigit() else None)
+        if failure is not None:
+            sh.advance(round(failure[1] * US))
+            took = round(failure[1] * 1000) + 1
+            code = 7 if failure[0] == "No route to host" else 28
+            if not silent or show_error:
+                why = "Timeout was reached" if failure[0] == "limit" else "Couldn't connect to server"
+                io.err.write(f"curl: ({code}) Failed to connect to {host} port {port} after {took} ms: {why}\n")
+            status = code
+            continue
+        if full.startswith("https://") and not trusted:
+            if not silent or show_error:
+                io.err.write("curl: (60) SSL certificate problem: unable to get local issuer certificate\n"
+                             "More details here: https://curl.se/docs/sslcerts.html\n\n"
+                             "curl failed to verify the legitimacy of the server and therefore could not\n"
+                             "establish a secure connection to it. To learn more about this situation and\n"
+                             "how to fix it, please visit the webpage mentioned above.\n")
+            status = 60
+            continue
+        code, body = answer
+        if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
+            if not silent or show_error:
+                io.err.write("curl: (52) Empty reply from server\n")
+            status = 52
+            continue
+        if "f" in opts and code >= 400:
+            if not silent or show_error:
+                io.err.write(f"curl: (22) The requested URL returned error: {code}\n")
+            status = 22
+            continue
+        text = body
+        if verbose:
+            io.err.write("".join(f"< {line}\r\n" for line in wire.head().split("\r\n")[:-1]))
+            io.err.write(f"* Connection #0 to host {host} left intact\n")
+        if "I" in opts or "i" in opts:
+            text = wire.head() if "I" in opts else wire.head() + body
+        # -w's text goes to stdout after the transfer, wherever -o sent the body (-o /dev/null -w '%{http_code}').
+        written = str(opts["w"]).replace("%{http_code}", str(code)).replace("\\n", "\n") if "w" in opts else ""
+        out = opts.get("o")
+        if out and out != "-":
+            dest = sh.abspath(str(out))
+            if dest != "/dev/null" and (posixpath.dirname(dest) not in sh.dirs or sh.write_file(dest, text)):
+                io.err.write("curl: (23) Failure writing output to destination\n")
+                status = 23
+                continue
+            io.out.write(written)
+        else:
+            io.out.write(text + written)
+    return status
+
+
 # ------------------------------------------------------------------ ping
 
 PING_MAXWAIT = 10.0      # busybox ping: seconds it waits after its last packet when nothing came back
@@ -711,5 +975,5 @@ def _c_ping(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
 
 NETWORK_COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = {
     "nslookup": _c_nslookup, "dig": _c_dig, "host": _c_host, "getent": _c_getent, "nc": _c_nc,
-    "netcat": _c_nc, "ping": _c_ping,
+    "netcat": _c_nc, "ping": _c_ping, "wget": _c_wget, "curl": _c_curl,
 }
