@@ -3,9 +3,8 @@
 A command is `(sh, argv, io, env) -> exit status`, with env the exported variables it was started with.
 They cover what container scripts and `kubectl exec` use: sleep, file tools (cat, touch, rm, mkdir, ls,
 tee), text tools (grep, wc, head, tail, sort, uniq, seq, expr, basename, dirname), the environment (env,
-printenv, hostname, whoami, uname, date), and the network: wget and curl here, nslookup, dig, host, getent
-and nc in netcommands.py; they ask the world's HTTP and DNS models and journal each request so steady loops
-can be sampled. _COMMANDS is the table the
+printenv, hostname, whoami, uname, date); the network commands (wget, curl, nslookup, dig, host, getent, nc,
+ping) are in netcommands.py, which reuses _parse_url and _REASONS from here. _COMMANDS is the table the
 interpreter looks names up in (for names the image has). Messages follow busybox word for word, because
 tutorials show them in `kubectl logs` and `kubectl describe`.
 """
@@ -17,9 +16,9 @@ import time as _time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .netcommands import NETWORK_COMMANDS, failed_connect, hosts_address
+from .netcommands import NETWORK_COMMANDS, hosts_address
 from .runtime import _IO, _Stop
-from .world import _INFINITY, NET_LATENCY, US
+from .world import _INFINITY, US
 
 if TYPE_CHECKING:        # annotations only: the interpreter imports this module, not the other way round
     from .interpreter import _Shell
@@ -310,221 +309,10 @@ def _parse_url(url: str) -> tuple[str, str, int, str]:
     return url, host, int(port) if colon and port.isdigit() else default, "/" + path if slash else "/"
 
 
-def _http(sh: _Shell, url: str) -> tuple[str, tuple[int, str] | None, str | None]:
-    """One request on the simulated network: ('ok'|'badhost', answer, ip). Records it for the network model."""
-    full, host, _port, _path = _parse_url(url)
-    at = sh.start + sh.now / US
-    ip = sh._resolve(host, at)
-    sh.emit("dns", host, ip)
-    if ip is None:
-        sh.advance(round(NET_LATENCY * US))
-        return "badhost", None, None
-    answer = sh.world.http(full, at) if sh.world.http else None
-    sh.emit("req", full, None if answer is None else f"{answer[0]} {answer[1]}")
-    sh.advance(round(NET_LATENCY * US))
-    return "ok", answer, ip
-
-
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found",
             400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
             504: "Gateway Timeout"}
-
-
-def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
-    opts, urls = _split_opts(argv[1:], with_value="OoTUYtPOh")
-    long_opts = [a for a in argv[1:] if a.startswith("--")]
-    for lo in long_opts:
-        if lo == "--spider":
-            opts["spider"] = True
-        elif lo.startswith("--timeout="):
-            opts["T"] = lo.split("=", 1)[1]
-        elif lo in ("--quiet",):
-            opts["q"] = True
-        elif lo.startswith("--output-document="):
-            opts["O"] = lo.split("=", 1)[1]
-    urls = [u for u in urls if not u.startswith("--")]
-    if not urls:
-        io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] URL\n")
-        return 1
-    quiet = "q" in opts
-    status = 0
-    for url in urls:
-        full, host, port, path = _parse_url(url)
-        kind, answer, ip = _http(sh, url)
-        if kind == "badhost":
-            io.err.write(f"wget: bad address '{host}'\n")
-            status = 1
-            continue
-        if not quiet:
-            io.err.write(f"Connecting to {host} ({ip}:{port})\n")
-        if answer is None:
-            io.err.write(f"wget: can't connect to remote host ({ip}): Connection refused\n")
-            status = 1
-            continue
-        limit = str(opts.get("T", "900"))
-        failure = failed_connect(answer, float(limit) if limit.replace(".", "", 1).isdigit() else 900.0)
-        if failure is not None:
-            sh.advance(round(failure[1] * US))
-            io.err.write("wget: download timed out\n" if failure[0] == "limit"
-                         else f"wget: can't connect to remote host ({ip}): {failure[0]}\n")
-            status = 1
-            continue
-        if full.startswith("https://") and "--no-check-certificate" not in long_opts:
-            io.err.write("wget: note: TLS certificate validation not implemented\n")
-        code, body = answer
-        if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
-            io.err.write("wget: error getting response\n")
-            status = 1
-            continue
-        if code >= 400:
-            io.err.write(f"wget: server returned error: HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip()
-                         + "\n")
-            status = 1
-            continue
-        if "spider" in opts:
-            if not quiet:
-                io.err.write("remote file exists\n")
-            continue
-        target = opts.get("O")
-        if target is None:
-            target = posixpath.basename(path) or "index.html"
-        if target == "-":
-            if not quiet:
-                io.err.write("writing to stdout\n")
-            io.out.write(body)
-            if not quiet:
-                io.err.write(f"-                    100% |********************************| {len(body):>5}  "
-                             "0:00:00 ETA\nwritten to stdout\n")
-        else:
-            dest = sh.abspath(str(target))
-            if posixpath.dirname(dest) not in sh.dirs:
-                io.err.write(f"wget: can't open '{target}': No such file or directory\n")
-                status = 1
-                continue
-            if sh.writable(dest):
-                io.err.write(f"wget: can't open '{target}': {sh.writable(dest)}\n")
-                status = 1
-                continue
-            if not quiet:
-                io.err.write(f"saving to '{target}'\n")
-            why = sh.write_file(dest, body)
-            if why:
-                io.err.write(f"wget: write error: {why}\n")
-                status = 1
-                continue
-            if not quiet:
-                io.err.write(f"{str(target)[:20]:<20} 100% |********************************| {len(body):>5}  "
-                             f"0:00:00 ETA\n'{target}' saved\n")
-    return status
-
-
-def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
-    args = []
-    long_map = {"--silent": "-s", "--fail": "-f", "--output": "-o", "--show-error": "-S", "--location": "-L",
-                "--head": "-I", "--include": "-i", "--max-time": "-m", "--connect-timeout": "-m",
-                "--verbose": "-v", "--request": "-X", "--header": "-H", "--data": "-d", "--write-out": "-w"}
-    trusted = False          # -k/--insecure, or --cacert: the server's certificate can be verified
-    given = iter(argv[1:])
-    headers: list[str] = []
-    resolved: dict[tuple[str, int], str] = {}     # --resolve HOST:PORT:ADDRESS
-    for a in given:
-        if a in ("-H", "--header"):
-            value = next(given, "")
-            headers.append(value)
-            args.extend(["-H", value])
-            continue
-        if a == "--resolve":
-            name, _, rest = next(given, "").partition(":")
-            port_text, _, address = rest.partition(":")
-            if port_text.isdigit() and address:
-                resolved[(name.lower(), int(port_text))] = address.strip("[]")
-            continue
-        if a in ("--cacert", "--capath", "--cert", "--key"):
-            trusted = trusted or a in ("--cacert", "--capath")
-            next(given, None)
-            continue
-        if a in ("-k", "--insecure"):
-            trusted = True
-            continue
-        args.append(long_map.get(a, a))
-    opts, urls = _split_opts(args, with_value="oXHdmwuA")
-    trusted = trusted or "k" in opts
-    silent, show_error = "s" in opts, "S" in opts
-    if not urls:
-        io.err.write("curl: try 'curl --help' or 'curl --manual' for more information\n")
-        return 2
-    status = 0
-    host_header = next((h.split(":", 1)[1].strip() for h in headers if h.lower().startswith("host:")), None)
-    for url in urls:
-        full, host, port, _path = _parse_url(url)
-        target = url
-        address = resolved.get((host.lower(), port))
-        if address is not None:
-            scheme, _, rest = full.partition("://")
-            target = f"{scheme}://{address}:{port}" + ("/" + rest.partition("/")[2] if "/" in rest else "/")
-        if address is not None or host_header:
-            target += "#Host=" + (host_header or host)       # the Host header, for the network model (Ingress)
-        kind, answer, ip = _http(sh, target)
-        if kind == "badhost":
-            if not silent or show_error:
-                io.err.write(f"curl: (6) Could not resolve host: {host}\n")
-            status = 6
-            continue
-        if answer is None:
-            if not silent or show_error:
-                io.err.write(f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "
-                             "Couldn't connect to server\n")
-            status = 7
-            continue
-        limit = str(opts.get("m", ""))
-        failure = failed_connect(answer, float(limit) if limit.replace(".", "", 1).isdigit() else None)
-        if failure is not None:
-            sh.advance(round(failure[1] * US))
-            took = round(failure[1] * 1000) + 1
-            code = 7 if failure[0] == "No route to host" else 28
-            if not silent or show_error:
-                why = "Timeout was reached" if failure[0] == "limit" else "Couldn't connect to server"
-                io.err.write(f"curl: ({code}) Failed to connect to {host} port {port} after {took} ms: {why}\n")
-            status = code
-            continue
-        if full.startswith("https://") and not trusted:
-            if not silent or show_error:
-                io.err.write("curl: (60) SSL certificate problem: unable to get local issuer certificate\n"
-                             "More details here: https://curl.se/docs/sslcerts.html\n\n"
-                             "curl failed to verify the legitimacy of the server and therefore could not\n"
-                             "establish a secure connection to it. To learn more about this situation and\n"
-                             "how to fix it, please visit the webpage mentioned above.\n")
-            status = 60
-            continue
-        code, body = answer
-        if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
-            if not silent or show_error:
-                io.err.write("curl: (52) Empty reply from server\n")
-            status = 52
-            continue
-        if "f" in opts and code >= 400:
-            if not silent or show_error:
-                io.err.write(f"curl: (22) The requested URL returned error: {code}\n")
-            status = 22
-            continue
-        text = body
-        if "I" in opts or "i" in opts:
-            head = f"HTTP/1.1 {code} {_REASONS.get(code, '')}".rstrip() + "\r\n\r\n"
-            text = head if "I" in opts else head + body
-        # -w's text goes to stdout after the transfer, wherever -o sent the body (-o /dev/null -w '%{http_code}').
-        written = str(opts["w"]).replace("%{http_code}", str(code)).replace("\\n", "\n") if "w" in opts else ""
-        out = opts.get("o")
-        if out and out != "-":
-            dest = sh.abspath(str(out))
-            if dest != "/dev/null" and (posixpath.dirname(dest) not in sh.dirs or sh.write_file(dest, text)):
-                io.err.write("curl: (23) Failure writing output to destination\n")
-                status = 23
-                continue
-            io.out.write(written)
-        else:
-            io.out.write(text + written)
-    return status
 
 
 def _grep_regex(pattern: str, extended: bool, fixed: bool, icase: bool) -> re.Pattern:
@@ -854,7 +642,7 @@ def _c_true(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
 _COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = {
     "sleep": _c_sleep, "usleep": _c_usleep, "cat": _c_cat, "touch": _c_touch, "rm": _c_rm, "mkdir": _c_mkdir,
     "ls": _c_ls, "date": _c_date, "env": _c_env, "printenv": _c_printenv, "hostname": _c_hostname,
-    "whoami": _c_whoami, "uname": _c_uname, "wget": _c_wget, "curl": _c_curl,
+    "whoami": _c_whoami, "uname": _c_uname,
     "grep": _c_grep, "egrep": _c_grep, "wc": _c_wc, "head": _c_head, "tail": _c_tail, "seq": _c_seq,
     "expr": _c_expr, "basename": _c_basename, "dirname": _c_dirname, "tee": _c_tee, "sort": _c_sort,
     "uniq": _c_uniq, "which": _c_which, **NETWORK_COMMANDS,
