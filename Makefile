@@ -27,9 +27,8 @@ run: $(VENV)/.dev
 	$(PY) manage.py demo --api-port $(API_PORT)
 	$(PY) manage.py serve --http-port $(PORT) --api-port $(API_PORT)
 
-# The linters first (ruff, the import contracts of pyproject.toml), the front end's pure logic with
-# Node's test runner, then PostgreSQL and Redis started if they are not running and the whole suite
-# against real kubectl.
+# PostgreSQL and Redis started if they are not running; the linters (ruff, the import contracts of
+# pyproject.toml); the front end's pure logic with Node's test runner; the whole suite against real kubectl.
 test: $(VENV)/.dev services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
