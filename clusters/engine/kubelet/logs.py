@@ -75,15 +75,6 @@ def resolve_container(pod: dict, name: str | None) -> str:
     return name
 
 
-def _container_spec(pod: dict, name: str) -> dict | None:
-    spec = pod.get("spec") or {}
-    for key in ("containers", "initContainers", "ephemeralContainers"):
-        for container in spec.get(key) or []:
-            if container.get("name") == name:
-                return container
-    return None
-
-
 def program_at(state: ClusterState, pod: dict, container: dict, start: float, attempt: int | None = None, *,
                cluster_room: int | None = None, siblings: bool = True) -> Program | None:
     """The program the kubelet runs for this container when started at `start` (see PodWorker._program);
@@ -189,7 +180,7 @@ def container_logs(state: ClusterState, pod: dict, container: str | None, *,
     """
     pod_name = pod["metadata"]["name"]
     name = resolve_container(pod, container)
-    spec = _container_spec(pod, name) or {"name": name}
+    spec = volumedata.container_spec(pod, name) or {"name": name}
     if not (pod.get("spec") or {}).get("nodeName"):
         return ContainerLog(name, 0, state.now, ended=True)
     record = state.sim(pod).get("c", {}).get(name)
@@ -229,7 +220,7 @@ def running_program(state: ClusterState, pod: dict, container: str | None, *,
         raise ContainerError(f"pod {pod['metadata']['name']} does not have a host assigned")
     record = state.sim(pod).get("c", {}).get(name)
     start = _current_start(record, state.now) if record else None
-    spec = _container_spec(pod, name)
+    spec = volumedata.container_spec(pod, name)
     program = program_at(state, pod, spec, start, cluster_room=cluster_room) \
         if start is not None and spec is not None else None
     if program is None:

@@ -251,7 +251,7 @@ def record_writes(state: ClusterState, pod: dict, name: str, events, *, volumes_
                   writer: str = "") -> int:
     """Keep file changes a container made — (time, "write"|"mkdir"|"remove", path, content) with absolute
     container paths — in the stores they belong to. Returns how many were kept."""
-    container = _container_spec(pod, name)
+    container = container_spec(pod, name)
     if container is None:
         return 0
     plans = container_mounts(state, pod, container)
@@ -281,7 +281,8 @@ def record_writes(state: ClusterState, pod: dict, name: str, events, *, volumes_
     return kept
 
 
-def _container_spec(pod: dict, name: str) -> dict | None:
+def container_spec(pod: dict, name: str) -> dict | None:
+    """The pod's container (init and ephemeral ones included) of that name, or None."""
     spec = pod.get("spec") or {}
     for key in ("containers", "initContainers", "ephemeralContainers"):
         for container in spec.get(key) or []:
