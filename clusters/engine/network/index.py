@@ -22,10 +22,14 @@ What is taken from where, as the real components take it:
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypeVar
 
 from ..state import ClusterState, parse_timestamp
+
+T = TypeVar("T")
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 CLUSTER_DOMAIN = "cluster.local"
@@ -267,14 +271,21 @@ def build(state: ClusterState) -> NetworkIndex:
     return index
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def per_state(build_from: Callable[[ClusterState], T]) -> Callable[[ClusterState], T]:
+    """`build_from(state)` kept for each state as it stands: built on first use and again only after the
+    state was written or its clock moved (the network's tables depend on both)."""
+    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def get(state: ClusterState) -> T:
+        cached = cache.get(state)
+        if cached is not None and cached[0] == state.writes and cached[1] == state.now:
+            return cached[2]
+        built = build_from(state)
+        cache[state] = (state.writes, state.now, built)
+        return built
+
+    return get
 
 
-def get_index(state: ClusterState) -> NetworkIndex:
-    """The index of `state` as it stands: built on first use and again only after the state was written."""
-    cached = _CACHE.get(state)
-    if cached is not None and cached[0] == state.writes and cached[1] == state.now:
-        return cached[2]
-    index = build(state)
-    _CACHE[state] = (state.writes, state.now, index)
-    return index
+get_index = per_state(build)
+"""The index of `state` as it stands (NetworkIndex)."""

@@ -38,13 +38,12 @@ does) and is None when the cluster has none: then nothing here runs.
 from __future__ import annotations
 
 import ipaddress
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
 from ..resources import NOTHING, Selector, selector_from_label_selector
 from ..state import ClusterState, parse_timestamp
-from .index import CLUSTER_DNS_SERVICE, NetworkIndex, PodEntry
+from .index import CLUSTER_DNS_SERVICE, NetworkIndex, PodEntry, per_state
 from .routing import Client, Route
 
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -322,14 +321,5 @@ def build(state: ClusterState) -> Policies | None:
     return Policies([parse(obj) for obj in objects], labels)
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def get_policies(state: ClusterState) -> Policies | None:
-    """The policies of `state` as it stands (None: the cluster has none), rebuilt only after a write."""
-    cached = _CACHE.get(state)
-    if cached is not None and cached[0] == state.writes and cached[1] == state.now:
-        return cached[2]
-    policies = build(state)
-    _CACHE[state] = (state.writes, state.now, policies)
-    return policies
+get_policies = per_state(build)
+"""The policies of `state` as it stands (None: the cluster has none), rebuilt only after a write."""
