@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,16 @@ KUBECTL = Path(sys.executable).parent / "kubectl"
 @pytest.fixture(scope="session")
 def playground(tmp_path_factory) -> live_server.LiveServer:
     server = live_server.start(tmp_path_factory.mktemp("playground"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def instant_server(tmp_path_factory, name: str) -> Iterator[live_server.LiveServer]:
+    """A module's own live server whose image pulls and container starts are instant
+    (PLAYGROUND_START_DELAYS=0), stopped when the fixture that `yield from`s it ends."""
+    server = live_server.start(tmp_path_factory.mktemp(name), extra_env={"PLAYGROUND_START_DELAYS": "0"})
     try:
         yield server
     finally:

@@ -24,7 +24,7 @@ import pytest
 from tests import live_server
 from tests.fixtures import corpus_path
 
-from .conftest import Kubectl
+from .conftest import Kubectl, instant_server
 
 WAIT = 15.0  # wall-clock seconds a check may take to come true
 
@@ -32,11 +32,7 @@ WAIT = 15.0  # wall-clock seconds a check may take to come true
 # ----------------------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="module")
 def fast_server(tmp_path_factory):
-    server = live_server.start(tmp_path_factory.mktemp("corpus-fast"), extra_env={"PLAYGROUND_START_DELAYS": "0"})
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from instant_server(tmp_path_factory, "corpus-fast")
 
 
 @pytest.fixture(scope="module")

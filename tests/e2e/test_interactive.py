@@ -21,9 +21,7 @@ import time
 import pytest
 import yaml
 
-from tests import live_server
-
-from .conftest import KUBECTL, Kubectl
+from .conftest import KUBECTL, Kubectl, instant_server
 
 pytestmark = pytest.mark.e2e
 
@@ -32,11 +30,7 @@ PROMPT = "/ # "
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    started = live_server.start(tmp_path_factory.mktemp("interactive"), extra_env={"PLAYGROUND_START_DELAYS": "0"})
-    try:
-        yield started
-    finally:
-        started.stop()
+    yield from instant_server(tmp_path_factory, "interactive")
 
 
 @pytest.fixture(scope="module")

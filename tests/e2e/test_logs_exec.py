@@ -14,19 +14,14 @@ import time
 import pytest
 import yaml
 
-from tests import live_server
 from tests.fixtures import corpus_object
 
-from .conftest import KUBECTL, Kubectl
+from .conftest import KUBECTL, Kubectl, instant_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    started = live_server.start(tmp_path_factory.mktemp("logs-exec"), extra_env={"PLAYGROUND_START_DELAYS": "0"})
-    try:
-        yield started
-    finally:
-        started.stop()
+    yield from instant_server(tmp_path_factory, "logs-exec")
 
 
 @pytest.fixture(scope="module")

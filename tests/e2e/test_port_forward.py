@@ -22,19 +22,14 @@ import pytest
 
 from tests import live_server
 
-from .conftest import KUBECTL, Kubectl
+from .conftest import KUBECTL, Kubectl, instant_server
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    started = live_server.start(tmp_path_factory.mktemp("port-forward"),
-                                extra_env={"PLAYGROUND_START_DELAYS": "0"})
-    try:
-        yield started
-    finally:
-        started.stop()
+    yield from instant_server(tmp_path_factory, "port-forward")
 
 
 @pytest.fixture(scope="module")

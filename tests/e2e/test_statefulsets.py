@@ -10,10 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests import live_server
 from tests.fixtures import corpus_path
 
-from .conftest import KUBECTL, Kubectl
+from .conftest import KUBECTL, Kubectl, instant_server
 
 WEB = "application__web__web.yaml"
 WAIT = 30.0  # wall-clock seconds a check may take to come true (the control loops run after each write)
@@ -38,11 +37,7 @@ def running(kubectl: Kubectl, *names: str) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    server = live_server.start(tmp_path_factory.mktemp("statefulsets"), extra_env={"PLAYGROUND_START_DELAYS": "0"})
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from instant_server(tmp_path_factory, "statefulsets")
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import time
 import pytest
 import yaml
 
-from tests import live_server
 from tests.fixtures import corpus_path
 
-from .conftest import Kubectl
+from .conftest import Kubectl, instant_server
 
 TWO_CONTAINERS = """\
 apiVersion: v1
@@ -45,11 +44,7 @@ spec:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    started = live_server.start(tmp_path_factory.mktemp("volumes-data"), extra_env={"PLAYGROUND_START_DELAYS": "0"})
-    try:
-        yield started
-    finally:
-        started.stop()
+    yield from instant_server(tmp_path_factory, "volumes-data")
 
 
 @pytest.fixture(scope="module")
