@@ -352,7 +352,10 @@ class PodWorker:
             delay, period, success_threshold, failure_threshold, _ = timing(probe)
             ps = states.get(kind)
             if ps is None:
-                ps = states[kind] = {"next": self._first_probe(kind, start, delay, period), "succ": 0, "fail": 0,
+                # First probed initialDelaySeconds after the start, and never before the kubelet has seen the
+                # container running (its next PLEG relist): a server listening a moment after its start is
+                # not probed before it does.
+                ps = states[kind] = {"next": start + max(delay, PLEG_RELIST_SECONDS), "succ": 0, "fail": 0,
                                      "ok": None}
             while ps["next"] <= now:
                 at = ps["next"]
@@ -388,12 +391,6 @@ class PodWorker:
             record["ready"] = ready
             self.changed = True
         return next_due, None, ""
-
-    def _first_probe(self, kind: str, start: float, delay: float, period: float) -> float:
-        """When a container started at `start` is first probed: initialDelaySeconds after it started, and never
-        before the kubelet has seen it running (its next PLEG relist), so a server that listens a moment
-        after its start is not probed before it does."""
-        return start + max(delay, PLEG_RELIST_SECONDS)
 
     def _exec_output(self, program: Program, run, argv: list[str], when: float) -> tuple[int, str]:
         code, out, err = program.exec(argv, when, run)
