@@ -169,16 +169,14 @@ def live_throughput(server: live_server.LiveServer, tmp: Path, pods: int) -> dic
 def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
     """The pure engine, in-process: CPU seconds to take `pods` new replicas to Running."""
     from clusters.apiserver.bootstrap import cluster_objects
-    from clusters.apiserver.pipeline import engine_preparer
+    from clusters.apiserver.pipeline import engine_state
     from clusters.engine.loop import step
-    from clusters.engine.state import ClusterState
 
     best = None
     for round_ in range(rounds):
         now = 1_800_000_000.0
         rng = random.Random(f"engine:{round_}")
-        state = ClusterState(cluster_objects(workers=nodes, now=now, seed=round_), now=now, seed=round_)
-        state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng, objects=state))
+        state = engine_state(cluster_objects(workers=nodes, now=now, seed=round_), now=now, seed=round_, rng=rng)
         state.config["start_delays"] = False
         step(state, now)
         state.commit()
@@ -271,9 +269,8 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
     django.setup()
     from django.db import transaction
 
-    from clusters.apiserver.pipeline import engine_preparer
+    from clusters.apiserver.pipeline import engine_state
     from clusters.engine.loop import step
-    from clusters.engine.state import ClusterState
     from clusters.models import ApiObject, Cluster
     from clusters.sim.reconcile import _persist, cluster_reconcile
     from clusters.store.database import DbStore
@@ -301,9 +298,8 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
             marks.append(time.perf_counter())
             now = cluster.sim_now()
             rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
-            state = ClusterState(loaded, now=now, seed=rng.getrandbits(64), sims=sims)
+            state = engine_state(loaded, now=now, seed=rng.getrandbits(64), rng=rng, sims=sims)
             state.config["start_delays"] = False
-            state.use_preparer(engine_preparer(now_source=lambda state=state: state.now, rng=rng, objects=state))
             marks.append(time.perf_counter())
             result = step(state, now)
             marks.append(time.perf_counter())

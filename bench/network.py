@@ -53,7 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from clusters.apiserver.bootstrap import cluster_objects  # noqa: E402
-from clusters.apiserver.pipeline import engine_preparer  # noqa: E402
+from clusters.apiserver.pipeline import engine_state  # noqa: E402
 from clusters.engine.loop import CONTROLLERS, step  # noqa: E402
 from clusters.engine.network import PodNetwork, client_request_rates, get_index, pod_request_rates  # noqa: E402
 from clusters.engine.state import ClusterState, object_text  # noqa: E402
@@ -113,8 +113,7 @@ class Cluster:
 
 def new_state(workers: int, seed: int) -> ClusterState:
     rng = random.Random(f"engine:{seed}")
-    state = ClusterState(cluster_objects(workers=workers, now=T0, seed=seed), now=T0, seed=seed)
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
+    state = engine_state(cluster_objects(workers=workers, now=T0, seed=seed), now=T0, seed=seed, rng=rng)
     state.config["start_delays"] = False
     state.commit()
     return state
@@ -168,10 +167,9 @@ def build_cluster(pods: int, seed: int = 1) -> Cluster:
 def load_state(cluster: Cluster, now: float) -> ClusterState:
     """A fresh state from the stored objects and notes, as clusters/sim/reconcile.load_state builds one."""
     rng = random.Random(f"engine:{now}")
-    state = ClusterState([json.loads(t) for t in cluster.texts], now=now, seed=rng.getrandbits(64),
+    state = engine_state([json.loads(t) for t in cluster.texts], now=now, seed=rng.getrandbits(64), rng=rng,
                          sims={uid: json.loads(t) for uid, t in cluster.sims.items()}, texts=cluster.texts)
     state.config["start_delays"] = False
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
     return state
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clusters.engine.resources import parse_field_selector, parse_label_selector
-from clusters.engine.state import timestamp
+from clusters.engine.state import ClusterState, timestamp
 
 from . import errors
 from . import patch as patching
@@ -159,6 +159,16 @@ def engine_preparer(*, now_source, rng: random.Random, objects: ObjectLister | N
         return obj
 
     return prepare
+
+
+def engine_state(objects: Iterable[dict], *, now: float, seed: int, rng: random.Random,
+                 sims: dict[str, dict] | None = None, texts: list[str] | None = None) -> ClusterState:
+    """A ClusterState whose controllers' creates are prepared and admitted as the API server's are: the
+    preparer reads the state's own clock (it moves while the loops run) and its objects, and draws names
+    from `rng`; `seed` seeds the state's own generator."""
+    state = ClusterState(objects, now=now, seed=seed, sims=sims, texts=texts)
+    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
+    return state
 
 
 def _without_managed_fields(obj: dict) -> dict:

@@ -98,7 +98,9 @@ class ClusterState:
     stamps times reads the state's own clock, so it is usually installed once the state exists:
 
         state = ClusterState(objects, now=now, seed=seed)
-        state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng))
+        state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
+
+    (clusters.apiserver.pipeline.engine_state does exactly this.)
     """
 
     def __init__(self, objects: Iterable[dict], *, now: float, seed: int = 0,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from clusters.apiserver.pipeline import engine_preparer
+from clusters.apiserver.pipeline import engine_state
 from clusters.engine.loop import step
 from clusters.engine.state import ClusterState, key_of
 from clusters.models import Cluster
@@ -67,9 +67,8 @@ def load_state(cluster: Cluster, store: DbStore, *, now: float | None = None) ->
     objects, sims, texts = store.snapshot(with_texts=True)
     now = cluster.sim_now() if now is None else now
     rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
-    state = ClusterState(objects, now=now, seed=rng.getrandbits(64), sims=sims, texts=texts)
+    state = engine_state(objects, now=now, seed=rng.getrandbits(64), rng=rng, sims=sims, texts=texts)
     state.config["start_delays"] = settings.PLAYGROUND["START_DELAYS"]
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
     return state
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from clusters.apiserver.bootstrap import cluster_objects
 from clusters.apiserver.defaults import apply_defaults
-from clusters.apiserver.pipeline import ApiServer, engine_preparer
+from clusters.apiserver.pipeline import ApiServer, engine_state
 from clusters.apiserver.registry import by_gvk, storage_type
 from clusters.apiserver.store import MemoryStore
 from clusters.engine.kubelet.logs import container_logs, exec_in_container, running_program
@@ -77,8 +77,7 @@ def _text(value) -> str:
 def _engine_state(store: MemoryStore, *, now: float, seed: int) -> ClusterState:
     """The engine's view of the snapshot, seeded as the runner seeds it (clusters/sim/reconcile.load_state)."""
     rng = random.Random(f"engine:{seed}:{store.resource_version}")
-    state = ClusterState(copy.deepcopy(store.objects()), now=now, seed=rng.getrandbits(64))
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
+    state = engine_state(copy.deepcopy(store.objects()), now=now, seed=rng.getrandbits(64), rng=rng)
     return state
 
 

@@ -12,7 +12,7 @@ import random
 import pytest
 
 from clusters.apiserver.bootstrap import cluster_objects
-from clusters.apiserver.pipeline import engine_preparer, prepare_for_create
+from clusters.apiserver.pipeline import engine_state, prepare_for_create
 from clusters.apiserver.registry import storage_type
 from clusters.engine.loop import step
 from clusters.engine.state import ClusterState
@@ -22,8 +22,7 @@ T0 = 1_800_000_000.0  # a fixed simulated epoch: 2027-01-15T08:00:00Z
 
 def new_state(*, workers: int = 2, now: float = T0, seed: int = 7, objects: list[dict] = ()) -> ClusterState:
     rng = random.Random(f"engine:{seed}")  # not the bootstrap stream: uids must never coincide
-    state = ClusterState(cluster_objects(workers=workers, now=now, seed=seed), now=now, seed=seed)
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
+    state = engine_state(cluster_objects(workers=workers, now=now, seed=seed), now=now, seed=seed, rng=rng)
     for obj in objects:
         state.create(obj)
     state.commit()
