@@ -67,6 +67,13 @@ class Cluster(models.Model):
         wall = time.time() if wall is None else wall
         return self.sim_base + (wall - self.wall_base) * self.speed
 
+    def served_offset(self, wall: float | None = None) -> float:
+        """sim_now - wall, in whole seconds: how far the API moves the times it serves back (and those
+        it receives forward) so that the cluster's now, as served, is the wall clock
+        (clusters/apiserver/served_time.py). 0 for a clock never sped up, advanced or paused."""
+        wall = time.time() if wall is None else wall
+        return float(round(self.sim_now(wall) - wall))
+
 
 class ClusterToken(models.Model):
     """A bearer token for one cluster's API; shown once (in a kubeconfig), kept only as a hash."""
