@@ -11,7 +11,9 @@ from typing import TypeVar
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 
+from clusters.apiserver import errors
 from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.selection import parse_selection
 from clusters.apiserver.store import DryRunStore
 from clusters.apiserver.tables import build_table
 from clusters.config import limits
@@ -23,7 +25,7 @@ from clusters.models import (
     ManifestFile,
     hash_token,
 )
-from clusters.sim import traffic
+from clusters.sim import metrics, traffic
 from clusters.sim.traffic import TrafficError as TrafficError  # the page's views catch it from here
 from clusters.store.database import DbStore
 
@@ -172,3 +174,23 @@ def service_traffic(*, cluster: Cluster, namespace: str, name: str, requests: in
     report = traffic.service_traffic(cluster=cluster, namespace=namespace, name=name, requests=requests, path=path,
                                      from_outside=from_outside, port=port, seed=seed)
     return traffic.report_json(report)
+
+
+def metrics_read(*, cluster: Cluster, kind: str, namespace: str | None = None, name: str = "",
+                 label_selector: str = "", field_selector: str = "") -> dict:
+    """metrics.k8s.io/v1beta1 as metrics-server answers it: a PodMetrics/NodeMetrics (`name` given) or their
+    list, filtered by namespace and selectors (clusters/sim/metrics.py). Raises ApiError (404 with
+    metrics-server's message, 400 for a bad selector)."""
+    selection = parse_selection(label_selector, field_selector)
+    view = metrics.cluster_metrics(cluster)
+    items = view.pods if kind == "PodMetrics" else view.nodes
+    if namespace:
+        items = tuple(obj for obj in items if obj["metadata"].get("namespace") == namespace)
+    if name:
+        found = next((obj for obj in items if obj["metadata"]["name"] == name), None)
+        if found is None:
+            resource = "podmetrics" if kind == "PodMetrics" else "nodemetrics"
+            raise errors.not_found(resource, "metrics.k8s.io", f"{namespace}/{name}" if namespace else name)
+        return found
+    selected = [obj for obj in items if selection.matches(obj, kind)]
+    return {"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": selected}

@@ -280,6 +280,7 @@ class _Installer:
         found += self._kube_system()
         found += self._local_path_storage()
         found += self._ingress_nginx()
+        found += self._metrics_server()   # last: the objects before it keep their uids and addresses
         return found
 
     # ------------------------------------------------------------------ preparation
@@ -390,6 +391,20 @@ class _Installer:
                          "acquireTime": micro_timestamp(self.now), "renewTime": micro_timestamp(self.now),
                          "leaseTransitions": 0},
             }))
+        return found
+
+    # ------------------------------------------------------------------ metrics-server
+    def _metrics_server(self) -> list[dict]:
+        ns, labels = "kube-system", {"k8s-app": "metrics-server"}
+        found = [self._created(_service_account("metrics-server", ns, labels))]
+        found.append(self._service({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "metrics-server", "namespace": ns, "labels": dict(labels)},
+            "spec": {"ports": [{"appProtocol": "https", "name": "https", "port": 443, "protocol": "TCP",
+                                "targetPort": "https"}],
+                     "selector": dict(labels), "type": "ClusterIP"},
+        }))
+        found.append(self._created(_metrics_server_deployment(labels)))
         return found
 
     # ------------------------------------------------------------------ local-path-storage
@@ -775,6 +790,42 @@ def _local_path_deployment() -> dict:
                             {"name": "CONFIG_MOUNT_PATH", "value": "/etc/config/"}],
                 }],
                 "volumes": [{"name": "config-volume", "configMap": {"name": "local-path-config"}}],
+            }},
+        },
+    }
+
+
+def _metrics_server_deployment(labels: dict) -> dict:
+    """metrics-server's components.yaml Deployment (v0.8), with the --kubelet-insecure-tls kind clusters need."""
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "metrics-server", "namespace": "kube-system", "labels": dict(labels)},
+        "spec": {
+            "selector": {"matchLabels": dict(labels)},
+            "strategy": {"rollingUpdate": {"maxUnavailable": 0}},
+            "template": {"metadata": {"labels": dict(labels)}, "spec": {
+                "containers": [{
+                    "name": "metrics-server", "image": system_images.METRICS_SERVER_IMAGE,
+                    "imagePullPolicy": "IfNotPresent",
+                    "args": ["--cert-dir=/tmp", "--secure-port=10250",
+                             "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+                             "--kubelet-use-node-status-port", "--metric-resolution=15s",
+                             "--kubelet-insecure-tls"],
+                    "ports": [{"containerPort": 10250, "name": "https", "protocol": "TCP"}],
+                    "livenessProbe": {"httpGet": {"path": "/livez", "port": "https", "scheme": "HTTPS"},
+                                      "periodSeconds": 10, "failureThreshold": 3},
+                    "readinessProbe": {"httpGet": {"path": "/readyz", "port": "https", "scheme": "HTTPS"},
+                                       "initialDelaySeconds": 20, "periodSeconds": 10, "failureThreshold": 3},
+                    "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                        "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": 1000,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "volumeMounts": [_mount("tmp-dir", "/tmp")],
+                }],
+                "nodeSelector": {"kubernetes.io/os": "linux"},
+                "priorityClassName": CLUSTER_CRITICAL,
+                "serviceAccountName": "metrics-server",
+                "volumes": [{"name": "tmp-dir", "emptyDir": {}}],
             }},
         },
     }

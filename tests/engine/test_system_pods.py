@@ -66,6 +66,7 @@ def test_a_fresh_cluster_has_kinds_namespaces_and_add_ons():
     assert workloads == [
         ("DaemonSet", "kube-system", "kindnet"), ("DaemonSet", "kube-system", "kube-proxy"),
         ("Deployment", "ingress-nginx", "ingress-nginx-controller"), ("Deployment", "kube-system", "coredns"),
+        ("Deployment", "kube-system", "metrics-server"),
         ("Deployment", "local-path-storage", "local-path-provisioner"),
         ("Job", "ingress-nginx", "ingress-nginx-admission-create"),
         ("Job", "ingress-nginx", "ingress-nginx-admission-patch")]
@@ -169,6 +170,7 @@ def test_kubectl_get_pods_all_namespaces(settled):
         ("kube-system", "kube-proxy-xxxxx", "1/1", "Running", "0"),
         ("kube-system", "kube-proxy-xxxxx", "1/1", "Running", "0"),
         ("kube-system", "kube-scheduler-control-plane", "1/1", "Running", "0"),
+        ("kube-system", "metrics-server-HASH-xxxxx", "1/1", "Running", "0"),
         ("local-path-storage", "local-path-provisioner-HASH-xxxxx", "1/1", "Running", "0"),
     ]
     assert not settled.list("Pod", "default")
@@ -177,7 +179,7 @@ def test_kubectl_get_pods_all_namespaces(settled):
 def test_coredns_is_a_deployment_behind_kube_dns(settled):
     pods = settled.list("Pod", "kube-system")
     coredns = [p for p in pods if p["metadata"]["name"].startswith("coredns-")]
-    rs = settled.list("ReplicaSet", "kube-system")
+    rs = [r for r in settled.list("ReplicaSet", "kube-system") if r["metadata"]["name"].startswith("coredns-")]
     assert len(rs) == 1 and rs[0]["metadata"]["name"] == f"coredns-{rs[0]['metadata']['labels']['pod-template-hash']}"
     assert all(p["metadata"]["ownerReferences"][0]["name"] == rs[0]["metadata"]["name"] for p in coredns)
     assert all(p["spec"]["priority"] == 2000000000 for p in coredns)
@@ -302,7 +304,7 @@ def test_with_their_probes_the_system_pods_pass_them(monkeypatch):
     state = new_state(workers=1)
     run(state, T0 + 75)   # past CoreDNS's liveness delay (60 s) and the control plane's startup probes
     pods = system_pods(state)
-    assert len(pods) == 14
+    assert len(pods) == 15
     assert all(p["status"]["phase"] == "Succeeded" or
                next(c for c in p["status"]["conditions"] if c["type"] == "Ready")["status"] == "True" for p in pods)
     assert all(c["restartCount"] == 0 for p in pods for c in p["status"]["containerStatuses"])

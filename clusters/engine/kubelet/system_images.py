@@ -52,6 +52,8 @@ LOCAL_PATH_PROVISIONER_IMAGE = "docker.io/kindest/local-path-provisioner:v202608
 LOCAL_PATH_HELPER_IMAGE = "docker.io/kindest/local-path-helper:v20260131-7181c60a"
 # ingress-nginx as kind's ingress guide installs it (kind.sigs.k8s.io/examples/ingress/deploy-ingress-nginx.yaml),
 # its images pinned by digest.
+# metrics-server as its release's components.yaml installs it (with --kubelet-insecure-tls, as kind needs).
+METRICS_SERVER_IMAGE = "registry.k8s.io/metrics-server/metrics-server:v0.8.0"
 INGRESS_NGINX_VERSION = "1.12.1"
 INGRESS_NGINX_CONTROLLER_IMAGE = ("registry.k8s.io/ingress-nginx/controller:v1.12.1@sha256:"
                                   "9724476b928967173d501040631b23ba07f47073999e80e34b120e8db5f234d5")
@@ -390,6 +392,33 @@ def _etcd_logs(image: Image, args: list[str] | None) -> list[str]:
     return lines
 
 
+# ---------------------------------------------------------------------- metrics-server
+
+
+def _metrics_server_logs(image: Image, args: list[str] | None) -> list[str]:
+    port = _flags(args).get("secure-port", "10250")
+    return [
+        _klog("serving.go:380", "Generated self-signed cert (/tmp/apiserver.crt, /tmp/apiserver.key)"),
+        _klog("handler.go:288", "Adding GroupVersion metrics.k8s.io v1beta1 to ResourceManager"),
+        _klog("requestheader_controller.go:180", "Starting RequestHeaderAuthRequestController"),
+        _klog("configmap_cafile_content.go:205",
+              '"Starting controller" '
+              'name="client-ca::kube-system::extension-apiserver-authentication::client-ca-file"'),
+        _klog("dynamic_serving_content.go:135",
+              '"Starting controller" name="serving-cert::/tmp/apiserver.crt::/tmp/apiserver.key"'),
+        _klog("secure_serving.go:211", f"Serving securely on [::]:{port}"),
+        _klog("tlsconfig.go:243", '"Starting DynamicServingCertificateController"'),
+    ]
+
+
+def _metrics_server(ref: ImageRef, tag: str) -> Image:
+    # FROM distroless static; ENTRYPOINT ["/metrics-server"]; serves metrics.k8s.io on --secure-port (HTTPS).
+    return _image(ref, size=19_517_424, start=0.5, shell=None, binaries={"metrics-server"},
+                  argv=["/metrics-server"], entrypoint=("/metrics-server",), behaviour="server",
+                  ports=[(10250, "TCP")], memory=19 * _MIB, cpu_idle=3, kind="metrics-server",
+                  version=tag.lstrip("v"))
+
+
 # ---------------------------------------------------------------------- local-path-storage
 
 
@@ -599,6 +628,7 @@ _HTTP: dict[str, Callable[..., tuple[int, str] | None]] = {
     "kube-controller-manager": _control_plane_http,
     "kube-scheduler": _control_plane_http,
     "ingress-nginx": _ingress_nginx_http,
+    "metrics-server": _control_plane_http,   # the same apiserver library: /livez, /readyz, 403 elsewhere
 }
 
 _LOGS: dict[str, Callable[[Image, list[str] | None], list[str]]] = {
@@ -612,6 +642,7 @@ _LOGS: dict[str, Callable[[Image, list[str] | None], list[str]]] = {
     "local-path-provisioner": _local_path_logs,
     "ingress-nginx": _ingress_nginx_logs,
     "kube-webhook-certgen": _certgen_logs,
+    "metrics-server": _metrics_server_logs,
 }
 
 # ---------------------------------------------------------------------- the catalog
@@ -623,6 +654,8 @@ _KINDEST_TAGS = {KINDNETD_IMAGE.rsplit(":", 1)[1], LOCAL_PATH_HELPER_IMAGE.rspli
 _INGRESS_NGINX_TAGS = {f"v1.{m}.{p}" for m in range(0, 16) for p in range(0, 10)}
 _CERTGEN_TAGS = {f"v1.{m}.{p}" for m in range(0, 7) for p in range(0, 10)} | {"v20231011-8b53cabe0",
                                                                              "v20230407", "v20220916-gd32f8c343"}
+
+_METRICS_SERVER_TAGS = {f"v0.{m}.{p}" for m in range(5, 9) for p in range(0, 5)}
 
 CATALOG: dict[str, images._Repo] = {
     "docker.io/kindest/kindnetd": _repo(_KINDEST_TAGS, _kindnetd),
@@ -642,6 +675,7 @@ for _registry in ("registry.k8s.io", "k8s.gcr.io"):
                                                                          25 * _MIB, 1.0)),
         f"{_registry}/ingress-nginx/controller": _repo(_INGRESS_NGINX_TAGS, _ingress_nginx_controller),
         f"{_registry}/ingress-nginx/kube-webhook-certgen": _repo(_CERTGEN_TAGS, _certgen),
+        f"{_registry}/metrics-server/metrics-server": _repo(_METRICS_SERVER_TAGS, _metrics_server),
     })
 
 # basenames that are the image's own program (kubeadm runs its static pods' binaries by name)
@@ -655,6 +689,7 @@ OWN_PROGRAMS: dict[str, tuple[str, ...]] = {
     "local-path-provisioner": ("local-path-provisioner",),
     "ingress-nginx": ("nginx-ingress-controller", "dumb-init"),
     "kube-webhook-certgen": ("kube-webhook-certgen",),
+    "metrics-server": ("metrics-server",),
 }
 
 
