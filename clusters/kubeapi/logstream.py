@@ -15,7 +15,9 @@ as it grows.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 
@@ -24,6 +26,9 @@ from clusters.apiserver.errors import ApiError
 from clusters.sim import replay
 from clusters.sim.replay import ContainerLog, LogLine
 from clusters.store import notify
+
+if TYPE_CHECKING:
+    from clusters.models import Cluster
 
 RECHECK_SECONDS = 1.0
 MAX_FOLLOW_SECONDS = 4 * 3600.0   # a forgotten `kubectl logs -f` does not hold a connection forever
@@ -52,11 +57,16 @@ def position_of(log: ContainerLog) -> tuple[float, int] | None:
 
 async def follow(cluster_id, namespace: str, pod: str, first: ContainerLog,
                  position: tuple[float, int] | None) -> AsyncIterator[LogLine]:
-    """The lines of `first`'s attempt after `position`, as they appear, until the attempt exits."""
-    async for log in _reads(cluster_id, namespace, pod, first):
+    """The lines of `first`'s attempt after `position`, as they appear, until the attempt exits.
+
+    `first` and `position` are in the cluster's simulated time; the lines come with their times as
+    served (moved back by the cluster's served_offset() when they are read: clusters/apiserver/served_time.py),
+    as `kubectl logs -f --timestamps` prints them."""
+    async for cluster, log in _reads(cluster_id, namespace, pod, first):
         fresh, position = _after(log.lines, position)
+        offset = cluster.served_offset()
         for line in fresh:
-            yield line
+            yield dataclasses.replace(line, time=line.time - offset) if offset else line
 
 
 async def follow_text(cluster_id, namespace: str, pod: str, first: ContainerLog) -> AsyncIterator[tuple[str, str]]:
@@ -68,7 +78,7 @@ async def follow_text(cluster_id, namespace: str, pod: str, first: ContainerLog)
     position = keys[-1] if keys else None
     sent = len(first.lines[-1].text) if first.lines else 0
     current: str | None = None        # the stream of the line being shown, once something of it was shown
-    async for log in _reads(cluster_id, namespace, pod, first):
+    async for _cluster, log in _reads(cluster_id, namespace, pod, first):
         for line, key in zip(log.lines, _keys(log.lines)):
             if position is not None and key < position:
                 continue
@@ -87,8 +97,10 @@ async def follow_text(cluster_id, namespace: str, pod: str, first: ContainerLog)
         yield current, "\n"
 
 
-async def _reads(cluster_id, namespace: str, pod: str, first: ContainerLog) -> AsyncIterator[ContainerLog]:
-    """`first`'s attempt read again as time passes (and when the cluster changes), until it exits."""
+async def _reads(cluster_id, namespace: str, pod: str,
+                 first: ContainerLog) -> AsyncIterator[tuple[Cluster, ContainerLog]]:
+    """`first`'s attempt read again as time passes (and when the cluster changes), until it exits, with the
+    cluster as read then (its clock)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + MAX_FOLLOW_SECONDS
     options = replay.LogOptions(container=first.container)
@@ -112,4 +124,4 @@ async def _reads(cluster_id, namespace: str, pod: str, first: ContainerLog) -> A
                     log.ended = True
             except ApiError:
                 return  # the pod is gone (or the container can no longer be read): the stream ends
-            yield log
+            yield cluster, log

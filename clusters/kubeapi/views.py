@@ -3,11 +3,18 @@
 Thin: authenticate the bearer token, parse the path and query, call the
 apiserver pipeline through `actions.api_call`, answer JSON (or a Table, or a
 watch stream). Every learner-caused failure is a Kubernetes `Status`.
+
+Timestamps cross these doors in served time (clusters/apiserver/served_time.py):
+what goes out is moved back by the cluster's `served_offset()`, what comes in
+(bodies, `sinceTime`) forward by it, so the cluster's now, as served, is the
+client's wall clock. An offset of 0 (a clock never moved) skips it all.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import time
 import uuid
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -22,6 +29,7 @@ from clusters.apiserver import discovery, errors, openapi
 from clusters.apiserver.decode import decode_body
 from clusters.apiserver.errors import ApiError
 from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.served_time import shift_json_patch, to_served, to_stored
 from clusters.apiserver.tables import build_table
 from clusters.config import max_request_bytes
 from clusters.sim import replay
@@ -172,6 +180,7 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         return metrics_response(request, target)
     namespace = target.namespace or ""
     accept = request.headers.get("Accept", "")
+    offset = cluster.served_offset()
 
     if method == "GET":
         if not target.name:
@@ -179,12 +188,12 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         if target.subresource == "log":
             return log_response(request, cluster, target)
         if target.subresource == "scale":
-            return json_response(actions.api_call(
-                cluster=cluster, operation=lambda api: api.get_scale(rt, namespace, target.name)))
+            return json_response(to_served(actions.api_call(
+                cluster=cluster, operation=lambda api: api.get_scale(rt, namespace, target.name)), offset))
         if target.subresource not in ("", "status"):
             raise errors.bad_request(f"{target.subresource} is not available in the playground yet")
         obj = actions.api_call(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
-        return object_response(obj, accept, cluster, rt.kind)
+        return object_response(obj, accept, cluster, rt.kind, offset)
 
     if target.subresource in ("exec", "attach") and method in ("GET", "POST"):
         return stream_fallback_response(request, cluster, target)
@@ -195,10 +204,10 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
     if method == "POST":
         if target.name:
             raise errors.method_not_allowed()
-        body = _read_body(request)
+        body = to_stored(_read_body(request), offset, rt.kind)
         result = actions.api_call(cluster=cluster, operation=lambda api: api.create(
             rt, namespace, body, **_options(request)))
-        return json_response(result.body, result.code, warnings=result.warnings)
+        return json_response(to_served(result.body, offset, rt.kind), result.code, warnings=result.warnings)
 
     if not target.name:
         if method == "DELETE":
@@ -207,11 +216,11 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
                 rt, target.namespace, label_selector=request.GET.get("labelSelector", ""),
                 field_selector=request.GET.get("fieldSelector", ""), options=options,
                 dry_run=request.GET.get("dryRun") == "All"))
-            return json_response(result.body)
+            return json_response(to_served(result.body, offset))
         raise errors.method_not_allowed()
 
     if method == "PUT":
-        body = _read_body(request)
+        body = to_stored(_read_body(request), offset, "Scale" if target.subresource == "scale" else rt.kind)
         if target.subresource == "scale":
             result = actions.api_call(cluster=cluster, operation=lambda api: api.update_scale(
                 rt, namespace, target.name, body, dry_run=request.GET.get("dryRun") == "All",
@@ -219,7 +228,7 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         else:
             result = actions.api_call(cluster=cluster, operation=lambda api: api.update(
                 rt, namespace, target.name, body, subresource=_writable_sub(target), **_options(request)))
-        return json_response(result.body, result.code, warnings=result.warnings)
+        return json_response(to_served(result.body, offset, rt.kind), result.code, warnings=result.warnings)
 
     if method == "PATCH":
         content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -227,17 +236,20 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
         if patch_type is None:
             raise errors.unsupported_media_type(content_type)
         body = _read_body(request)
+        # A JSON patch's values are placed by their paths; the other kinds are partial objects.
+        body = (shift_json_patch(body, offset, rt.kind) if patch_type == "json"
+                else to_stored(body, offset, rt.kind))
         force = request.GET.get("force") == "true"
         result = actions.api_call(cluster=cluster, operation=lambda api: api.patch(
             rt, namespace, target.name, body, patch_type, subresource=_writable_sub(target), force=force,
             **_options(request)))
-        return json_response(result.body, result.code, warnings=result.warnings)
+        return json_response(to_served(result.body, offset, rt.kind), result.code, warnings=result.warnings)
 
     if method == "DELETE":
         options = _delete_options(request)
         result = actions.api_call(cluster=cluster, operation=lambda api: api.delete(
             rt, namespace, target.name, options, dry_run=request.GET.get("dryRun") == "All"))
-        return json_response(result.body, result.code)
+        return json_response(to_served(result.body, offset, rt.kind), result.code)
 
     raise errors.method_not_allowed()
 
@@ -250,11 +262,12 @@ def _writable_sub(target: ResourcePath) -> str:
     raise errors.method_not_allowed()
 
 
-def object_response(obj: dict, accept: str, cluster: Cluster, kind: str) -> HttpResponse:
+def object_response(obj: dict, accept: str, cluster: Cluster, kind: str, offset: float = 0.0) -> HttpResponse:
     if wants(accept, "Table"):
         table = build_table(kind, [obj], now=_now(cluster), include_object="Metadata",
                             resource_version=obj["metadata"].get("resourceVersion", ""))
-        return json_response(table, content_type=TABLE)
+        return json_response(to_served(table, offset), content_type=TABLE)
+    obj = to_served(obj, offset, kind)
     if wants(accept, "PartialObjectMetadata"):
         return json_response({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
                               "metadata": obj["metadata"]}, content_type=PARTIAL)
@@ -285,6 +298,9 @@ def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) 
                         field_selector=field_selector), None, version
 
     items, texts, version = actions.api_call(cluster=cluster, operation=operation)
+    offset = cluster.served_offset()
+    if texts is not None and offset:
+        items, texts = [json.loads(text) for text in texts], None
     if texts is not None:
         # The stored documents are already the JSON of each item: join them instead of parsing.
         head = json.dumps({"kind": rt.list_kind, "apiVersion": rt.api_version,
@@ -292,8 +308,9 @@ def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) 
         return HttpResponse(head[:-1] + ',"items":[' + ",".join(texts) + "]}", content_type=JSON)
     if wants(accept, "Table"):
         include = request.GET.get("includeObject", "Metadata")
-        return json_response(build_table(rt.kind, items, now=_now(cluster), include_object=include,
-                                         resource_version=str(version)), content_type=TABLE)
+        return json_response(to_served(build_table(rt.kind, items, now=_now(cluster), include_object=include,
+                                                   resource_version=str(version)), offset), content_type=TABLE)
+    items = [to_served(item, offset, rt.kind) for item in items] if offset else items
     if wants(accept, "PartialObjectMetadataList"):
         return json_response({
             "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
@@ -332,11 +349,22 @@ def log_options(request: HttpRequest) -> replay.LogOptions:
         limit_bytes=_int_param(query, "limitBytes", 1))
 
 
+def served_log(log: replay.ContainerLog, offset: float) -> replay.ContainerLog:
+    """A container's log with its lines' times as served (`--timestamps`, and `sinceTime` compared with
+    them as the client sent it)."""
+    if not offset:
+        return log
+    return dataclasses.replace(log, lines=[dataclasses.replace(line, time=line.time - offset)
+                                           for line in log.lines])
+
+
 def log_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
     options = log_options(request)
     log = replay.container_logs(cluster=cluster, namespace=target.namespace or "", pod=target.name,
                                     options=options)
-    body = replay.format_lines(log, options, cluster.sim_now())
+    wall = time.time()
+    offset = cluster.served_offset(wall)
+    body = replay.format_lines(served_log(log, offset), options, cluster.sim_now(wall) - offset)
     return HttpResponse(body, content_type="text/plain")
 
 
@@ -346,7 +374,9 @@ async def log_follow_response(request: HttpRequest, cluster: Cluster, target: Re
     namespace = target.namespace or ""
     first = await sync_to_async(replay.container_logs)(cluster=cluster, namespace=namespace, pod=target.name,
                                                            options=options)
-    head = replay.format_lines(first, options, cluster.sim_now())
+    wall = time.time()
+    offset = cluster.served_offset(wall)
+    head = replay.format_lines(served_log(first, offset), options, cluster.sim_now(wall) - offset)
 
     async def stream():
         budget = options.limit_bytes

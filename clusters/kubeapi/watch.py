@@ -4,6 +4,8 @@ The change log in the database is the truth; the channel group only wakes the
 stream up (with a periodic re-check, so a lost message delays an event but
 never loses it). A resourceVersion older than the log's horizon gets an ERROR
 event with a 410 Expired Status, as etcd compaction makes a real server do.
+Objects go out in served time (clusters/apiserver/served_time.py), by the
+cluster's clock as last read: at the start, and again with each batch of events.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from clusters.apiserver import errors
 from clusters.apiserver.conversion import from_storage
 from clusters.apiserver.registry import ResourceType
 from clusters.apiserver.selection import Selection, parse_selection
+from clusters.apiserver.served_time import to_served
 from clusters.apiserver.tables import build_table
 from clusters.store import notify
 
@@ -75,6 +78,7 @@ def _encode(spec: WatchSpec, event: str, obj: dict) -> bytes:
             table["columnDefinitions"] = None  # kubectl takes the columns from the first event only
         spec.columns_sent = True
         obj = table
+    obj = to_served(obj, spec.cluster.served_offset(), spec.rt.kind)
     return json.dumps({"type": event, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
@@ -123,6 +127,9 @@ def _next_events(spec: WatchSpec, since: int) -> tuple[list[tuple[str, dict]], i
         elif was_visible:
             spec.visible.discard(key)
             events.append(("DELETED", obj))
+    if events:
+        # The clock may have moved since the stream began (speed, pause, a jump): ages and served times follow.
+        spec.cluster = selectors.cluster_by_id(spec.cluster.pk) or spec.cluster
     return [(e, from_storage(o, spec.rt)) for e, o in events], since
 
 
