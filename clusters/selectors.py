@@ -194,3 +194,118 @@ def metrics_read(*, cluster: Cluster, kind: str, namespace: str | None = None, n
         return found
     selected = [obj for obj in items if selection.matches(obj, kind)]
     return {"kind": f"{kind}List", "apiVersion": "metrics.k8s.io/v1beta1", "metadata": {}, "items": selected}
+
+
+def _quantity(value, parse: Callable[[str], int]) -> int | None:
+    try:
+        return parse(value) if value is not None else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _pod_resources(pod: dict) -> dict:
+    """A pod's containers' requests and limits summed: cpu in millicores, memory in bytes. A request is the
+    sum of those set (null when no container sets one); a limit, null unless every container sets one (one
+    unbounded container leaves the pod unbounded)."""
+    from clusters.engine.resources import cpu_millis, memory_bytes
+    containers = (pod.get("spec") or {}).get("containers") or []
+    out: dict = {}
+    for kind in ("requests", "limits"):
+        for resource, parse in (("cpu", cpu_millis), ("memory", memory_bytes)):
+            values = [_quantity(((c.get("resources") or {}).get(kind) or {}).get(resource), parse)
+                      for c in containers]
+            known = [v for v in values if v is not None]
+            whole = bool(known) and (kind == "requests" or len(known) == len(values))
+            out.setdefault(kind, {})[resource] = sum(known) if whole else None
+    return out
+
+
+def _autoscaler(hpa: dict) -> dict:
+    """A HorizontalPodAutoscaler (autoscaling/v2) as the page charts it: replicas and each metric's current and
+    target (a percentage of the request for Utilization, else the value: cpu millicores, memory bytes)."""
+    from clusters.engine.resources import parse_quantity
+    meta, spec, status = hpa.get("metadata") or {}, hpa.get("spec") or {}, hpa.get("status") or {}
+
+    def number(value, resource: str) -> float | None:
+        if value is None:
+            return None
+        try:
+            amount = parse_quantity(value)
+        except (ValueError, TypeError):
+            return None
+        return round(float(amount * 1000 if resource == "cpu" else amount), 3)
+
+    def source(metric: dict) -> tuple[str, str, dict]:
+        kind = metric.get("type") or "Resource"
+        body = metric.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+                           "Object": "object", "External": "external"}.get(kind, "resource")) or {}
+        name = body.get("name") or (body.get("metric") or {}).get("name") or ""
+        return kind, name, body
+
+    current: dict[tuple[str, str], dict] = {}
+    for metric in status.get("currentMetrics") or []:
+        kind, name, body = source(metric)
+        current[(kind, name)] = body.get("current") or {}
+    metrics_out = []
+    for metric in spec.get("metrics") or []:
+        kind, name, body = source(metric)
+        target = body.get("target") or {}
+        now = current.get((kind, name), {})
+        if target.get("type") == "Utilization" or "averageUtilization" in target:
+            figures = {"target": target.get("averageUtilization"), "current": now.get("averageUtilization"),
+                       "unit": "%"}
+        else:
+            field = "averageValue" if "averageValue" in target else "value"
+            figures = {"target": number(target.get(field), name), "current": number(now.get(field), name),
+                       "unit": "m" if name == "cpu" else "bytes" if name == "memory" else ""}
+        metrics_out.append({"type": kind, "name": name, **figures})
+    ref = spec.get("scaleTargetRef") or {}
+    return {
+        "namespace": meta.get("namespace", ""), "name": meta.get("name", ""),
+        "target": f'{ref.get("kind", "")}/{ref.get("name", "")}',
+        "minReplicas": spec.get("minReplicas", 1), "maxReplicas": spec.get("maxReplicas"),
+        "currentReplicas": status.get("currentReplicas"), "desiredReplicas": status.get("desiredReplicas"),
+        "lastScaleTime": status.get("lastScaleTime"), "metrics": metrics_out,
+        "conditions": [{"type": c.get("type"), "status": c.get("status"), "reason": c.get("reason"),
+                        "message": c.get("message")} for c in status.get("conditions") or []],
+    }
+
+
+def page_metrics(*, cluster: Cluster) -> dict:
+    """The cluster page's Metrics panel (clusters/web/PAGE.md `GET …/metrics`): metrics-server's last scrape
+    (clusters/sim/metrics.py, the figures `kubectl top` prints) per node against its allocatable and per pod
+    with its containers' requests and limits, and each HorizontalPodAutoscaler's replicas and metrics, all at
+    the cluster's simulated now. A read: nothing is written."""
+    from clusters.engine.resources import cpu_millis, memory_bytes
+    view = metrics.cluster_metrics(cluster)     # refreshes the cluster's clock fields
+    now = cluster.sim_now()
+    objects = objects_of_kinds(cluster.pk, ("Node", "Pod", "HorizontalPodAutoscaler"))
+    by_kind: dict[str, list[dict]] = {}
+    for kind, obj in objects:
+        by_kind.setdefault(kind, []).append(obj)
+
+    def stamp(when: float) -> str:
+        return datetime.fromtimestamp(when, UTC).isoformat().replace("+00:00", "Z")
+
+    nodes, pods = [], []
+    sample = view.scrape
+    if sample is not None:
+        node_objects = {n["metadata"]["name"]: n for n in by_kind.get("Node", [])}
+        for name, usage in sorted(sample.nodes.items()):
+            allocatable = ((node_objects.get(name) or {}).get("status") or {}).get("allocatable") or {}
+            nodes.append({"name": name, "cpu": round(usage.cpu_millicores, 1), "memory": usage.memory_bytes,
+                          "allocatable": {"cpu": _quantity(allocatable.get("cpu"), cpu_millis),
+                                          "memory": _quantity(allocatable.get("memory"), memory_bytes)}})
+        pod_objects = {p["metadata"].get("uid"): p for p in by_kind.get("Pod", [])}
+        for uid, usage in sorted(sample.pods.items(), key=lambda item: (item[1].namespace, item[1].name)):
+            pods.append({"namespace": usage.namespace, "name": usage.name, "node": usage.node,
+                         "cpu": round(usage.cpu_millicores, 1), "memory": usage.memory_bytes,
+                         **_pod_resources(pod_objects.get(uid) or {})})
+    return {
+        "now": stamp(now),
+        "scrape": stamp(sample.timestamp) if sample is not None else None,
+        "window": sample.window if sample is not None else None,
+        "speed": cluster.speed, "paused": cluster.paused,
+        "nodes": nodes, "pods": pods,
+        "autoscalers": [_autoscaler(h) for h in by_kind.get("HorizontalPodAutoscaler", [])],
+    }

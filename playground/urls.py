@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
-from clusters.web import files, objects, traffic, views
+from clusters.web import files, metrics, objects, traffic, views
 
 # A cluster's name as actions.cluster_create allows it (DNS label).
 NAME = r"(?P<name>[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?)"
@@ -25,6 +25,7 @@ urlpatterns = [
     re_path(rf"^clusters/{NAME}/files/(?P<file>[^/]{{1,255}})$", files.file_detail, name="cluster-file"),
     re_path(rf"^clusters/{NAME}/validate$", files.validate, name="cluster-validate"),
     re_path(rf"^clusters/{NAME}/clock$", views.cluster_clock, name="cluster-clock"),
+    re_path(rf"^clusters/{NAME}/metrics$", metrics.cluster_metrics, name="cluster-metrics"),
     # Object details for the page's side panel, printed by the real kubectl ("-": a cluster-scoped object).
     re_path(rf"^clusters/{NAME}/objects/(?P<kind>[A-Za-z]{{1,63}})/(?P<namespace>-|[a-z0-9][-a-z0-9]{{0,62}})/"
             r"(?P<obj>[A-Za-z0-9][-A-Za-z0-9._:@]{0,252})$", objects.object_details, name="object-details"),
