@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
+from .kubelet.lifecycle import running_load
+from .kubelet.program import SHELL_MEMORY_BYTES
 from .network.index import per_state
 from .resources import cpu_millis, memory_bytes
 from .state import ClusterState
@@ -37,7 +41,8 @@ JITTER = 0.03
 # What a node uses besides its pods (kubelet, containerd, systemd, the kernel): a kind node's figures.
 NODE_SYSTEM_CPU_MILLIS = 40.0
 NODE_SYSTEM_MEMORY_BYTES = 420 * 1024 * 1024
-SHELL_MEMORY_BYTES = 400 * 1024         # a busybox shell and its loop
+THROTTLED_SHARE = 0.975                 # of its CPU limit, what a throttled container shows (CFS quota)
+PAGE = 4096                             # memory is counted in pages
 
 
 @dataclass(frozen=True)
@@ -92,25 +97,42 @@ def _parse_time(text: str | None) -> float | None:
         return None
 
 
-def _limit(container: dict, resource: str) -> float | None:
-    value = ((container.get("resources") or {}).get("limits") or {}).get(resource)
-    if value is None:
-        return None
+@lru_cache(maxsize=1024)
+def _quantity(value: str, resource: str) -> float | None:
     try:
         return float(cpu_millis(value) if resource == "cpu" else memory_bytes(value))
     except ValueError:
         return None
 
 
+def _limit(container: dict, resource: str) -> float | None:
+    value = ((container.get("resources") or {}).get("limits") or {}).get(resource)
+    return None if value is None else _quantity(str(value), resource)
+
+
+def _request(container: dict, resource: str) -> float:
+    value = ((container.get("resources") or {}).get("requests") or {}).get(resource)
+    if value is None:     # a limit without a request: the API server defaulted the request to it
+        value = ((container.get("resources") or {}).get("limits") or {}).get(resource)
+    return (_quantity(str(value), resource) or 0.0) if value is not None else 0.0
+
+
 def _node_capacity(state: ClusterState, node_name: str) -> tuple[float, float]:
-    node = state.get("Node", "", node_name) if node_name else None
-    capacity = ((node or {}).get("status") or {}).get("capacity") or {}
-    try:
-        cpu = float(cpu_millis(capacity.get("cpu", "2")))
-        memory = float(memory_bytes(capacity.get("memory", "8Gi")))
-    except ValueError:
-        cpu, memory = 2000.0, 8 * 1024.0 ** 3
-    return cpu, memory
+    return _capacities(state).get(node_name) or (2000.0, 8 * 1024.0 ** 3)
+
+
+def _build_capacities(state: ClusterState) -> dict[str, tuple[float, float]]:
+    out = {}
+    for node in state.list("Node"):
+        capacity = (node.get("status") or {}).get("capacity") or {}
+        cpu = _quantity(str(capacity.get("cpu", "2")), "cpu")
+        memory = _quantity(str(capacity.get("memory", "8Gi")), "memory")
+        out[node["metadata"]["name"]] = (cpu if cpu is not None else 2000.0,
+                                         memory if memory is not None else 8 * 1024.0 ** 3)
+    return out
+
+
+_capacities = per_state(_build_capacities)
 
 
 def _running_since(pod: dict, name: str) -> float | None:
@@ -126,10 +148,19 @@ def _jitter(uid: str, name: str, when: float) -> float:
     return 1.0 + JITTER * (int.from_bytes(digest, "big") / 0xFFFFFFFF * 2.0 - 1.0)
 
 
-def _serving_cost(container: dict) -> float:
+@lru_cache(maxsize=512)
+def _image_figures(ref: str) -> tuple[float, float, int]:
+    """(CPU-ms per request it serves, idle millicores, idle bytes) of an image; the first is 0 for an
+    image that serves nothing (requests to it cost nothing to model)."""
     from .kubelet import images
-    image = images.lookup(container.get("image", ""))
-    return image.cpu_millis_per_request if isinstance(image, images.Image) and image.ports else 0.0
+    image = images.lookup(ref)
+    if not isinstance(image, images.Image):
+        return 0.0, 1.0, 4 * 1024 * 1024
+    return (image.cpu_millis_per_request if image.ports else 0.0), float(image.cpu_millis_idle), image.memory_bytes
+
+
+def _serving_cost(container: dict) -> float:
+    return _image_figures(container.get("image", ""))[0]
 
 
 def _server_seconds(state: ClusterState, uid: str) -> float:
@@ -174,49 +205,87 @@ request_rates_now = per_state(_request_rates_now)
 """Requests per second per pod uid at the state's now, computed once per state as it stands."""
 
 
-def container_usage(state: ClusterState, pod: dict, container: dict, rate: float, when: float) -> ContainerUsage:
-    """One running container's usage at `when`, given the requests per second its pod answers."""
-    from .kubelet import images
-    name = container.get("name", "")
-    image = images.lookup(container.get("image", ""))
-    uid = pod["metadata"].get("uid", "")
-    if isinstance(image, images.Image):
-        cpu = float(image.cpu_millis_idle) + rate * _serving_cost(container)
-        memory = float(image.memory_bytes)
-    else:
-        cpu, memory = 1.0, 4.0 * 1024 * 1024
+def demand(state: ClusterState, pod: dict, container: dict, when: float) -> tuple[float, int]:
+    """What a running container's program asks at `when`, before limits: (millicores, bytes).
+
+    The kubelet's note of its program's load (kubelet/program.py Load: stress's arguments, a shell loop's
+    busy time, vish/stress's growing allocation), or, for a container the kubelet has not looked at since
+    this model existed, its image's baseline. Requests served come on top (container_usage)."""
+    found = running_load(state, pod, container.get("name", ""))
+    if found is not None:
+        load, start = found
+        return load.cpu_millis, load.memory_at(when - start)
+    _cost, cpu, memory = _image_figures(container.get("image", ""))
     if container.get("command") or container.get("args"):
         memory = max(memory, SHELL_MEMORY_BYTES)
+    return cpu, memory
+
+
+def container_usage(state: ClusterState, pod: dict, container: dict, rate: float, when: float) -> ContainerUsage:
+    """One running container's usage at `when`, given the requests per second its pod answers.
+
+    CPU over the container's limit (or the node's cores) is throttled by the CFS quota: such a container
+    shows a little under the limit (kubectl top's 974m for the CPU task's `-cpus 2` under a limit of 1).
+    Memory never shows above the limit: a program asking more is OOM-killed (kubelet/program.py)."""
+    name = container.get("name", "")
+    uid = pod["metadata"].get("uid", "")
+    cpu, memory = demand(state, pod, container, when)
+    cost = _serving_cost(container) if rate else 0.0
+    cpu += rate * cost
     jitter = _jitter(uid, name, when)
-    cpu *= jitter
     node_cpu, _node_memory = _node_capacity(state, (pod.get("spec") or {}).get("nodeName", ""))
     limit = _limit(container, "cpu")
-    cpu = min(cpu, limit if limit is not None else node_cpu, node_cpu)
-    memory *= 1.0 + (jitter - 1.0) / 3
-    return ContainerUsage(name, round(cpu, 3), int(memory))
+    cap = min(limit, node_cpu) if limit is not None else node_cpu
+    cpu = cpu * jitter
+    if cpu >= cap * THROTTLED_SHARE:
+        cpu = cap * (THROTTLED_SHARE + (jitter - 1.0) / 3)
+    memory = int(memory * (1.0 + (jitter - 1.0) / 3)) // PAGE * PAGE
+    memory_limit = _limit(container, "memory")
+    if memory_limit is not None:
+        memory = min(memory, int(memory_limit) // PAGE * PAGE)
+    return ContainerUsage(name, round(cpu, 3), memory)
 
 
-def pod_usage(state: ClusterState, when: float, rates: dict[str, float] | None = None) -> dict[str, PodUsage]:
-    """Every running pod's usage at `when` (containers that are running; a pod with none is absent)."""
-    if rates is None:
-        rates = request_rates_now(state) if when == state.now else _pod_request_rates(state, when)
+def _pod_usage(state: ClusterState, when: float, rates: dict[str, float]) -> dict[str, PodUsage]:
     out: dict[str, PodUsage] = {}
     for pod in state.list("Pod"):
         status = pod.get("status") or {}
         if status.get("phase") != "Running":
             continue
         uid = pod["metadata"].get("uid", "")
+        rate = rates.get(uid, 0.0)
         containers = []
         for container in (pod.get("spec") or {}).get("containers") or ():
             if _running_since(pod, container.get("name", "")) is None:
                 continue
-            containers.append(container_usage(state, pod, container, rates.get(uid, 0.0), when))
+            containers.append(container_usage(state, pod, container, rate, when))
         if containers:
             meta = pod["metadata"]
             out[uid] = PodUsage(uid, meta.get("namespace", ""), meta.get("name", ""),
                                 (pod.get("spec") or {}).get("nodeName", ""), dict(meta.get("labels") or {}),
                                 tuple(containers))
     return out
+
+
+_usage_memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def pod_usage(state: ClusterState, when: float, rates: dict[str, float] | None = None) -> dict[str, PodUsage]:
+    """Every running pod's usage at `when` (containers that are running; a pod with none is absent).
+
+    Computed once per state as it stands and instant asked (the HPA controller, the metrics API and the
+    eviction manager all ask in the same pass); with `rates` given, computed afresh from them."""
+    if rates is not None:
+        return _pod_usage(state, when, rates)
+    memo = _usage_memo.get(state)
+    if memo is None or memo[0] != state.writes or memo[1] != state.now:
+        memo = (state.writes, state.now, {})
+        _usage_memo[state] = memo
+    found = memo[2].get(when)
+    if found is None:
+        rates = request_rates_now(state) if when == state.now else _pod_request_rates(state, when)
+        found = memo[2][when] = _pod_usage(state, when, rates)
+    return found
 
 
 def node_usage(state: ClusterState, pods: dict[str, PodUsage], when: float) -> dict[str, NodeUsage]:

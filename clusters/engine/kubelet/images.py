@@ -1070,23 +1070,21 @@ def _nginxhttps(ref: ImageRef, tag: str) -> Image:
 
 
 def _polinux_stress(ref: ImageRef, tag: str) -> Image:
-    # Memory tasks: `stress --vm 1 --vm-bytes 150M --vm-hang 1` holds ~150 MiB: it runs under a
-    # 200Mi limit and is OOM-killed under a 100Mi one (the limit the task's second pod sets).
+    # Memory tasks: stress with the task's args. What it uses follows them (program.py, shell/load.py):
+    # `--vm 1 --vm-bytes 150M --vm-hang 1` holds 150 MiB plus stress's own ~5 MiB (162856960 bytes in the
+    # task's `kubectl top`) and is OOM-killed under a limit below that (the task's 250M under 100Mi).
     return _image(ref, size=4_200_000, start=0.5, shell="/bin/sh", binaries=_BUSYBOX | {"stress"},
                   argv=["stress", "--vm", "1", "--vm-bytes", "150M", "--vm-hang", "1"], behaviour="server",
-                  memory=150 * 1000 * 1000 + 2 * _MIB, cpu_idle=1, kind="stress",
+                  memory=162_856_960, cpu_idle=1, kind="stress",
                   logs=["stress: info: [1] dispatching hogs: 0 cpu, 0 io, 1 vm, 0 hdd"])
 
 
 def _vish_stress(ref: ImageRef, tag: str) -> Image:
-    # CPU task: ENTRYPOINT ["/stress", "-logtostderr"]; `-cpus 2` spins two threads (throttled to the limit).
+    # CPU task: ENTRYPOINT ["/stress", "-logtostderr"]; `-cpus 2` spins two threads (throttled to the limit),
+    # `-mem-total 100Mi` allocates in -mem-alloc-size chunks -mem-alloc-sleep apart (program.py reads them).
     return _image(ref, size=1_100_000, start=0.1, shell=None, binaries={"stress"},
                   argv=["/stress", "-logtostderr"], entrypoint=("/stress", "-logtostderr"), behaviour="server",
-                  memory=1 * _MIB, cpu_idle=2000, kind="vish-stress",
-                  logs=['I0102 03:04:05.000000       1 main.go:26] Allocating "0" memory, in "4Ki" chunks, with a '
-                        '1ms sleep between allocations',
-                        "I0102 03:04:05.000000       1 main.go:39] Spawning a thread to consume CPU",
-                        "I0102 03:04:05.000000       1 main.go:39] Spawning a thread to consume CPU"])
+                  memory=1 * _MIB, cpu_idle=0, kind="vish-stress")
 
 
 def _http_echo(ref: ImageRef, tag: str) -> Image:

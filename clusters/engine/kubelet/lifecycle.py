@@ -30,7 +30,7 @@ from .environment import (
     missing_volume_sources,
 )
 from .probes import LABEL, PROBE_KINDS, ProbeTarget, run_probe, timing
-from .program import Program, program_for
+from .program import Load, Program, program_for
 from .streams import ended_by_terminal
 
 COMPONENT = "kubelet"
@@ -310,6 +310,10 @@ class PodWorker:
             return None
         run = ended_by_terminal(program.run(now), record)   # `exit` typed into an attached shell, Ctrl-C
         self._runs[container["name"]] = run
+        # What it uses from now on, for the resource model and the eviction manager (running_load).
+        load = program.load(run).note()
+        if record.get("load") != load:
+            record["load"] = load
         for command in run.unsupported:
             if command not in record.setdefault("reported", []):
                 record["reported"].append(command)
@@ -626,6 +630,18 @@ class PodWorker:
             if program is not None and program.uses_shell:
                 volumedata.flush_program_writes(self.state, self.pod, container["name"],
                                                 int(record.get("attempt", 0)), program.run(stopped_at), stopped_at)
+
+
+def running_load(state: ClusterState, pod: dict, name: str) -> tuple[Load, float] | None:
+    """What container `name` of `pod` uses while it runs, as its kubelet last saw it (program.Load), and
+    when its current run started; None if it is not running or the kubelet has not looked since it started."""
+    record = (state.sim(pod).get("c") or {}).get(name)
+    if not record or record.get("st") not in ("run", "exit") or record.get("start") is None:
+        return None
+    note = record.get("load")
+    if note is None:
+        return None
+    return Load.from_note(note), float(record["start"])
 
 
 def reconcile(state: ClusterState) -> None:

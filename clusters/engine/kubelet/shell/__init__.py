@@ -24,6 +24,7 @@ The modules:
 * steady.py       steady-loop detection and the jump ahead (a mixin of _Shell)
 * builtins.py     the shell's builtins (echo, printf, test, read, set, cd, exit, eval, …)
 * commands.py     busybox applets simulated on the virtual filesystem, clock and network (sleep, cat, wget, …)
+* load.py         what stress and stress-ng ask of the machine, by their arguments (commands.py, kubelet/program.py)
 * interpreter.py  _Shell, which runs a tree and journals its effects, and the entry points run_program,
                   exec_command and exec_run
 * session.py      an interactive shell (`kubectl exec -it … sh`, an attached `stdin: true` container): the

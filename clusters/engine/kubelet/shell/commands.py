@@ -3,10 +3,11 @@
 A command is `(sh, argv, io, env) -> exit status`, with env the exported variables it was started with.
 They cover what container scripts and `kubectl exec` use: sleep, file tools (cat, touch, rm, mkdir, ls,
 tee), text tools (grep, wc, head, tail, sort, uniq, seq, expr, basename, dirname), the environment (env,
-printenv, hostname, whoami, uname, date); the network commands (wget, curl, nslookup, dig, host, getent, nc,
-ping) are in netcommands.py, which reuses _parse_url and _REASONS from here. _COMMANDS is the table the
-interpreter looks names up in (for names the image has). Messages follow busybox word for word, because
-tutorials show them in `kubectl logs` and `kubectl describe`.
+printenv, hostname, whoami, uname, date), the load generators of the resource tasks (stress, stress-ng,
+`yes > /dev/null`, `dd if=/dev/zero of=/dev/null`: load.py, _Shell.hold); the network commands (wget,
+curl, nslookup, dig, host, getent, nc, ping) are in netcommands.py, which reuses _parse_url and _REASONS
+from here. _COMMANDS is the table the interpreter looks names up in (for names the image has). Messages
+follow busybox word for word, because tutorials show them in `kubectl logs` and `kubectl describe`.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ import time as _time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .load import CORE, parse_stress
 from .netcommands import NETWORK_COMMANDS, hosts_address
-from .runtime import _IO, _Stop
+from .runtime import _IO, _Buffer, _Null, _Stop
 from .world import _INFINITY, US
 
 if TYPE_CHECKING:        # annotations only: the interpreter imports this module, not the other way round
@@ -639,11 +641,57 @@ def _c_true(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     return 0
 
 
+# ------------------------------------------------------------------ load generators (load.py, _Shell.hold)
+
+_STRESS_PID = 7          # stress started by the container's shell (PID 1) is a child of it
+
+
+def _c_stress(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    """stress / stress-ng: dispatch the hogs, hold the machine until --timeout (or for good)."""
+    run = parse_stress(posixpath.basename(argv[0]), argv[1:])
+    if run.error is not None:
+        io.err.write(run.error + "\n")
+        return 1
+    io.out.write(run.dispatch_line(_STRESS_PID) + "\n")
+    sh.hold(run.cpu_millis, run.memory_bytes, run.timeout)
+    io.out.write(run.completed_line(_STRESS_PID) + "\n")
+    return 0
+
+
+def _c_yes(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    """yes: its line forever. Into a pipe, as much as the next command reads; anywhere else it spins a core."""
+    line = (" ".join(argv[1:]) if len(argv) > 1 else "y") + "\n"
+    if isinstance(io.out, _Buffer):
+        io.out.write(line * 1000)           # the reader takes what it needs; yes dies of SIGPIPE
+        return 0
+    if not isinstance(io.out, _Null):
+        io.out.write(line * 1000)
+    sh.hold(CORE, 0, None)
+    return 0
+
+
+_ENDLESS_SOURCES = ("/dev/zero", "/dev/urandom", "/dev/random")
+
+
+def _c_dd(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
+    """dd from an endless source to /dev/null, without count=: copies forever, a core busy. Other copies
+    are not simulated (reported like any command the shell lacks)."""
+    operands = dict(a.split("=", 1) for a in argv[1:] if "=" in a)
+    sink_null = operands.get("of") == "/dev/null" or ("of" not in operands and isinstance(io.out, _Null))
+    if operands.get("if") in _ENDLESS_SOURCES and sink_null and "count" not in operands:
+        sh.hold(CORE, 0, None)
+        return 0
+    io.err.write(sh.not_found(argv[0]))
+    sh.note_unsupported("dd")
+    return 127
+
+
 _COMMANDS: dict[str, Callable[[_Shell, list[str], _IO, dict[str, str]], int]] = {
     "sleep": _c_sleep, "usleep": _c_usleep, "cat": _c_cat, "touch": _c_touch, "rm": _c_rm, "mkdir": _c_mkdir,
     "ls": _c_ls, "date": _c_date, "env": _c_env, "printenv": _c_printenv, "hostname": _c_hostname,
     "whoami": _c_whoami, "uname": _c_uname,
     "grep": _c_grep, "egrep": _c_grep, "wc": _c_wc, "head": _c_head, "tail": _c_tail, "seq": _c_seq,
     "expr": _c_expr, "basename": _c_basename, "dirname": _c_dirname, "tee": _c_tee, "sort": _c_sort,
-    "uniq": _c_uniq, "which": _c_which, **NETWORK_COMMANDS,
+    "uniq": _c_uniq, "which": _c_which, "stress": _c_stress, "stress-ng": _c_stress, "yes": _c_yes, "dd": _c_dd,
+    **NETWORK_COMMANDS,
 }

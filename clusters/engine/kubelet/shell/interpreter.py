@@ -69,10 +69,12 @@ from .syntax import (
 )
 from .world import (
     BUSY_ITERATION,
+    EXEC_CPU,
     EXEC_TIMEOUT_EXIT,
     LOG_KEEP,
     LOOKAHEAD_STEPS,
     MAX_STEPS,
+    OOM_KILL_SECONDS,
     REQUEST_KEEP,
     SHELLS,
     US,
@@ -226,6 +228,12 @@ class _Shell(_Expansion, _SteadyLoops):
         self.requests_dropped = 0
         self.cycles: list[tuple[int, int, int, list]] = []
         self.steady_rates: dict[str, float] | None = None
+        # The load: µs of CPU used so far (busy iterations, command starts), the running steady loop's
+        # millicores, and what a command holding the machine (stress, yes) uses at `until` (see hold()).
+        self.busy = 0
+        self.steady_cpu: float | None = None
+        self.load_now: tuple[float, int] | None = None
+        self.oom_killed = False
         self.next_event: int | None = None
         self.next_change: int | None = None
         self.stop_note: str | None = None
@@ -289,6 +297,38 @@ class _Shell(_Expansion, _SteadyLoops):
         self.now += us
         if self.pending and self.pending[0][0] <= self.now:
             self._apply_pending()
+
+    def hold(self, cpu_millis: float, memory_bytes: int, seconds: float | None) -> None:
+        """A command that keeps the machine busy for `seconds` (None: until the container is stopped),
+        asking `cpu_millis` and holding `memory_bytes`: stress, `yes > /dev/null`, `dd if=/dev/zero …`.
+
+        Past the horizon its start is the next change (what the container uses changes then); spanning the
+        horizon it is the load at `until` (Run.cpu_millis, Run.memory_bytes). Asking more memory than the
+        container's limit, it is OOM-killed with the whole container (the kubelet's cgroup v2 memory.oom.group),
+        OOM_KILL_SECONDS after its start: exit 137."""
+        start = self.now
+        if start > self.until:
+            if self.next_event is None:
+                self.next_event = start
+            self.next_change = start
+            raise _Stop()
+        limit = self.world.memory_limit
+        if limit is not None and memory_bytes > limit:
+            killed = start + round(OOM_KILL_SECONDS * US)
+            if killed > self.until:
+                self.load_now = (cpu_millis, limit)
+                self.next_event = self.next_change = killed
+                raise _Stop()
+            self.advance(killed - start)
+            self.oom_killed = True       # the whole container goes, whatever subshell the command ran in
+            raise _Stop()
+        end = None if seconds is None else start + round(seconds * US)
+        if end is None or end > self.until:
+            self.load_now = (cpu_millis, memory_bytes)
+            if end is not None:
+                self.next_event = self.next_change = end
+            raise _Stop()
+        self.advance(end - start)
 
     def _apply_pending(self) -> None:
         """Changes made from outside (kubectl exec, another container, a ConfigMap update) up to now."""
@@ -426,7 +466,7 @@ class _Shell(_Expansion, _SteadyLoops):
             start_error = str(e)
             exit_code = 128
         except _Stop:
-            exit_code = None
+            exit_code = 137 if self.oom_killed else None
         return self._build(exit_code, start_error)
 
     def _build(self, exit_code: int | None, start_error: str | None) -> Run:
@@ -486,6 +526,8 @@ class _Shell(_Expansion, _SteadyLoops):
             unsupported=list(self.unsupported),
             next_change=None if exited or next_change is None else sec(next_change),
             logs_dropped=logs_dropped, requests_dropped=requests_dropped,
+            cpu_millis=0.0 if exited else self.load_now[0] if self.load_now else self.steady_cpu or 0.0,
+            memory_bytes=0 if exited or not self.load_now else self.load_now[1], oom_killed=self.oom_killed,
             request_rate=next(iter(rates.items())) if rates else None,
             request_rates=dict(rates),
             fs_cycles=[(sec(a), sec(b), p / US, [(r / US, k, path, c) for r, k, path, c in pat])
@@ -687,9 +729,11 @@ class _Shell(_Expansion, _SteadyLoops):
             if self.now == snap.t:
                 # An iteration that took no simulated time (no sleep, no network) would otherwise let a
                 # busy loop produce unboundedly many events in one instant; a real shell manages very
-                # roughly a thousand such iterations a second.
+                # roughly a thousand such iterations a second, spinning a core meanwhile.
                 self.advance(round(BUSY_ITERATION * US))
+                self.busy += round(BUSY_ITERATION * US)
         self.steady_rates = None         # the loop ended: whatever it requested, it no longer does
+        self.steady_cpu = None
         return status
 
     # ---- names on the simulated network (the network commands and steady-loop sampling ask here)
@@ -932,6 +976,7 @@ class _Shell(_Expansion, _SteadyLoops):
             return _BUILTINS[base](self, [base] + argv[1:], io)
         env = {k: self.vars[k] for k in self.vars if k in self.exported}
         env.update(assigns)
+        self.busy += round(EXEC_CPU * US)
         return _COMMANDS[base](self, argv, io, env)
 
 

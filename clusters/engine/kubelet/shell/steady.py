@@ -13,7 +13,7 @@ that gains endpoints mid-span still changes the loop's output at the right itera
 _SteadyLoops is a mixin of the interpreter's _Shell: it reads and moves the shell's clock and budget (now,
 until, steps, max_steps), reads its journal, cond_log and state (variables, cwd, positional parameters,
 status, functions), records what the Run reports about steady loops (steady_rates, cycles, logs_dropped,
-requests_dropped, next_event), and asks the world (world.http, _resolve) along a jumped span.
+requests_dropped, next_event) and its load (steady_cpu), and asks the world (world.http, _resolve) along a jumped span.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class _Snap:
     cond_log: int
     vars: dict[str, str]
     extra: tuple          # cwd, positional params, stdin position, $? — must stay equal
+    busy: int = 0         # µs of CPU the script had used (_Shell.busy): the loop's load per iteration
 
 
 class _SteadyLoops:
@@ -40,7 +41,7 @@ class _SteadyLoops:
     def _snap(self, io: _IO) -> _Snap:
         stdin_pos = io.stdin.pos if io.stdin is not None else -1
         return _Snap(self.now, self.steps, len(self.journal), len(self.cond_log), dict(self.vars),
-                     (self.cwd, tuple(self.positional), stdin_pos, self.status, len(self.functions)))
+                     (self.cwd, tuple(self.positional), stdin_pos, self.status, len(self.functions)), self.busy)
 
     def _steady(self, h: list[_Snap], io: _IO) -> bool:
         """If the last two iterations repeat exactly, jump ahead. Returns True when history must restart."""
@@ -95,6 +96,7 @@ class _SteadyLoops:
         for e in n_reqs:
             rates[e[2]] = rates.get(e[2], 0.0) + US / period
         self.steady_rates = rates or None
+        self.steady_cpu = 1000.0 * (c.busy - b.busy) / period     # millicores: CPU time per iteration's time
         queries = [e for e in shape if e[1] in _QUERY_KINDS]
 
         # A change from outside (kubectl exec, a ConfigMap update) lands at `outside`: the loop may behave

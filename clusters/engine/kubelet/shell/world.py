@@ -20,6 +20,8 @@ LOOKAHEAD_STEPS = 2_000  # statements spent past `until` looking for next_event 
 REPLAY_KEEP = 1000       # log lines re-created by really running when a steady loop's lines vary (counters, date)
 NET_LATENCY = 0.001      # seconds a wget/curl/nslookup takes: a busy request loop cannot run at infinite speed
 BUSY_ITERATION = 0.001   # seconds charged to a while/until iteration that took no simulated time (see _run_loop)
+EXEC_CPU = 0.00004       # CPU seconds a simulated command costs to start (fork, exec): a loop's load (Run.cpu_millis)
+OOM_KILL_SECONDS = 0.5   # a program asking more memory than the container's limit is OOM-killed this long after
 EXEC_TIMEOUT_EXIT = -1   # exec_command's exit code on timeout: a real timed-out exec probe has no exit code
 SHELLS = frozenset({"sh", "ash", "bash", "dash", "zsh", "busybox"})
 
@@ -54,6 +56,8 @@ class ShellWorld:
     # "busybox-1.28" (getaddrinfo, "Address 1:" lines), "busybox" (1.29+, its own queries) or "bind";
     # "nc" is "busybox" or "openbsd"; "dig" is the BIND version it prints.
     variants: dict[str, str] = field(default_factory=dict)
+    # The container's memory limit in bytes (None: none): a command asking more is OOM-killed with the container.
+    memory_limit: int | None = None
 
 
 @dataclass
@@ -79,6 +83,12 @@ class Run:
     # start). files_at uses them; the file state inside such a span repeats with the period.
     fs_cycles: list[tuple[float, float, float, list[tuple[float, str, str, str | None]]]] = field(default_factory=list)
     start_error: str | None = None      # argv could not be started at all (binary missing): the runtime's message
+    # What the program uses at `until` (the resource model, clusters/engine/metrics.py): the CPU it asks for
+    # (millicores, before throttling: a loop without sleep spins a core, `while sleep 0.01; do wget …` a few
+    # millicores, `stress --cpu 2` two cores) and the memory its commands hold beyond the shell's own.
+    cpu_millis: float = 0.0
+    memory_bytes: int = 0
+    oom_killed: bool = False            # ended by the kernel's OOM killer (exit 137): more memory than its limit
 
 
 def files_at(run: Run | None, initial: dict[str, str], when: float) -> dict[str, str]:
