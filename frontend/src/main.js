@@ -4,6 +4,7 @@
 //   editor/      the manifest editor and its tabs  terminal/  the kubectl terminal
 //   details.js   the object details drawer         layout.js  the editor/terminal splitter
 //   traffic.js   the Service cards' "Send traffic" (its pure part: traffic_view.js)
+//   metrics.js   the Metrics panel's live charts (its pure part: metrics_view.js)
 import "./playground.css";
 import { createApi } from "./api.js";
 import { byId } from "./dom.js";
@@ -14,6 +15,7 @@ import { createTerminal } from "./terminal/terminal.js";
 import { createEditor } from "./editor/files.js";
 import { createDetails } from "./details.js";
 import { createTraffic } from "./traffic.js";
+import { createMetrics } from "./metrics.js";
 import { wireSplitter } from "./layout.js";
 
 function start() {
@@ -28,12 +30,14 @@ function start() {
 
   const clock = createClock(byId("clock"), { api });
   let failed = [];
+  let metrics = null;
   const live = createLiveView(workspace, {
-    onClock: (c) => clock.update(c),
+    onClock: (c) => { clock.update(c); metrics?.clock(c); },
     onFailedNodes: (names) => { failed = names; },
   });
   wireNodeSwitches(byId("live-map"), { api, live, failedNodes: () => failed });
   createTraffic(workspace, { api, live });
+  metrics = createMetrics(byId("metrics-body"), { api, live });
 
   const terminal = createTerminal(byId("terminal"), {
     socketPath: terminalSocket, cluster,
@@ -59,7 +63,7 @@ function start() {
   wireSplitter(byId("work-splitter"), byId("work-left"));
 
   // For the browser tests and the curious: the page's parts, from the console.
-  window.playground = { terminal, live, clock };
+  window.playground = { terminal, live, clock, metrics };
 }
 
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
