@@ -432,6 +432,7 @@ class _Sync:
         self.original = hpa.get("status") or {}
         self.status = clone(self.original)
         self.status.setdefault("conditions", [])
+        self.pods: list[dict] = []
 
     # ------------------------------------------------------------ status helpers
     def event(self, event_type: str, reason: str, message: str) -> None:
@@ -547,13 +548,13 @@ class _Sync:
     # ------------------------------------------------------------ metrics
     def validate_and_parse_selector(self, scale: _Scale) -> tuple[Selector | None, str]:
         """validateAndParseSelector: the target's selector, refused when empty or when its pods are
-        also selected by another HPA's target (AmbiguousSelector)."""
+        also selected by another HPA's target (AmbiguousSelector). Keeps the selected pods in self.pods."""
         if scale.selector.empty():
             self.event("Warning", "SelectorRequired", "selector is required")
             self.set_condition("ScalingActive", "False", "InvalidSelector",
                                "the HPA target's scale is missing a selector")
             return None, "selector is required"
-        pods = _selected_pods(self.state, self.namespace, scale.selector)
+        pods = self.pods = _selected_pods(self.state, self.namespace, scale.selector)
         others = []
         for other in self.all_hpas:
             if other is self.hpa or other["metadata"].get("namespace", "") != self.namespace:
@@ -582,7 +583,7 @@ class _Sync:
             return -1, "", None, error
         specs = self.spec.get("metrics") or []
         statuses: list[dict] = [{"type": ""} for _ in specs]
-        pods = _selected_pods(self.state, self.namespace, selector)
+        pods = self.pods
         replicas, metric = 0, ""
         invalid = 0
         first_error = ""
