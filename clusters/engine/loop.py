@@ -32,7 +32,7 @@ from .controllers import (
     statefulset,
     volumes,
 )
-from .kubelet import lifecycle
+from .kubelet import eviction, lifecycle
 from .scheduler import framework
 from .state import ClusterState
 
@@ -55,6 +55,7 @@ CONTROLLERS: tuple[Controller, ...] = (
     volumes.reconcile,
     framework.reconcile,
     lifecycle.reconcile,
+    eviction.reconcile,
     endpoints.reconcile,
     loadbalancer.reconcile,
     ingress_status.reconcile,

@@ -644,6 +644,20 @@ def running_load(state: ClusterState, pod: dict, name: str) -> tuple[Load, float
     return Load.from_note(note), float(record["start"])
 
 
+def memory_ceilings(state: ClusterState, pod: dict) -> dict[str, int]:
+    """The most memory each running container's program will hold (its Load at its largest), by name; a
+    container the kubelet has noted no load for is absent. Cheap: the eviction manager's bound."""
+    records = state.sim(pod).get("c")
+    if not records:
+        return {}
+    out = {}
+    for name, record in records.items():
+        note = record.get("load")
+        if note is not None and record.get("st") in ("run", "exit"):
+            out[name] = max(note[1], note[3])
+    return out
+
+
 def reconcile(state: ClusterState) -> None:
     fast = not state.config.get("start_delays", True)
     nodes = {node["metadata"]["name"]: node for node in state.list("Node")}
