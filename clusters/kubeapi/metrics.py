@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 def metrics_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
     if request.method != "GET":
         raise errors.method_not_allowed()
-    if request.GET.get("watch") in ("true", "1"):
-        raise errors.method_not_allowed()
     body = selectors.metrics_read(cluster=cluster, kind=target.rt.kind, namespace=target.namespace or None,
                                   name=target.name or "", label_selector=request.GET.get("labelSelector", ""),
                                   field_selector=request.GET.get("fieldSelector", ""))

@@ -35,6 +35,7 @@ from clusters.config import max_request_bytes
 from clusters.sim import replay
 
 from . import logstream, watch
+from .metrics import metrics_response
 from .paths import Endpoint, ResourcePath, parse
 from .responses import (
     JSON,
@@ -86,6 +87,8 @@ async def cluster_api(request: HttpRequest, cluster_id: str, rest: str) -> HttpR
         if isinstance(target, Endpoint):
             return endpoint_response(request, target, f"/clusters/{cluster_id}")
         if request.method == "GET" and not target.name and request.GET.get("watch") in ("true", "1"):
+            if not target.rt.stored:     # metrics-server serves get and list only
+                raise errors.method_not_allowed()
             return await watch_response(request, cluster, target)
         if request.method == "GET" and target.subresource == "log" and request.GET.get("follow") in ("true", "1"):
             return await log_follow_response(request, cluster, target)
@@ -177,7 +180,7 @@ def _delete_options(request: HttpRequest) -> dict[str, Any]:
 def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
     rt, method = target.rt, request.method
     if not rt.stored:
-        return metrics_response(request, target)
+        return metrics_response(request, cluster, target)
     namespace = target.namespace or ""
     accept = request.headers.get("Accept", "")
     offset = cluster.served_offset()
@@ -414,16 +417,6 @@ def stream_fallback_response(request: HttpRequest, cluster: Cluster, target: Res
         raise errors.bad_request("you must specify at least one command for the container")
     raise errors.bad_request(f"the playground serves {target.subresource} over WebSocket only "
                              "(v5.channel.k8s.io: kubectl 1.30 or newer)")
-
-
-def metrics_response(request: HttpRequest, target: ResourcePath) -> HttpResponse:
-    if request.method != "GET":
-        raise errors.method_not_allowed()
-    # Values come with the simulated kubelet; until then the metrics API is served but empty.
-    if target.name:
-        raise errors.not_found(target.rt.resource, target.rt.group, target.name)
-    return json_response({"kind": f"{target.rt.kind}List", "apiVersion": target.rt.api_version,
-                          "metadata": {}, "items": []})
 
 
 async def watch_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
