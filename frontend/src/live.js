@@ -18,7 +18,7 @@ export { keyOf };
 /**
  * Starts the live view in `root` (#live, whose data-socket is the feed's path).
  * onClock(clock) gets every clock the feed carries; onFailedNodes(names) the node switches.
- * Answers { objects, eventsFor(kind, namespace, name), onRender(fn), setFailedNodes(names), flash(hits, ms) }.
+ * Answers { objects, eventsFor(kind, namespace, name), onRender(fn), onFeed(fn), setFailedNodes(names), flash(hits, ms) }.
  */
 export function createLiveView(root, { onClock = () => {}, onFailedNodes = () => {} } = {}) {
   const $ = (id) => document.getElementById(id);
@@ -35,6 +35,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
   const leaving = new Map();      // key -> summary still drawn while it fades out
   const hits = new Map();         // pod key -> requests it answered, highlighted for a moment (flash())
   const renderListeners = [];
+  const feedListeners = [];       // onFeed(fn): each snapshot and batch of changes as it is applied
   let failedNodes = new Set();    // nodes whose kubelet the learner switched off (not in the change log)
   let socket = null;
   let attempt = 0;
@@ -80,6 +81,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     if (message.failedNodes) setFailedNodes(message.failedNodes);
     if (message.type === "snapshot") {
       for (const key of store.applySnapshot(message).added) touched.set(key, "new");
+      for (const listener of feedListeners) listener({ type: "snapshot", applied: [], clock: message.clock });
       root.hidden = false;
       if (els.fallback) els.fallback.hidden = true;
       setStatus("live", "Live");
@@ -100,6 +102,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
           leaving.delete(key);
         }
       }
+      for (const listener of feedListeners) listener({ type: "changes", applied, clock: message.clock });
       setStatus("live", "Live");
       queueRender();
     } else if (message.type === "gone") {
@@ -418,6 +421,9 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
     },
     eventItem,
     onRender: (fn) => renderListeners.push(fn),
+    /** fn({ type: "snapshot" | "changes", applied: [{ key, change, object }], clock }) after each is merged, in
+     * feed order: every change, even those one render would fold together (the Metrics panel's HPA history). */
+    onFeed: (fn) => feedListeners.push(fn),
     setFailedNodes,
     flash,
   };

@@ -4,12 +4,14 @@
 // loop reacts, which no real cluster draws for a learner.
 //
 // It polls GET …/metrics (clusters/web/PAGE.md) every max(1 s, 15 s ÷ speed) of wall time while the page is
-// visible (none while hidden), and as soon as the live feed shows an autoscaler change; the history, the
-// charts' maths and the labels are metrics_view.js (pure, tested under Node).
+// visible (none while hidden). The autoscalers' charts also take every status the controller writes as the
+// live feed brings it (kubectl's TARGETS and REPLICAS cells, and the target's spec.replicas for the desired
+// count), at the feed's clock: at 60× a poll is a simulated minute apart, and a climb lasts less. The
+// history, the charts' maths and the labels are metrics_view.js (pure, tested under Node).
 import { esc } from "./dom.js";
 import {
-  MetricsHistory, chartSvg, clockLabel, cpuLabel, hpaSummary, memoryLabel, metricValue, namespacesOf, niceCeil,
-  nodeFigures, podBounds, pollDelay, topPods,
+  MetricsHistory, chartSvg, clockLabel, cpuLabel, feedHpaPoint, hpaSummary, hpaTargetKey, memoryLabel, metricValue,
+  namespacesOf, niceCeil, nodeFigures, podBounds, pollDelay, seconds, topPods,
 } from "./metrics_view.js";
 
 const COLOURS = 6;            // .c0 … .c5 in playground.css
@@ -19,9 +21,10 @@ const colour = (i) => `c${i % COLOURS}`;
 
 function legend(items) {
   return `<ul class="metrics-legend">${items.map((item) =>
-    `<li${item.key ? ` tabindex="0" data-key="${esc(item.key)}"` : ""}><span class="swatch ${item.cls}${item.dashed ? " dashed" : ""}" aria-hidden="true"></span>` +
-    `<span class="legend-name">${esc(item.name)}</span> <span class="legend-value">${esc(item.value)}</span>` +
-    `${item.detail ? ` <span class="muted">${esc(item.detail)}</span>` : ""}</li>`).join("")}</ul>`;
+    `<li><span class="swatch ${item.cls}${item.dashed ? " dashed" : ""}" aria-hidden="true"></span>` +
+    `<span class="legend-name"${item.key ? ` tabindex="0" data-key="${esc(item.key)}" title="Show its details"` : ""}>` +
+    `${esc(item.name)}</span> <span class="legend-value">${esc(item.value)}</span>` +
+    `<span class="muted">${esc(item.detail || "")}</span></li>`).join("")}</ul>`;
 }
 
 function figure(title, svg, legendHtml = "") {
@@ -44,7 +47,7 @@ export function createMetrics(root, { api, live }) {
   let failure = null;
   let filter = "";            // "" the learner's namespaces, "*" all, else one namespace
 
-  root.innerHTML = `<p class="metrics-status muted" role="status" aria-live="polite"></p>` +
+  root.innerHTML = `<p class="metrics-status muted"></p>` +
     `<div class="metrics-block"><h3>Autoscalers</h3><div class="metrics-hpas"></div></div>` +
     `<div class="metrics-block"><h3>Nodes <span class="muted">· share of allocatable</span></h3><div class="metrics-nodes metrics-pair"></div></div>` +
     `<div class="metrics-block"><div class="metrics-block-head"><h3>Pods <span class="muted">· the busiest by CPU</span></h3>` +
@@ -55,47 +58,71 @@ export function createMetrics(root, { api, live }) {
     nodes: root.querySelector(".metrics-nodes"), pods: root.querySelector(".metrics-pods"),
     filter: root.querySelector("select[name=namespace]"),
   };
+  const scraped = [els.nodes.parentElement, els.pods.parentElement];   // shown once there are figures
+
+  /** Puts new HTML in `el` only when it differs, keeping the focus on the element with the same data-key. */
+  function put(el, html) {
+    if (el.dataset.html === html) return;
+    const focused = el.contains(document.activeElement) ? document.activeElement.dataset.key : null;
+    el.innerHTML = html;
+    el.dataset.html = html;
+    if (focused) el.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+  }
 
   // ------------------------------------------------------------------------------ drawing
   function renderStatus() {
     const body = history.latest;
-    if (failure) els.status.textContent = `The figures could not be read: ${failure.message}`;
-    else if (!body) els.status.textContent = "Reading metrics-server…";
-    else if (!body.scrape) els.status.textContent = NO_FIGURES;
+    let text;
+    if (failure) text = `The figures could not be read: ${failure.message}`;
+    else if (!body) text = "Reading metrics-server…";
+    else if (!body.scrape) text = NO_FIGURES;
     else {
-      els.status.textContent = `metrics-server's last scrape: ${clockLabel(history.scrape)} cluster time ` +
+      text = `metrics-server's last scrape: ${clockLabel(history.scrape)} cluster time ` +
         `(every ${body.window} s; kubectl top shows the same) · the last ${history.span / 60} minutes`;
     }
+    if (els.status.textContent !== text) els.status.textContent = text;
     root.dataset.state = failure ? "error" : !body ? "loading" : body.scrape ? "live" : "waiting";
+  }
+
+  /** The autoscaler as the card shows it: the poll's (bounds, units, conditions), the latest figures. */
+  function shownHpa(h, points) {
+    const last = points[points.length - 1];
+    if (!last) return h;
+    return {
+      ...h, currentReplicas: last.currentReplicas ?? h.currentReplicas, desiredReplicas: last.desiredReplicas ?? h.desiredReplicas,
+      metrics: (h.metrics || []).map((m) => ({ ...m, ...(last.metrics[m.name || m.type] || {}) })),
+    };
   }
 
   function renderHpas(domain) {
     const body = history.latest;
     const hpas = body?.autoscalers || [];
     if (!hpas.length) {
-      els.hpas.innerHTML = '<p class="muted none">No HorizontalPodAutoscalers. Try ' +
-        "<code>kubectl autoscale deployment php-apache --cpu-percent=50 --min=1 --max=10</code></p>";
+      put(els.hpas, '<p class="muted none">No HorizontalPodAutoscalers. Try ' +
+        "<code>kubectl autoscale deployment php-apache --cpu-percent=50 --min=1 --max=10</code></p>");
       return;
     }
-    els.hpas.innerHTML = hpas.map((h) => {
-      const key = `${h.namespace}/${h.name}`;
+    put(els.hpas, hpas.map((polled) => {
+      const key = `${polled.namespace}/${polled.name}`;
       const points = history.hpas.get(key) || [];
+      const h = shownHpa(polled, points);
       const metrics = h.metrics || [];
       const from = domain[0];
+      const figure_ = (p, name, field) => p.metrics[name]?.[field] ?? null;
       const utilLines = metrics.flatMap((m, i) => [
-        { points, value: (p) => p.current[i] ?? null, cls: colour(i), label: `${m.name} current` },
-        { points, value: (p) => p.target[i] ?? null, cls: colour(i), dashed: true, label: `${m.name} target` },
+        { points, value: (p) => figure_(p, m.name || m.type, "current"), cls: colour(i), label: `${m.name} current` },
+        { points, value: (p) => figure_(p, m.name || m.type, "target"), cls: colour(i), dashed: true, label: `${m.name} target` },
       ]);
       const unit = metrics[0]?.unit || "%";
-      const top = niceCeil(Math.max(unit === "%" ? 100 : 1, maxOf([points], (p) => Math.max(...p.current.map((v) => v ?? 0),
-        ...p.target.map((v) => (v ?? 0) * 1.5)), from)));
+      const highest = maxOf([points], (p) => Math.max(0, ...Object.values(p.metrics).flatMap((m) => [m.current ?? 0, (m.target ?? 0) * 1.5])), from);
+      const top = niceCeil(Math.max(unit === "%" ? 100 : 1, highest));
       const util = chartSvg({
         lines: utilLines, domain, yMax: top, yLabel: (v) => metricValue(v, unit),
         title: `${h.name}: ${metrics.map((m) => `${m.name} ${metricValue(m.current, m.unit)} against a target of ${metricValue(m.target, m.unit)}`).join(", ")}`,
       });
-      const most = Math.max(h.maxReplicas || 1, 1);
+      // Up to maxReplicas when that is a handful (the ceiling is then on the chart), else room above the highest.
       const seen = maxOf([points], (p) => Math.max(p.currentReplicas ?? 0, p.desiredReplicas ?? 0), from);
-      const rTop = Math.max(2, Math.min(most, Math.ceil(seen * 1.5) + 1), seen);
+      const rTop = h.maxReplicas && h.maxReplicas <= 12 ? Math.max(h.maxReplicas, seen, 2) : Math.max(2, niceCeil(seen * 1.25));
       const rTicks = [...new Set([0, Math.round(rTop / 2), rTop])];
       const replicas = chartSvg({
         lines: [
@@ -127,12 +154,12 @@ export function createMetrics(root, { api, live }) {
         `${figure("Replicas", replicas, replicaLegend)}</div>` +
         `${scaling ? `<p class="hpa-condition muted" title="${esc(scaling.message || "")}">${esc(scaling.type)}: ${esc(scaling.reason || "")}` +
           `${scaling.message ? ` — ${esc(scaling.message)}` : ""}</p>` : ""}</article>`;
-    }).join("");
+    }).join(""));
   }
 
   function renderNodes(domain) {
     const body = history.latest;
-    if (!body?.scrape) { els.nodes.innerHTML = `<p class="muted none">${esc(NO_FIGURES)}</p>`; return; }
+    if (!body?.scrape) { put(els.nodes, ""); return; }
     const nodes = body.nodes || [];
     const series = nodes.map((n) => history.nodes.get(n.name) || []);
     const charts = [["cpu", "CPU", (p) => p.cpuShare], ["memory", "Memory", (p) => p.memoryShare]].map(([resource, title, value]) => {
@@ -145,7 +172,7 @@ export function createMetrics(root, { api, live }) {
         cls: colour(i), name: n.name, value: nodeFigures(n)[resource], key: `Node//${n.name}`,
       }))));
     });
-    els.nodes.innerHTML = nodes.length ? charts.join("") : '<p class="muted none">No node answered the last scrape.</p>';
+    put(els.nodes, nodes.length ? charts.join("") : '<p class="muted none">No node answered the last scrape.</p>');
   }
 
   function renderFilter(pods) {
@@ -160,12 +187,12 @@ export function createMetrics(root, { api, live }) {
   function renderPods(domain) {
     const body = history.latest;
     renderFilter(body?.pods || []);
-    if (!body?.scrape) { els.pods.innerHTML = ""; return; }
+    if (!body?.scrape) { put(els.pods, ""); return; }
     const chosen = topPods(body.pods, filter);
     if (!chosen.length) {
-      els.pods.innerHTML = `<p class="muted none">${filter === "" ?
+      put(els.pods, `<p class="muted none">${filter === "" ?
         "No pods of yours in the last scrape (a pod shows once it has run for a whole 15 s window). Pick “all namespaces” to see the system's." :
-        "No pods of this namespace in the last scrape."}</p>`;
+        "No pods of this namespace in the last scrape."}</p>`);
       return;
     }
     const series = chosen.map((p) => history.pods.get(`${p.namespace}/${p.name}`) || []);
@@ -185,11 +212,12 @@ export function createMetrics(root, { api, live }) {
           key: `Pod/${p.namespace}/${p.name}`,
         }))));
       });
-    els.pods.innerHTML = charts.join("");
+    put(els.pods, charts.join(""));
   }
 
   function render() {
     const domain = history.domain();
+    for (const block of scraped) block.hidden = !history.latest?.scrape;
     renderStatus();
     renderHpas(domain);
     renderNodes(domain);
@@ -227,12 +255,47 @@ export function createMetrics(root, { api, live }) {
     if (document.hidden) { clearTimeout(timer); timer = null; } else poll();
   });
 
-  // The live feed carries the autoscalers' status as the controller writes it: read the figures again at once.
-  let seen = "";
-  live.onRender(() => {
-    const now = [...live.objects.values()].filter((o) => o.kind === "HorizontalPodAutoscaler")
-      .map((o) => `${o.namespace}/${o.name}:${o.cells.join("|")}`).sort().join("\n");
-    if (now !== seen) { seen = now; schedule(150); }
+  // The live feed: every autoscaler status the controller writes, in order, at the feed's clock. A target's
+  // new spec.replicas (the controller's desired count, or the learner's own scale) is a point too.
+  let frame = null;
+  const renderSoon = () => { if (frame === null) frame = requestAnimationFrame(() => { frame = null; render(); }); };
+  function record(t, hpa, target) {
+    const key = `${hpa.namespace}/${hpa.name}`;
+    const point = { t, ...feedHpaPoint(hpa, target) };
+    const points = history.hpas.get(key) || [];
+    if (point.desiredReplicas === null && points.length) point.desiredReplicas = points[points.length - 1].desiredReplicas;
+    history.addHpa(key, point);
+  }
+  live.onFeed(({ type, applied, clock: at }) => {
+    const t = seconds(at?.now);
+    if (t === null) return;
+    const hpas = [...live.objects.values()].filter((o) => o.kind === "HorizontalPodAutoscaler");
+    if (type === "snapshot") {
+      for (const h of hpas) record(t, h, live.get(hpaTargetKey(h)));
+      if (hpas.length) renderSoon();
+      return;
+    }
+    const latest = new Map();     // the batch's objects so far (live.objects holds the batch's end)
+    const now = (key) => (latest.has(key) ? latest.get(key) : live.get(key));
+    let added = false;
+    let changed = false;
+    for (const { key, change, object } of applied) {
+      latest.set(key, change === "deleted" ? undefined : object);
+      if (object.kind === "HorizontalPodAutoscaler") {
+        changed = true;
+        if (change === "deleted") { history.dropHpa(`${object.namespace}/${object.name}`); added = true; continue; }
+        if (change === "new") added = true;
+        record(t, object, now(hpaTargetKey(object)));
+      } else {
+        for (const h of hpas) {
+          if (hpaTargetKey(h) !== key || change === "deleted") continue;
+          const hpa = now(`HorizontalPodAutoscaler/${h.namespace}/${h.name}`);
+          if (hpa) { record(t, hpa, object); changed = true; }
+        }
+      }
+    }
+    if (added) schedule(150);     // a new autoscaler's bounds and units come with the next poll: now
+    else if (changed) renderSoon();
   });
 
   render();

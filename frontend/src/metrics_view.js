@@ -89,15 +89,33 @@ export class MetricsHistory {
       for (const h of body.autoscalers || []) {
         const key = `${h.namespace}/${h.name}`;
         present.add(key);
-        push(this.hpas, key, {
-          t: now, currentReplicas: h.currentReplicas ?? null, desiredReplicas: h.desiredReplicas ?? null,
-          current: (h.metrics || []).map((m) => m.current ?? null), target: (h.metrics || []).map((m) => m.target ?? null),
-        });
+        this.addHpa(key, { t: now, ...hpaPoint(h) });
       }
       for (const key of [...this.hpas.keys()]) if (!present.has(key)) this.hpas.delete(key);   // deleted
     }
     this.now = now;
     this.trim();
+  }
+
+  /**
+   * One autoscaler's figures at simulated time `t` ({ t, metrics: { name: { current, target } },
+   * currentReplicas, desiredReplicas }), from a poll or from the live feed as the controller writes them:
+   * kept in time order; the same figures again at the same instant add nothing.
+   */
+  addHpa(key, point) {
+    if (this.now !== null && point.t < this.now - this.span) return;
+    if (!this.hpas.has(key)) this.hpas.set(key, []);
+    const points = this.hpas.get(key);
+    let at = points.length;
+    while (at > 0 && points[at - 1].t > point.t) at -= 1;
+    const before = points[at - 1];
+    if (before && before.t === point.t && sameFigures(before, point)) return;
+    points.splice(at, 0, point);
+  }
+
+  /** Forgets an autoscaler (deleted). */
+  dropHpa(key) {
+    this.hpas.delete(key);
   }
 
   /** Drops what is older than `span` before the newest instant, and series left without a figure. */
@@ -114,11 +132,59 @@ export class MetricsHistory {
 
   /** The x axis: [from, to] in simulated seconds, the last `span` at most, at least MIN_SPAN. */
   domain() {
-    const to = this.now ?? 0;
+    let to = this.now ?? 0;
+    for (const points of this.hpas.values()) to = Math.max(to, points[points.length - 1].t);   // the feed's, newer
     let from = to;
     for (const map of [this.nodes, this.pods, this.hpas]) for (const points of map.values()) from = Math.min(from, points[0].t);
     return [Math.max(to - this.span, Math.min(from, to - MIN_SPAN)), to];
   }
+}
+
+function sameFigures(a, b) {
+  return a.currentReplicas === b.currentReplicas && a.desiredReplicas === b.desiredReplicas &&
+    JSON.stringify(a.metrics) === JSON.stringify(b.metrics);
+}
+
+/** An autoscaler of GET …/metrics as a point's figures. */
+export function hpaPoint(h) {
+  const metrics = {};
+  for (const m of h.metrics || []) metrics[m.name || m.type] = { current: m.current ?? null, target: m.target ?? null };
+  // Before its first sync an HPA's status says 0 and 0 (kubectl: REPLICAS 0, TARGETS <unknown>): no counts yet.
+  const unread = !h.currentReplicas && !h.desiredReplicas && Object.values(metrics).every((m) => m.current === null);
+  return { metrics, currentReplicas: unread ? null : h.currentReplicas ?? null, desiredReplicas: unread ? null : h.desiredReplicas ?? null };
+}
+
+/**
+ * kubectl's TARGETS cell of an HPA ("cpu: 250%/50%", "cpu: <unknown>/50%, memory: 30%/80%") as
+ * { name: { current, target } } for its Utilization metrics (percentages); the others are not charted.
+ */
+export function parseTargets(cell) {
+  const metrics = {};
+  for (const [, name, current, target] of String(cell || "").matchAll(/([\w.\/-]+): (\d+%|<unknown>)\/(\d+)%/g)) {
+    metrics[name] = { current: current === "<unknown>" ? null : Number.parseInt(current, 10), target: Number(target) };
+  }
+  return metrics;
+}
+
+/**
+ * An autoscaler's figures from the live feed: its summary (kubectl's cells: REFERENCE, TARGETS, MINPODS,
+ * MAXPODS, REPLICAS, AGE) and its target's (a Deployment's or StatefulSet's `replicas`, its spec.replicas,
+ * which the controller sets to its desired count in the same sync), or null when the target is not known.
+ */
+export function feedHpaPoint(summary, target) {
+  const [, , targets, , , replicas] = summary?.cells || [];   // NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE
+  const metrics = parseTargets(targets);
+  let current = Number.parseInt(replicas, 10);
+  // kubectl prints an unset status.currentReplicas as 0: before the first sync there is no count yet.
+  if (Number.isNaN(current) || (current === 0 && Object.values(metrics).every((m) => m.current === null))) current = null;
+  const desired = target && target.replicas !== undefined && target.replicas !== null ? Number(target.replicas) : null;
+  return { metrics, currentReplicas: current, desiredReplicas: desired };
+}
+
+/** "Deployment/default/php-apache": the live view's key of an HPA summary's target (REFERENCE "Deployment/php-apache"). */
+export function hpaTargetKey(summary) {
+  const [kind, name] = String(summary?.cells?.[1] || "").split("/");
+  return kind && name ? `${kind}/${summary.namespace}/${name}` : null;
 }
 
 function share(value, whole) {

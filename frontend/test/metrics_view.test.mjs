@@ -2,8 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  HISTORY_SECONDS, MetricsHistory, chartSvg, clockLabel, cpuLabel, hpaSummary, lastValue, linePath, memoryLabel,
-  metricValue, namespacesOf, niceCeil, nodeFigures, podBounds, pollDelay, scale, seconds, timeTicks, topPods, yTicks,
+  HISTORY_SECONDS, MetricsHistory, chartSvg, clockLabel, cpuLabel, feedHpaPoint, hpaSummary, hpaTargetKey, lastValue,
+  linePath, memoryLabel, metricValue, namespacesOf, niceCeil, nodeFigures, parseTargets, podBounds, pollDelay, scale,
+  seconds, timeTicks, topPods, yTicks,
 } from "../src/metrics_view.js";
 
 const T0 = Date.parse("2026-03-01T10:00:00Z") / 1000;
@@ -35,12 +36,40 @@ test("one point per scrape for nodes and pods, one per poll for the autoscalers"
   h.add(answer(T0 + 16, { nodes: [node("worker-1", 1000)], pods: [pod("web", 30)], autoscalers: [hpa(250, 5, 5)] }));
   assert.deepEqual(h.nodes.get("worker-1").map((p) => [p.t - T0, p.cpu, p.cpuShare]), [[0, 500, 25], [15, 1000, 50]]);
   assert.deepEqual(h.pods.get("default/web").map((p) => [p.t - T0, p.cpu]), [[0, 10], [15, 30]]);
-  assert.deepEqual(h.hpas.get("default/php-apache").map((p) => [p.t - T0, p.current[0], p.target[0], p.currentReplicas,
-    p.desiredReplicas]), [[2, null, 50, 1, 1], [9, 250, 50, 1, 5], [16, 250, 50, 5, 5]]);
+  assert.deepEqual(h.hpas.get("default/php-apache").map((p) => [p.t - T0, p.metrics.cpu.current, p.metrics.cpu.target,
+    p.currentReplicas, p.desiredReplicas]), [[2, null, 50, 1, 1], [9, 250, 50, 1, 5], [16, 250, 50, 5, 5]]);
   assert.equal(h.scrape, T0 + 15);
   // The same instant again (a paused clock) adds nothing.
   h.add(answer(T0 + 16, { nodes: [node("worker-1", 1000)], autoscalers: [hpa(250, 5, 5)] }));
   assert.equal(h.hpas.get("default/php-apache").length, 3);
+});
+
+test("the live feed's autoscaler figures: kubectl's cells and the target's spec.replicas, in time order", () => {
+  assert.deepEqual(parseTargets("cpu: 250%/50%"), { cpu: { current: 250, target: 50 } });
+  assert.deepEqual(parseTargets("cpu: <unknown>/50%, memory: 31%/80%"),
+    { cpu: { current: null, target: 50 }, memory: { current: 31, target: 80 } });
+  assert.deepEqual(parseTargets("<none>"), {});
+  const summary = (targets, replicas) => ({ kind: "HorizontalPodAutoscaler", namespace: "default", name: "php-apache",
+    cells: ["php-apache", "Deployment/php-apache", targets, "1", "10", String(replicas), "2m"] });
+  assert.equal(hpaTargetKey(summary("cpu: 0%/50%", 1)), "Deployment/default/php-apache");
+  assert.deepEqual(feedHpaPoint(summary("cpu: 250%/50%", 1), { replicas: 5 }),
+    { metrics: { cpu: { current: 250, target: 50 } }, currentReplicas: 1, desiredReplicas: 5 });
+  // Before the first sync kubectl prints REPLICAS 0: no count yet.
+  assert.deepEqual(feedHpaPoint(summary("cpu: <unknown>/50%", 0), undefined),
+    { metrics: { cpu: { current: null, target: 50 } }, currentReplicas: null, desiredReplicas: null });
+
+  const h = new MetricsHistory();
+  h.add(answer(T0 + 60, { autoscalers: [hpa(0, 1, 1)] }));
+  h.addHpa("default/php-apache", { t: T0 + 75, ...feedHpaPoint(summary("cpu: 250%/50%", 1), { replicas: 5 }) });
+  h.addHpa("default/php-apache", { t: T0 + 75, ...feedHpaPoint(summary("cpu: 250%/50%", 1), { replicas: 5 }) });
+  h.addHpa("default/php-apache", { t: T0 + 70, ...feedHpaPoint(summary("cpu: 0%/50%", 1), { replicas: 1 }) });
+  h.add(answer(T0 + 80, { autoscalers: [hpa(250, 5, 5)] }));
+  assert.deepEqual(h.hpas.get("default/php-apache").map((p) => [p.t - T0, p.metrics.cpu.current, p.currentReplicas]),
+    [[60, 0, 1], [70, 0, 1], [75, 250, 1], [80, 250, 5]]);
+  h.addHpa("default/php-apache", { t: T0 + 90, ...feedHpaPoint(summary("cpu: 60%/50%", 5), { replicas: 6 }) });
+  assert.equal(h.domain()[1], T0 + 90);     // the feed's newest figure is on the chart
+  h.dropHpa("default/php-apache");
+  assert.equal(h.hpas.size, 0);
 });
 
 test("a pod gone from a scrape breaks its line; a deleted autoscaler goes", () => {
@@ -67,10 +96,11 @@ test("the history keeps the last ten simulated minutes, and starts over when the
 
 test("before the first scrape: nothing for nodes and pods, the autoscalers still recorded", () => {
   const h = new MetricsHistory();
-  h.add(answer(T0, { scrape: null, autoscalers: [hpa(null, 1, 1)] }));
+  h.add(answer(T0, { scrape: null, autoscalers: [hpa(null, 0, 0)] }));
   assert.equal(h.nodes.size, 0);
   assert.equal(h.scrape, null);
-  assert.equal(h.hpas.get("default/php-apache").length, 1);
+  // An HPA not synced yet (status 0 and 0, no figure): no replica counts rather than a drop to zero.
+  assert.deepEqual(h.hpas.get("default/php-apache").map((p) => [p.currentReplicas, p.desiredReplicas]), [[null, null]]);
 });
 
 test("the busiest pods of the learner's namespaces, or of one, or of all", () => {
