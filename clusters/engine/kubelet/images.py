@@ -1228,8 +1228,10 @@ for _registry in _K8S + _K8S_LEGACY:
     })
 
 
+@lru_cache(maxsize=1024)
 def lookup(image: str) -> Image | PullError:
-    """The Image a pod's `image:` string pulls, or why the kubelet cannot pull it."""
+    """The Image a pod's `image:` string pulls, or why the kubelet cannot pull it (kept per string: the
+    catalog is fixed and both answers are frozen, and every pass looks every container's image up)."""
     try:
         ref = parse_image(image)
     except ValueError as err:

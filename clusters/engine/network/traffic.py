@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from ..state import ClusterState
 from . import http, ingress, policy, routing
-from .index import NetworkIndex, PodEntry, get_index
+from .index import NetworkIndex, PodEntry, get_index, per_state
 
 if TYPE_CHECKING:
     from ..kubelet.program import Program
@@ -310,13 +310,24 @@ def _host_answer(state: ClusterState, host: str, scheme: str, path: str) -> tupl
 
 # ------------------------------------------------------------------ load
 
+_shares_memo = per_state(lambda state: {})
+
+
 def backend_shares(state: ClusterState, url: str, when: float, *, source: dict | None = None
                    ) -> dict[str, float]:
     """How one client's requests to `url` spread over pods at `when`: pod uid -> fraction (sums to ≤ 1).
 
     Evenly over the ready endpoints that listen (iptables' random choice, in expectation); all to one pod
     under sessionAffinity ClientIP; all to the pod itself for a pod IP. Requests nobody answers count
-    for no pod."""
+    for no pod. Kept for the state as it stands (the load estimate asks twice per loop and url)."""
+    memo = _shares_memo(state)
+    key = (url, when, (source or {}).get("metadata", {}).get("uid"))
+    if key not in memo:
+        memo[key] = _backend_shares(state, url, when, source)
+    return dict(memo[key])
+
+
+def _backend_shares(state: ClusterState, url: str, when: float, source: dict | None) -> dict[str, float]:
     from .client import PodNetwork
     network = PodNetwork(state, source)
     index = network.index
@@ -355,11 +366,35 @@ def backend_shares(state: ClusterState, url: str, when: float, *, source: dict |
         if entry is None or rules is not None and not rules.admits(
                 index, client, routing.Route("pod", entry.ip, target_port, pod=entry, service=svc), ip, when):
             continue
-        if _answer(state, index, entry, target_port, path, when, scheme == "tcp") is None:
+        accepts = _accepts(state, entry, target_port, when)
+        if accepts is None:
+            accepts = _answer(state, index, entry, target_port, path, when, scheme == "tcp") is not None
+        if not accepts:
             continue
         uid = entry.pod["metadata"].get("uid", "")
         shares[uid] = shares.get(uid, 0.0) + 1.0 / len(candidates)
     return shares
+
+
+def _accepts(state: ClusterState, entry: PodEntry, port: int, when: float) -> bool | None:
+    """Whether a container of the pod accepts connections on `port` at `when`, from its image alone (what
+    load needs: a request a server accepts costs it CPU, whatever it answers) — without building the
+    containers' worlds, which a load estimate over hundreds of backends cannot afford. None when a container
+    runs a script or its arguments need its environment: then its program must say (_answer)."""
+    from ..kubelet import images
+    pod = entry.pod
+    notes = state.sim(pod).get("c") or {}
+    for container in _serving_containers(pod):
+        command, args = container.get("command"), container.get("args")
+        if _runs_a_script(container) or any("$(" in str(part) for part in (command or []) + (args or [])):
+            return None
+        start = attempt_start(notes.get(container["name"]) or {}, when)
+        image = images.lookup(container.get("image", ""))
+        if start is None or not isinstance(image, images.Image):
+            continue
+        if images.listens(image, images.program_args(image, command, args), port, "TCP", when - start):
+            return True
+    return False
 
 
 def pod_request_rates(state: ClusterState, clients: Iterable[tuple[dict | None, Mapping[str, float]]],
@@ -382,8 +417,9 @@ _STEADY_RATES: dict[tuple, tuple[tuple, dict[str, float]]] = {}
 _STEADY_RATES_MAX = 4096
 
 
-def _outcomes(network: PodNetwork, urls: Iterable[str], when: float) -> tuple:
-    return tuple(sorted((url, network.request(url, when).outcome) for url in urls))
+def _outcomes(state: ClusterState, pod: dict, urls: Iterable[str], when: float) -> tuple:
+    """What a loop's urls meet: for each, whether some pod answers it (its backend_shares are not empty)."""
+    return tuple(sorted((url, bool(backend_shares(state, url, when, source=pod))) for url in urls))
 
 
 def _runs_a_script(container: dict) -> bool:
@@ -411,21 +447,26 @@ def client_request_rates(state: ClusterState, when: float) -> list[tuple[dict, d
         for container in (pod.get("spec") or {}).get("containers") or ():
             if not _runs_a_script(container):
                 continue
-            program = answering_program(state, index, pod, container, when)
-            if program is None or not program.uses_shell:
+            uid = pod["metadata"].get("uid", "")
+            start = attempt_start(((state.sim(pod).get("c") or {}).get(container["name"]) if uid else None) or {},
+                                  when)
+            if start is None:
                 continue
             network = network or PodNetwork(state, pod)
-            key = (pod["metadata"].get("uid", ""), container.get("name", ""), program.start, tuple(program.argv))
+            key = (uid, container["name"], start, repr((container.get("command"), container.get("args"))))
             known = _STEADY_RATES.get(key)
-            if known is not None and known[0] == _outcomes(network, known[1], when):
+            if known is not None and known[0] == _outcomes(state, pod, known[1], when):
                 rates = known[1]
             else:
+                program = answering_program(state, index, pod, container, when)
+                if program is None or not program.uses_shell:
+                    continue
                 run = replace(program, net=network).run(when)
                 rates = dict(getattr(run.shell_run, "request_rates", None) or {})
                 if rates:
                     if len(_STEADY_RATES) >= _STEADY_RATES_MAX:
                         _STEADY_RATES.clear()
-                    _STEADY_RATES[key] = (_outcomes(network, rates, when), rates)
+                    _STEADY_RATES[key] = (_outcomes(state, pod, rates, when), rates)
             for url, rate in rates.items():
                 per_url[url] = per_url.get(url, 0.0) + rate
         if per_url:
