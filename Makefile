@@ -49,6 +49,7 @@ bench: $(VENV)/.dev services
 	$(PY) bench/network.py
 	$(PY) bench/page_apply.py
 	$(PY) bench/live_fanout.py
+	$(PY) bench/autoscaling.py
 
 # The cluster page's front end (frontend/ → static/dist, committed): only needed after changing frontend/.
 assets:
