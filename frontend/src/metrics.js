@@ -266,31 +266,35 @@ export function createMetrics(root, { api, live }) {
     if (point.desiredReplicas === null && points.length) point.desiredReplicas = points[points.length - 1].desiredReplicas;
     history.addHpa(key, point);
   }
+  // The autoscalers and their targets as the feed has brought them so far, change by change (live.objects holds
+  // a batch's end: a target's change early in a batch must meet the autoscaler as it was then, not later).
+  const seen = new Map();
+  const watched = (o) => o.kind === "HorizontalPodAutoscaler" || o.kind === "Deployment" || o.kind === "StatefulSet" ||
+    o.kind === "ReplicaSet";
   live.onFeed(({ type, applied, clock: at }) => {
     const t = seconds(at?.now);
     if (t === null) return;
-    const hpas = [...live.objects.values()].filter((o) => o.kind === "HorizontalPodAutoscaler");
     if (type === "snapshot") {
-      for (const h of hpas) record(t, h, live.get(hpaTargetKey(h)));
+      seen.clear();
+      for (const [key, o] of live.objects) if (watched(o)) seen.set(key, o);
+      const hpas = [...seen.values()].filter((o) => o.kind === "HorizontalPodAutoscaler");
+      for (const h of hpas) record(t, h, seen.get(hpaTargetKey(h)));
       if (hpas.length) renderSoon();
       return;
     }
-    const latest = new Map();     // the batch's objects so far (live.objects holds the batch's end)
-    const now = (key) => (latest.has(key) ? latest.get(key) : live.get(key));
     let added = false;
     let changed = false;
     for (const { key, change, object } of applied) {
-      latest.set(key, change === "deleted" ? undefined : object);
+      if (!watched(object)) continue;
+      if (change === "deleted") seen.delete(key); else seen.set(key, object);
       if (object.kind === "HorizontalPodAutoscaler") {
         changed = true;
-        if (change === "deleted") { history.dropHpa(`${object.namespace}/${object.name}`); added = true; continue; }
-        if (change === "new") added = true;
-        record(t, object, now(hpaTargetKey(object)));
-      } else {
-        for (const h of hpas) {
-          if (hpaTargetKey(h) !== key || change === "deleted") continue;
-          const hpa = now(`HorizontalPodAutoscaler/${h.namespace}/${h.name}`);
-          if (hpa) { record(t, hpa, object); changed = true; }
+        added ||= change !== "changed";
+        if (change === "deleted") history.dropHpa(`${object.namespace}/${object.name}`);
+        else record(t, object, seen.get(hpaTargetKey(object)));
+      } else if (change !== "deleted") {
+        for (const h of seen.values()) {
+          if (h.kind === "HorizontalPodAutoscaler" && hpaTargetKey(h) === key) { record(t, h, object); changed = true; }
         }
       }
     }
