@@ -55,11 +55,11 @@ def test_namespaces_and_system_objects(kubectl):
 
 def test_a_fresh_cluster_runs_what_kind_runs(kubectl):
     """`kubectl get pods -A` as on a fresh kind cluster: the control plane's static pods, CoreDNS, kube-proxy and
-    kindnet on every node, the local-path provisioner and the ingress-nginx add-on, all Running (or Completed)."""
+    kindnet on every node, metrics-server, the local-path provisioner and the ingress-nginx add-on, all Running (or Completed)."""
     deadline = time.monotonic() + 60
     while True:
         rows = [line.split() for line in kubectl("get", "pods", "-A", "--no-headers").splitlines()]
-        if len(rows) == 16 and all(r[3] in ("Running", "Completed") and (r[3] == "Completed" or r[2] == "1/1")
+        if len(rows) == 17 and all(r[3] in ("Running", "Completed") and (r[3] == "Completed" or r[2] == "1/1")
                                    for r in rows):
             break
         assert time.monotonic() < deadline, rows
@@ -70,7 +70,7 @@ def test_a_fresh_cluster_runs_what_kind_runs(kubectl):
         "ingress-nginx-admission-create-…", "ingress-nginx-admission-patch-…", "ingress-nginx-controller-…",
         "coredns-…", "coredns-…", "etcd-control-plane", "kindnet-…", "kindnet-…", "kindnet-…",
         "kube-apiserver-control-plane", "kube-controller-manager-control-plane", "kube-proxy-…", "kube-proxy-…",
-        "kube-proxy-…", "kube-scheduler-control-plane", "local-path-provisioner-…"]
+        "kube-proxy-…", "kube-scheduler-control-plane", "metrics-server-…", "local-path-provisioner-…"]
     services = {tuple(line.split()[:5]) for line in kubectl("get", "svc", "-A", "--no-headers").splitlines()}
     assert ("kube-system", "kube-dns", "ClusterIP", "10.96.0.10", "<none>") in services
     assert any(s[:3] == ("ingress-nginx", "ingress-nginx-controller", "LoadBalancer") and s[4] == "172.18.255.200"
