@@ -278,8 +278,10 @@ def page_metrics(*, cluster: Cluster) -> dict:
     the cluster's simulated now. A read: nothing is written."""
     from clusters.engine.resources import cpu_millis, memory_bytes
     view = metrics.cluster_metrics(cluster)     # refreshes the cluster's clock fields
-    now = cluster.sim_now()
     objects = objects_of_kinds(cluster.pk, ("Node", "Pod", "HorizontalPodAutoscaler"))
+    # `now` after the reads, as the live feed stamps its changes: what was read had been written by then, so the
+    # page can merge the two in time order.
+    now = cluster.sim_now()
     by_kind: dict[str, list[dict]] = {}
     for kind, obj in objects:
         by_kind.setdefault(kind, []).append(obj)

@@ -10,7 +10,7 @@
 // history, the charts' maths and the labels are metrics_view.js (pure, tested under Node).
 import { esc } from "./dom.js";
 import {
-  MetricsHistory, chartSvg, clockLabel, cpuLabel, feedHpaPoint, hpaSummary, hpaTargetKey, memoryLabel, metricValue,
+  MetricsHistory, axisTop, chartSvg, clockLabel, cpuLabel, feedHpaPoint, hpaSummary, hpaTargetKey, memoryLabel, metricValue,
   namespacesOf, niceCeil, nodeFigures, podBounds, pollDelay, seconds, topPods,
 } from "./metrics_view.js";
 
@@ -110,12 +110,13 @@ export function createMetrics(root, { api, live }) {
       const from = domain[0];
       const figure_ = (p, name, field) => p.metrics[name]?.[field] ?? null;
       const utilLines = metrics.flatMap((m, i) => [
-        { points, value: (p) => figure_(p, m.name || m.type, "current"), cls: colour(i), label: `${m.name} current` },
-        { points, value: (p) => figure_(p, m.name || m.type, "target"), cls: colour(i), dashed: true, label: `${m.name} target` },
+        // Steps: the status holds a figure from one sync (every 15 s) to the next.
+        { points, value: (p) => figure_(p, m.name || m.type, "current"), cls: colour(i), step: true, label: `${m.name} current` },
+        { points, value: (p) => figure_(p, m.name || m.type, "target"), cls: colour(i), step: true, dashed: true, label: `${m.name} target` },
       ]);
       const unit = metrics[0]?.unit || "%";
       const highest = maxOf([points], (p) => Math.max(0, ...Object.values(p.metrics).flatMap((m) => [m.current ?? 0, (m.target ?? 0) * 1.5])), from);
-      const top = niceCeil(Math.max(unit === "%" ? 100 : 1, highest));
+      const top = axisTop(Math.max(unit === "%" ? 100 : 1, highest));
       const util = chartSvg({
         lines: utilLines, domain, yMax: top, yLabel: (v) => metricValue(v, unit),
         title: `${h.name}: ${metrics.map((m) => `${m.name} ${metricValue(m.current, m.unit)} against a target of ${metricValue(m.target, m.unit)}`).join(", ")}`,
@@ -163,7 +164,7 @@ export function createMetrics(root, { api, live }) {
     const nodes = body.nodes || [];
     const series = nodes.map((n) => history.nodes.get(n.name) || []);
     const charts = [["cpu", "CPU", (p) => p.cpuShare], ["memory", "Memory", (p) => p.memoryShare]].map(([resource, title, value]) => {
-      const top = Math.min(100, niceCeil(Math.max(10, maxOf(series, value, domain[0]) * 1.2)));
+      const top = Math.min(100, axisTop(Math.max(10, maxOf(series, value, domain[0]) * 1.2)));
       const svg = chartSvg({
         lines: nodes.map((n, i) => ({ points: series[i], value, cls: colour(i), label: n.name })),
         domain, yMax: top, yLabel: (v) => `${v}%`, title: `${title} of each node's allocatable`,
@@ -200,7 +201,7 @@ export function createMetrics(root, { api, live }) {
       `${p.namespace}/${p.name}` : p.name);
     const charts = [["cpu", "CPU", (pt) => pt.cpu, cpuLabel], ["memory", "Memory", (pt) => pt.memory, memoryLabel]]
       .map(([resource, title, value, label]) => {
-        let top = niceCeil(Math.max(resource === "cpu" ? 10 : 16 * 1024 * 1024, maxOf(series, value, domain[0]) * 1.15));
+        let top = axisTop(Math.max(resource === "cpu" ? 10 : 16 * 1024 * 1024, maxOf(series, value, domain[0]) * 1.15));
         if (resource === "memory") top = niceCeil(top / (1024 * 1024)) * 1024 * 1024;   // round Mi ticks
         const ticks = resource === "memory" ? [0, top / 2, top] : null;
         const svg = chartSvg({
@@ -293,8 +294,15 @@ export function createMetrics(root, { api, live }) {
         if (change === "deleted") history.dropHpa(`${object.namespace}/${object.name}`);
         else record(t, object, seen.get(hpaTargetKey(object)));
       } else if (change !== "deleted") {
+        // A target's new spec.replicas: the desired count moves; the figures stay the last known by then (a poll
+        // may have read the status the feed has yet to bring: the controller scales the target, then writes it).
         for (const h of seen.values()) {
-          if (h.kind === "HorizontalPodAutoscaler" && hpaTargetKey(h) === key) { record(t, h, object); changed = true; }
+          if (h.kind !== "HorizontalPodAutoscaler" || hpaTargetKey(h) !== key) continue;
+          const hpaKey = `${h.namespace}/${h.name}`;
+          const last = (history.hpas.get(hpaKey) || []).findLast((p) => p.t <= t);
+          if (!last || object.replicas === undefined || object.replicas === null) continue;
+          history.addHpa(hpaKey, { ...last, t, desiredReplicas: Number(object.replicas) });
+          changed = true;
         }
       }
     }

@@ -225,6 +225,12 @@ export function niceCeil(value) {
   return 10 * power;
 }
 
+/** An axis' top at or above `value` that is a whole number of yTicks' steps, so the top line is labelled. */
+export function axisTop(value, count = 4) {
+  const step = niceCeil(niceCeil(value) / count);
+  return Math.ceil(value / step - 1e-9) * step;
+}
+
 /** Round y ticks from 0 to `max` (a niceCeil): about `count` of them. */
 export function yTicks(max, count = 4) {
   const step = niceCeil(max / count);

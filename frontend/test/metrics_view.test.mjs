@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  HISTORY_SECONDS, MetricsHistory, chartSvg, clockLabel, cpuLabel, feedHpaPoint, hpaSummary, hpaTargetKey, lastValue,
+  HISTORY_SECONDS, MetricsHistory, axisTop, chartSvg, clockLabel, cpuLabel, feedHpaPoint, hpaSummary, hpaTargetKey, lastValue,
   linePath, memoryLabel, metricValue, namespacesOf, niceCeil, nodeFigures, parseTargets, podBounds, pollDelay, scale,
   seconds, timeTicks, topPods, yTicks,
 } from "../src/metrics_view.js";
@@ -118,6 +118,8 @@ test("scales, round axis tops and ticks", () => {
   assert.equal(scale([5, 5], [3, 9])(5), 3);
   assert.deepEqual([0.3, 1, 7, 12, 180, 250, 260, 1001].map(niceCeil), [0.5, 1, 10, 20, 200, 250, 500, 2000]);
   assert.deepEqual(yTicks(250), [0, 100, 200]);
+  assert.deepEqual([100, 210, 460, 10, 12].map((v) => axisTop(v)), [100, 300, 600, 10, 15]);
+  assert.deepEqual(yTicks(axisTop(210)), [0, 100, 200, 300]);
   assert.deepEqual(yTicks(100), [0, 25, 50, 75, 100]);
   assert.deepEqual(timeTicks([T0 + 10, T0 + 610]).map((t) => t - T0), [120, 240, 360, 480, 600]);
   assert.deepEqual(timeTicks([T0, T0 + 60]).map((t) => t - T0), [0, 15, 30, 45, 60]);

@@ -132,4 +132,5 @@ def test_the_hpa_chart_follows_the_load(learners, screenshot):
     page.locator("#clock-pause").click()
     expect(page.locator("#clock-state")).to_have_text("paused")
     page.wait_for_timeout(1500)
+    card.evaluate("el => el.scrollIntoView({ block: 'center' })")     # clear of the sticky clock bar
     card.screenshot(path=str(shot.with_name(f"{shot.stem}-card.png")))
