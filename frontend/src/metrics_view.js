@@ -361,8 +361,9 @@ export function chartSvg({ lines, domain, yMax, yLabel = (v) => String(v), title
     parts.push(`<line class="grid" x1="${left}" x2="${width - right}" y1="${py}" y2="${py}"/>` +
       `<text class="tick" x="${left - 4}" y="${py}" text-anchor="end" dominant-baseline="middle">${esc(yLabel(v))}</text>`);
   }
-  for (const t of timeTicks(domain)) {
+  for (const t of timeTicks(domain, 4)) {
     const px = num(x(t));
+    if (px < left + 14) continue;     // under the y axis' labels
     parts.push(`<text class="tick" x="${px}" y="${height - 5}" text-anchor="middle">${esc(clockLabel(t))}</text>`);
   }
   for (const line of lines) {
