@@ -186,7 +186,7 @@ def api_part(rounds: int, backend: str) -> None:
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
-            docs = [obj for obj in app_objects(0)]
+            docs = app_objects(0)
             _apply(server, kubeconfig, docs)
             server.manage("cluster", "clock", "bench", "metrics", "--speed", "60")
 

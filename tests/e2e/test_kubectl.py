@@ -55,7 +55,8 @@ def test_namespaces_and_system_objects(kubectl):
 
 def test_a_fresh_cluster_runs_what_kind_runs(kubectl):
     """`kubectl get pods -A` as on a fresh kind cluster: the control plane's static pods, CoreDNS, kube-proxy and
-    kindnet on every node, metrics-server, the local-path provisioner and the ingress-nginx add-on, all Running (or Completed)."""
+    kindnet on every node, metrics-server, the local-path provisioner and the ingress-nginx add-on, all Running
+    (or Completed)."""
     deadline = time.monotonic() + 60
     while True:
         rows = [line.split() for line in kubectl("get", "pods", "-A", "--no-headers").splitlines()]
