@@ -189,15 +189,19 @@ def attempt_start(record: dict, when: float) -> float | None:
     return None
 
 
+def container_start(state: ClusterState, pod: dict, name: str, when: float) -> float | None:
+    """When the attempt of the pod's container `name` running at `when` started (None: none was running)."""
+    record = ((state.sim(pod).get("c") or {}).get(name) if pod["metadata"].get("uid") else None) or {}
+    return attempt_start(record, when)
+
+
 def answering_program(state: ClusterState, index: NetworkIndex, pod: dict, container: dict,
                       when: float) -> Program | None:
     """The program of `container` running at `when` (cached in the index for the state as it stands)."""
-    uid = pod["metadata"].get("uid", "")
-    record = ((state.sim(pod).get("c") or {}).get(container["name"]) if uid else None) or {}
-    start = attempt_start(record, when)
+    start = container_start(state, pod, container["name"], when)
     if start is None:
         return None
-    key = (uid, container["name"], start)
+    key = (pod["metadata"].get("uid", ""), container["name"], start)
     if key in index.programs:
         return index.programs[key]
     from ..kubelet import images
@@ -383,12 +387,11 @@ def _accepts(state: ClusterState, entry: PodEntry, port: int, when: float) -> bo
     runs a script or its arguments need its environment: then its program must say (_answer)."""
     from ..kubelet import images
     pod = entry.pod
-    notes = state.sim(pod).get("c") or {}
     for container in _serving_containers(pod):
         command, args = container.get("command"), container.get("args")
         if _runs_a_script(container) or any("$(" in str(part) for part in (command or []) + (args or [])):
             return None
-        start = attempt_start(notes.get(container["name"]) or {}, when)
+        start = container_start(state, pod, container["name"], when)
         image = images.lookup(container.get("image", ""))
         if start is None or not isinstance(image, images.Image):
             continue
@@ -443,17 +446,14 @@ def client_request_rates(state: ClusterState, when: float) -> list[tuple[dict, d
         if (pod.get("status") or {}).get("phase") != "Running":
             continue
         per_url: dict[str, float] = {}
-        network = None
         for container in (pod.get("spec") or {}).get("containers") or ():
             if not _runs_a_script(container):
                 continue
-            uid = pod["metadata"].get("uid", "")
-            start = attempt_start(((state.sim(pod).get("c") or {}).get(container["name"]) if uid else None) or {},
-                                  when)
+            start = container_start(state, pod, container["name"], when)
             if start is None:
                 continue
-            network = network or PodNetwork(state, pod)
-            key = (uid, container["name"], start, repr((container.get("command"), container.get("args"))))
+            key = (pod["metadata"].get("uid", ""), container["name"], start,
+                   repr((container.get("command"), container.get("args"))))
             known = _STEADY_RATES.get(key)
             if known is not None and known[0] == _outcomes(state, pod, known[1], when):
                 rates = known[1]
@@ -461,7 +461,7 @@ def client_request_rates(state: ClusterState, when: float) -> list[tuple[dict, d
                 program = answering_program(state, index, pod, container, when)
                 if program is None or not program.uses_shell:
                     continue
-                run = replace(program, net=network).run(when)
+                run = replace(program, net=PodNetwork(state, pod)).run(when)
                 rates = dict(getattr(run.shell_run, "request_rates", None) or {})
                 if rates:
                     if len(_STEADY_RATES) >= _STEADY_RATES_MAX:
