@@ -40,6 +40,7 @@ periods that can still read them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 
 from .. import metrics
@@ -338,10 +339,10 @@ def _selected_pods(state: ClusterState, namespace: str, selector: Selector) -> l
     return [p for p in state.list("Pod", namespace) if selector.matches(p["metadata"].get("labels") or {})]
 
 
-def get_resource_replicas(scrape: metrics.Scrape | None, now: float, current: int, target: int, resource: str,
-                          tolerances: _Tolerances, pods: list[dict],
-                          container: str = "") -> tuple[int, int, int, float]:
-    """GetResourceReplicas: (replicas, utilization %, raw average in milli-units, metrics timestamp)."""
+def _measured_pods(scrape: metrics.Scrape | None, now: float, resource: str, pods: list[dict], container: str
+                   ) -> tuple[dict[str, _PodMetric], set[str], set[str], int, float]:
+    """What GetResourceReplicas and GetRawResourceReplicas both begin with: the pods' metrics with the
+    ignored and unready pods' taken out, (metrics, unready, missing, ready count, metrics timestamp)."""
     try:
         pod_metrics = get_resource_metric(scrape, pods, resource, container)
     except MetricError as err:
@@ -354,31 +355,50 @@ def get_resource_replicas(scrape: metrics.Scrape | None, now: float, current: in
         pod_metrics.pop(name, None)
     if not pod_metrics:
         raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
-    requests = calculate_pod_requests(pods, container, resource)
-    ratio, utilization, raw = resource_utilization_ratio(pod_metrics, requests, target)
+    return pod_metrics, unready, missing, ready, stamp
 
+
+def _replica_count(current: int, ready: int, ratio: float, pod_metrics: dict[str, _PodMetric], unready: set[str],
+                   missing: set[str], missing_value: Callable[[str], int | None],
+                   new_ratio_of: Callable[[dict[str, _PodMetric]], float], tolerances: _Tolerances) -> int:
+    """How both end: the plain proposal when every pod has a metric and none is unready; otherwise the ratio
+    again with the missing pods at `missing_value` (None: left out) and, scaling up, the unready at 0 — kept
+    at `current` when that is within tolerance or turns the direction round."""
     scale_up_with_unready = bool(unready) and ratio > 1.0
     if not scale_up_with_unready and not missing:
-        if tolerances.is_within(ratio):
-            return current, utilization, raw, stamp
-        return math.ceil(ratio * ready), utilization, raw, stamp
-    if missing:
-        if ratio < 1.0:
-            fallback = max(100, target)
-            for name in missing:
-                pod_metrics[name] = _PodMetric(requests[name] * fallback // 100)
-        elif ratio > 1.0:
-            for name in missing:
-                pod_metrics[name] = _PodMetric(0)
+        return current if tolerances.is_within(ratio) else math.ceil(ratio * ready)
+    for name in missing:
+        value = missing_value(name)
+        if value is not None:
+            pod_metrics[name] = _PodMetric(value)
     if scale_up_with_unready:
         for name in unready:
             pod_metrics[name] = _PodMetric(0)
-    new_ratio, _, _ = resource_utilization_ratio(pod_metrics, requests, target)
+    new_ratio = new_ratio_of(pod_metrics)
     if tolerances.is_within(new_ratio) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return current, utilization, raw, stamp
+        return current
     replicas = math.ceil(new_ratio * len(pod_metrics))
     if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return current, utilization, raw, stamp
+        return current
+    return replicas
+
+
+def get_resource_replicas(scrape: metrics.Scrape | None, now: float, current: int, target: int, resource: str,
+                          tolerances: _Tolerances, pods: list[dict],
+                          container: str = "") -> tuple[int, int, int, float]:
+    """GetResourceReplicas: (replicas, utilization %, raw average in milli-units, metrics timestamp)."""
+    pod_metrics, unready, missing, ready, stamp = _measured_pods(scrape, now, resource, pods, container)
+    requests = calculate_pod_requests(pods, container, resource)
+    ratio, utilization, raw = resource_utilization_ratio(pod_metrics, requests, target)
+
+    def missing_value(name: str) -> int | None:
+        # Scaling down, a missing pod counts as using max(100 %, target) of its request; up, as using nothing.
+        if ratio < 1.0:
+            return requests[name] * max(100, target) // 100
+        return 0 if ratio > 1.0 else None
+
+    replicas = _replica_count(current, ready, ratio, pod_metrics, unready, missing, missing_value,
+                              lambda filled: resource_utilization_ratio(filled, requests, target)[0], tolerances)
     return replicas, utilization, raw, stamp
 
 
@@ -386,36 +406,11 @@ def get_raw_resource_replicas(scrape: metrics.Scrape | None, now: float, current
                               tolerances: _Tolerances, pods: list[dict],
                               container: str = "") -> tuple[int, int, float]:
     """GetRawResourceReplicas (calcPlainMetricReplicas): (replicas, average usage in milli-units, timestamp)."""
-    try:
-        pod_metrics = get_resource_metric(scrape, pods, resource, container)
-    except MetricError as err:
-        raise MetricError(f"unable to get metrics for resource {resource}: {err}") from None
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    stamp = next(iter(pod_metrics.values())).timestamp if pod_metrics else 0.0
-    ready, unready, missing, ignored = group_pods(pods, pod_metrics, resource, now)
-    for name in ignored | unready:
-        pod_metrics.pop(name, None)
-    if not pod_metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    pod_metrics, unready, missing, ready, stamp = _measured_pods(scrape, now, resource, pods, container)
     ratio, usage = usage_ratio(pod_metrics, target)
-    scale_up_with_unready = bool(unready) and ratio > 1.0
-    if not scale_up_with_unready and not missing:
-        if tolerances.is_within(ratio):
-            return current, usage, stamp
-        return math.ceil(ratio * ready), usage, stamp
-    if missing:
-        for name in missing:
-            pod_metrics[name] = _PodMetric(target if ratio < 1.0 else 0)
-    if scale_up_with_unready:
-        for name in unready:
-            pod_metrics[name] = _PodMetric(0)
-    new_ratio, _ = usage_ratio(pod_metrics, target)
-    if tolerances.is_within(new_ratio) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return current, usage, stamp
-    replicas = math.ceil(new_ratio * len(pod_metrics))
-    if (new_ratio < 1.0 and replicas > current) or (new_ratio > 1.0 and replicas < current):
-        return current, usage, stamp
+    replicas = _replica_count(current, ready, ratio, pod_metrics, unready, missing,
+                              lambda _name: target if ratio < 1.0 else 0,
+                              lambda filled: usage_ratio(filled, target)[0], tolerances)
     return replicas, usage, stamp
 
 
