@@ -26,14 +26,13 @@ import hashlib
 import math
 import weakref
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 
 from .kubelet.lifecycle import running_load
 from .kubelet.program import SHELL_MEMORY_BYTES
 from .network.index import per_state
 from .resources import cpu_millis, memory_bytes
-from .state import ClusterState
+from .state import ClusterState, parse_timestamp, timestamp
 
 RESOLUTION = 15.0                       # metrics-server --metric-resolution
 METRICS_SERVER_LABEL = ("k8s-app", "metrics-server")
@@ -88,15 +87,6 @@ class Scrape:
 
 # ------------------------------------------------------------------ usage at an instant
 
-def _parse_time(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 @lru_cache(maxsize=1024)
 def _quantity(value: str, resource: str) -> float | None:
     try:
@@ -139,7 +129,7 @@ def _running_since(pod: dict, name: str) -> float | None:
     for status in (pod.get("status") or {}).get("containerStatuses") or ():
         if status.get("name") == name:
             running = (status.get("state") or {}).get("running")
-            return _parse_time(running.get("startedAt")) if running else None
+            return parse_timestamp(running.get("startedAt")) if running else None
     return None
 
 
@@ -323,7 +313,7 @@ def _metrics_server_since(state: ClusterState) -> float | None:
             continue
         for condition in (pod.get("status") or {}).get("conditions") or ():
             if condition.get("type") == "Ready" and condition.get("status") == "True":
-                since = _parse_time(condition.get("lastTransitionTime"))
+                since = parse_timestamp(condition.get("lastTransitionTime"))
                 if since is not None and (earliest is None or since < earliest):
                     earliest = since
     return earliest
@@ -367,17 +357,13 @@ def _memory_text(value: int) -> str:
     return f"{value // 1024}Ki"
 
 
-def _time_text(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def pod_metrics_object(sample: Scrape, usage: PodUsage) -> dict:
     """A metrics.k8s.io/v1beta1 PodMetrics, as metrics-server serves it."""
     return {
         "kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
         "metadata": {"name": usage.name, "namespace": usage.namespace,
-                     "creationTimestamp": _time_text(sample.timestamp), "labels": dict(usage.labels)},
-        "timestamp": _time_text(sample.timestamp), "window": f"{sample.window:g}s",
+                     "creationTimestamp": timestamp(sample.timestamp), "labels": dict(usage.labels)},
+        "timestamp": timestamp(sample.timestamp), "window": f"{sample.window:g}s",
         "containers": [{"name": c.name, "usage": {"cpu": _cpu_text(c.cpu_millicores),
                                                   "memory": _memory_text(c.memory_bytes)}}
                        for c in usage.containers],
@@ -388,8 +374,8 @@ def node_metrics_object(sample: Scrape, usage: NodeUsage, labels: dict) -> dict:
     """A metrics.k8s.io/v1beta1 NodeMetrics, as metrics-server serves it."""
     return {
         "kind": "NodeMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
-        "metadata": {"name": usage.name, "creationTimestamp": _time_text(sample.timestamp),
+        "metadata": {"name": usage.name, "creationTimestamp": timestamp(sample.timestamp),
                      "labels": dict(labels)},
-        "timestamp": _time_text(sample.timestamp), "window": f"{sample.window:g}s",
+        "timestamp": timestamp(sample.timestamp), "window": f"{sample.window:g}s",
         "usage": {"cpu": _cpu_text(usage.cpu_millicores), "memory": _memory_text(usage.memory_bytes)},
     }
