@@ -45,11 +45,16 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev services
 	$(PY) bench/api_latency.py
+	$(PY) bench/cluster_create.py
 	$(PY) bench/engine.py
 	$(PY) bench/network.py
 	$(PY) bench/page_apply.py
 	$(PY) bench/live_fanout.py
 	$(PY) bench/autoscaling.py
+	$(PY) bench/lessons.py
+	$(PY) bench/lessons.py --classroom
+	$(PY) bench/classroom_grid.py
+	$(PY) bench/classroom.py
 
 # The cluster page's front end (frontend/ → static/dist, committed): only needed after changing frontend/.
 assets:

@@ -2,12 +2,20 @@
 
 (a) pods scheduled and started per second: a Deployment of N replicas (300) on a 10-node cluster,
     from the API write to every pod Running (seen on a watch); and the pure engine's figure for the
-    same work in-process (engine.step, CPU time: pods per second per core). Target ≥ 1,000 pods/s/core.
+    same work in-process (engine.step, CPU time: pods per second per core). Target ≥ 2,000 pods/s/core.
 (b) `kubectl apply` of a 3-replica Deployment (the real kubectl) to all 3 pods Ready, seen on a watch;
     p50/p95 over 30+ samples. Target p95 ≤ 1 s.
 (c) one reconcile pass (clusters.sim.reconcile.cluster_reconcile, in-process against PostgreSQL) of an
-    idle 200-object cluster, median and p95 of 100 passes, with its parts (lock + snapshot load, state
-    build, engine step, persist). Target ≤ 5 ms.
+    idle 200-object cluster, median and p95 of 100 passes, with the state the process kept from its last
+    pass and with the state loaded afresh; the engine's step and the rest (row read, commit) apart, and the
+    memory a kept state takes. Target ≤ 1 ms.
+(d) the pure engine's cost of one change on settled clusters of 200, 1,000 and 5,000 objects (Deployments of
+    5 replicas with a Service each, ConfigMaps for the rest): CPU ms from the change to settled again, with
+    the loop running only the controllers with something to do (as the runner does) and with every
+    controller run (the loop's memory of the state forgotten: a state loaded afresh). A pass should cost
+    what changed, not the cluster's size.
+(e) memory per idle cluster, a new one and the one of (c): its PostgreSQL rows (objects, notes, change log) and
+    the state a worker keeps of it between passes. Target ≤ 1 MB in all.
 
 Start delays are zero (PLAYGROUND_START_DELAYS=0). Prints figures and the ratio to each target;
 never fails on time.
@@ -36,9 +44,10 @@ sys.path.insert(0, str(ROOT))
 from tests import live_server  # noqa: E402
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
-TARGET_PODS_PER_CORE = 1000.0
+TARGET_PODS_PER_CORE = 2000.0
 TARGET_APPLY_P95 = 1.0
-TARGET_PASS_MS = 5.0
+TARGET_PASS_MS = 1.0
+TARGET_IDLE_BYTES = 1_000_000
 
 
 def deployment(name: str, replicas: int) -> dict:
@@ -187,7 +196,7 @@ def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
         cpu, wall, steps, passes = time.process_time(), time.perf_counter(), 0, 0
         while True:
             result = step(state, now)
-            state.commit()
+            state.commit_written(list(result.sim_changes))   # as the runner does, after persisting the changes
             steps += 1
             passes += result.passes
             running = sum(1 for p in state.list("Pod", "default") if p.get("status", {}).get("phase") == "Running")
@@ -199,6 +208,118 @@ def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
         if best is None or figure["cpu"] < best["cpu"]:
             best = figure
     return best
+
+
+# ------------------------------------------------------------------------------------------- (d)
+def _settle(state, now: float) -> float:
+    """Step at every wake-up until the cluster asks for none within a minute; returns the last now."""
+    from clusters.engine.loop import step
+
+    for _ in range(200):
+        result = step(state, now)
+        state.commit()
+        if result.next_wake is None or result.next_wake > now + 60:
+            break
+        now = max(now, result.next_wake)
+    return now
+
+
+def sized_cluster(objects: int, seed: int = 0):
+    """A settled cluster of about `objects` objects, as learners fill theirs: Deployments of 5 nginx replicas,
+    each with a Service (their Events, ReplicaSets, EndpointSlices…), and ConfigMaps for the rest."""
+    from clusters.apiserver.bootstrap import cluster_objects
+    from clusters.apiserver.pipeline import engine_state
+
+    now = 1_800_000_000.0
+    rng = random.Random(f"engine:{seed}")
+    state = engine_state(cluster_objects(workers=max(2, objects // 500), now=now, seed=seed), now=now, seed=seed,
+                         rng=rng)
+    state.config["start_delays"] = False
+    now = _settle(state, now)
+    apps = 0
+    while apps == 0 or len(state.all_objects()) < objects * 0.7:
+        for _ in range(max(1, (objects - len(state.all_objects())) // 60)):
+            manifest = deployment(f"app-{apps}", 5)
+            manifest["metadata"]["namespace"] = "default"
+            state.create(manifest)
+            state.create({"apiVersion": "v1", "kind": "Service",
+                          "metadata": {"name": f"app-{apps}", "namespace": "default"},
+                          "spec": {"selector": {"app": f"app-{apps}"}, "ports": [{"port": 80}]}})
+            apps += 1
+        state.commit()
+        now = _settle(state, now + 1)
+    filler = 0
+    while len(state.all_objects()) < objects:
+        state.create({"apiVersion": "v1", "kind": "ConfigMap",
+                      "metadata": {"name": f"fill-{filler}", "namespace": "default"}, "data": {"key": "value" * 20}})
+        filler += 1
+    state.commit()
+    return state, _settle(state, now + 1)
+
+
+def pass_cost(sizes: tuple[int, ...], repeats: int = 20) -> list[dict]:
+    """The pure engine's step for one change on clusters of each size: CPU milliseconds (median of
+    `repeats`), each change made on the settled cluster and stepped until it is settled again."""
+    from clusters.engine import loop
+
+    rows = []
+    for size in sizes:
+        state, now = sized_cluster(size)
+        changes = _one_changes(state)
+        row = {"objects": len(state.all_objects()), "pods": len(state.list("Pod")), "figures": {}}
+        for name, change in changes.items():
+            for every in (False, True):
+                times, steps = [], 0
+                for i in range(repeats):
+                    change(i)
+                    state.commit()
+                    if every:
+                        loop.forget(state)
+                    started = time.process_time()
+                    now += 0.001
+                    steps += _until_settled(state, now)
+                    times.append((time.process_time() - started) * 1000)
+                    now = max(now, state.now)
+                row["figures"][(name, every)] = (statistics.median(times), steps / repeats)
+        rows.append(row)
+    return rows
+
+
+def _one_changes(state) -> dict[str, Callable[[int], None]]:
+    """The changes pass_cost times, by name: the i-th makes its change for the i-th time."""
+    pods = [p["metadata"]["name"] for p in state.list("Pod", "default") if p["metadata"].get("labels", {}).get("app")]
+    return {
+        "nothing (a spurious pass)": lambda i: None,
+        "a ConfigMap edited": lambda i: _edit(state, state.list("ConfigMap", "default")[0],
+                                              lambda o: o.setdefault("data", {}).update(edit=str(i))),
+        "a pod relabelled": lambda i: _edit(state, state.get("Pod", "default", pods[i % len(pods)]),
+                                            lambda o: o["metadata"]["labels"].update(note=str(i))),
+        "a Deployment scaled 5 → 6 → 5": lambda i: _edit(
+            state, state.get("Deployment", "default", "app-0"),
+            lambda o: o["spec"].update(replicas=6 if i % 2 == 0 else 5)),
+    }
+
+
+def _edit(state, obj: dict, change: Callable[[dict], None]) -> None:
+    """An API write between passes, as the runner brings it to a kept state (take_stored)."""
+    from clusters.engine.state import object_text
+
+    written = json.loads(object_text(obj))
+    change(written)
+    written["metadata"]["resourceVersion"] = str(int(written["metadata"].get("resourceVersion") or 0) + 1)
+    state.take_stored([("MODIFIED", written, object_text(written))])
+
+
+def _until_settled(state, now: float) -> int:
+    from clusters.engine.loop import step
+
+    for count in range(1, 100):
+        result = step(state, now)
+        state.commit_written(list(result.sim_changes))   # as the runner does, after persisting the changes
+        if result.next_wake is None or result.next_wake > now + 60:
+            return count
+        now = max(now, result.next_wake)
+    return 100
 
 
 # ------------------------------------------------------------------------------------------- (b)
@@ -257,62 +378,82 @@ def fill_idle_cluster(server: live_server.LiveServer, tmp: Path, objects: int) -
     return cluster_id
 
 
+def idle_memory(cluster_id: str) -> dict:
+    """What an idle cluster costs: its rows in PostgreSQL (objects with their notes, and the change log, as
+    stored: pg_column_size, compression included, the tables' indexes left out) and the state a worker
+    keeps of it between passes (tracemalloc over a pass that loads it). Needs django set up against the
+    server's database, its worker stopped."""
+    import tracemalloc
+
+    from django.db import connection
+
+    from clusters.sim import reconcile
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), coalesce(sum(pg_column_size(o.*)), 0) FROM clusters_apiobject o "
+                       "WHERE cluster_id = %s", [cluster_id])
+        objects, object_bytes = cursor.fetchone()
+        cursor.execute("SELECT count(*), coalesce(sum(pg_column_size(c.*)), 0) FROM clusters_change c "
+                       "WHERE cluster_id = %s", [cluster_id])
+        changes, change_bytes = cursor.fetchone()
+    reconcile.forget_states()
+    tracemalloc.start()
+    reconcile.cluster_reconcile(cluster_id)
+    kept = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    reconcile.forget_states()
+    return {"objects": objects, "object_bytes": object_bytes, "changes": changes, "change_bytes": change_bytes,
+            "kept_bytes": kept}
+
+
 def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int) -> dict:
-    """cluster_reconcile in this process against the server's PostgreSQL database, the worker stopped."""
+    """cluster_reconcile in this process against the server's PostgreSQL database, the worker stopped: with
+    the state this process kept from its previous pass of the cluster (a worker's idle pass), and with the
+    state loaded and built afresh (a worker's first pass of a cluster, or one after a notes write)."""
     server.kill_worker()
     server.stop_beat()
     os.environ.update({"DATABASE_URL": server.env["DATABASE_URL"], "DJANGO_SETTINGS_MODULE": "playground.settings",
                        "PLAYGROUND_VAR_DIR": server.env["PLAYGROUND_VAR_DIR"], "PLAYGROUND_START_DELAYS": "0"})
     os.environ.pop("REDIS_URL", None)
+
     import django
 
     django.setup()
-    from django.db import transaction
-
-    from clusters.apiserver.pipeline import engine_state
-    from clusters.engine.loop import step
     from clusters.models import ApiObject, Cluster
-    from clusters.sim.reconcile import _persist, cluster_reconcile
-    from clusters.store.database import DbStore
+    from clusters.sim import reconcile
 
     objects = ApiObject.objects.filter(cluster_id=cluster_id).count()
     for _ in range(5):  # warm up: connections, imports, caches
-        cluster_reconcile(cluster_id)
-    times, writes = [], 0
-    for _ in range(passes):
-        started = time.perf_counter()
-        report = cluster_reconcile(cluster_id)
-        times.append((time.perf_counter() - started) * 1000)
-        writes += report.changes + report.sim_changes
+        reconcile.cluster_reconcile(cluster_id)
 
-    # The same pass in its parts (what cluster_reconcile does, timed step by step).
-    parts: dict[str, list[float]] = {k: [] for k in ("lock", "snapshot load", "state build", "engine step",
-                                                     "persist", "commit")}
-    for _ in range(passes):
-        marks = [time.perf_counter()]
-        with transaction.atomic():
-            cluster = Cluster.objects.select_for_update().get(pk=cluster_id)
-            marks.append(time.perf_counter())
-            store = DbStore(cluster, locked=True)
-            loaded, sims = store.snapshot()
-            marks.append(time.perf_counter())
-            now = cluster.sim_now()
-            rng = random.Random(f"engine:{cluster.seed}:{cluster.resource_version}")
-            state = engine_state(loaded, now=now, seed=rng.getrandbits(64), rng=rng, sims=sims)
-            state.config["start_delays"] = False
-            marks.append(time.perf_counter())
-            result = step(state, now)
-            marks.append(time.perf_counter())
-            _persist(store, state, result)
-            store.finish()
-            wake = cluster.wall_time(max(result.next_wake, now)) if result.next_wake is not None else None
-            if wake != cluster.next_wake:
-                Cluster.objects.filter(pk=cluster.pk).update(next_wake=wake)
-            marks.append(time.perf_counter())
-        marks.append(time.perf_counter())
-        for name, a, b in zip(parts, marks, marks[1:]):
-            parts[name].append((b - a) * 1000)
-    return {"objects": objects, "times": times, "writes": writes, "parts": parts}
+    real_step, stepping = reconcile.step, []
+
+    def timed_step(state, now):
+        started = time.perf_counter()
+        try:
+            return real_step(state, now)
+        finally:
+            stepping.append((time.perf_counter() - started) * 1000)
+
+    reconcile.step = timed_step
+    figures: dict[str, dict] = {}
+    for name, forget in (("kept", False), ("loaded", True)):
+        times, writes, how = [], 0, set()
+        stepping.clear()
+        for _ in range(passes):
+            if forget:
+                reconcile.forget_states()
+            started = time.perf_counter()
+            report = reconcile.cluster_reconcile(cluster_id)
+            times.append((time.perf_counter() - started) * 1000)
+            writes += report.changes + report.sim_changes
+            how.update(report.states)
+        figures[name] = {"times": times, "writes": writes, "states": sorted(how),
+                         "step": list(stepping), "rest": [t - s for t, s in zip(times, stepping)]}
+    reconcile.step = real_step
+
+    cluster = Cluster.objects.get(pk=cluster_id)
+    return {"objects": objects, "figures": figures, "rv": cluster.resource_version}
 
 
 def main() -> None:
@@ -321,9 +462,16 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=40)
     parser.add_argument("--passes", type=int, default=100)
     parser.add_argument("--objects", type=int, default=200)
+    parser.add_argument("--sizes", default="200,1000,5000", help="cluster sizes for (d)")
+    parser.add_argument("--engine-only", action="store_true", help="only the in-process figures: (a) pure, (d)")
     args = parser.parse_args()
 
+    sizes = tuple(int(size) for size in args.sizes.split(","))
     engine = engine_throughput(args.pods)
+    if args.engine_only:
+        print_engine(args, engine)
+        print_pass_cost(pass_cost(sizes))
+        return
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         server = live_server.start(tmp, backend="postgres", celery=True, extra_env={
@@ -332,10 +480,14 @@ def main() -> None:
         try:
             live = live_throughput(server, tmp, args.pods)
             applied = apply_latency(server, tmp, args.samples)
+            fresh_id = server.cluster_id(server.new_cluster("bench", "fresh"))
             idle_id = fill_idle_cluster(server, tmp, args.objects)
             cost = reconcile_cost(server, idle_id, args.passes)
+            memory = {"a new cluster, idle": idle_memory(fresh_id),
+                      f"the {args.objects}-object cluster of (c)": idle_memory(idle_id)}
         finally:
             server.stop()
+    costs = pass_cost(sizes)   # after (c): its django.setup() is the one with the server's database
 
     print("Engine benchmark: Celery worker (concurrency 2) + beat + Redis + PostgreSQL, start delays 0")
     print(f"\n(a) {args.pods} replicas on 10 worker nodes (target ≥ {TARGET_PODS_PER_CORE:,.0f} pods/s per core; "
@@ -347,10 +499,7 @@ def main() -> None:
     print(f"    live, end to end       {live_rate:>8.0f} pods/s   ratio {live_rate / TARGET_PODS_PER_CORE:.2f} "
           f"(wall clock; API server, worker, PostgreSQL and this watcher share the cores; "
           f"{live['nodes_used']} nodes used)")
-    engine_rate = engine["running"] / engine["cpu"]
-    print(f"    pure engine.step       {engine_rate:>8.0f} pods/s per core   ratio "
-          f"{engine_rate / TARGET_PODS_PER_CORE:.2f} ({engine['running']} pods Running in "
-          f"{engine['cpu'] * 1000:.0f} ms CPU, {engine['steps']} steps, {engine['passes']} passes)")
+    print_engine(args, engine)
 
     totals = applied["totals"]
     print(f"\n(b) kubectl apply of a 3-replica Deployment → 3 pods Ready (target p95 ≤ {TARGET_APPLY_P95:.1f} s; "
@@ -364,14 +513,46 @@ def main() -> None:
     if applied["missed"]:
         print(f"    {applied['missed']} samples not Ready within 30 s")
 
-    times = cost["times"]
-    median, p95 = statistics.median(times), percentile(times, 0.95)
     print(f"\n(c) reconcile pass of an idle {cost['objects']}-object cluster, in-process against PostgreSQL "
-          f"(target ≤ {TARGET_PASS_MS:.0f} ms; ratio ≤ 1 meets it)")
-    print(f"    {len(times)} passes: median {median:.2f} ms, p95 {p95:.2f} ms   ratio {median / TARGET_PASS_MS:.2f} "
-          f"(p95 {p95 / TARGET_PASS_MS:.2f}); {cost['writes']} writes in all")
-    print("    its parts (median ms):  " + ", ".join(f"{name} {statistics.median(values):.2f}"
-                                                    for name, values in cost["parts"].items()))
+          f"(target ≤ {TARGET_PASS_MS:g} ms; ratio ≤ 1 meets it)")
+    for name, label in (("kept", "state kept from the last pass"), ("loaded", "state loaded and built afresh")):
+        fig = cost["figures"][name]
+        times = fig["times"]
+        median, p95 = statistics.median(times), percentile(times, 0.95)
+        print(f"    {label:<30} {len(times)} passes: median {median:.2f} ms, p95 {p95:.2f} ms   ratio "
+              f"{median / TARGET_PASS_MS:.2f} (p95 {p95 / TARGET_PASS_MS:.2f}); of it engine.step "
+              f"{statistics.median(fig['step']):.2f} ms, the rest {statistics.median(fig['rest']):.2f} ms; "
+              f"{fig['writes']} writes; states {', '.join(fig['states'])}")
+    print_pass_cost(costs)
+    print(f"\n(e) memory per idle cluster (target ≤ {TARGET_IDLE_BYTES / 1e6:g} MB in all; ratio ≤ 1 meets it): "
+          "PostgreSQL rows as stored (indexes left out) + the state a worker keeps between passes")
+    for name, m in memory.items():
+        stored = m["object_bytes"] + m["change_bytes"]
+        print(f"    {name:<34} {m['objects']} objects {m['object_bytes'] / 1e3:.0f} kB + change log "
+              f"{m['changes']} rows {m['change_bytes'] / 1e3:.0f} kB = {stored / 1e6:.2f} MB stored   ratio "
+              f"{stored / TARGET_IDLE_BYTES:.2f}; kept state {m['kept_bytes'] / 1e6:.2f} MB (ratio with it "
+              f"{(stored + m['kept_bytes']) / TARGET_IDLE_BYTES:.2f})")
+
+
+def print_engine(args, engine: dict) -> None:
+    engine_rate = engine["running"] / engine["cpu"]
+    print(f"    pure engine.step       {engine_rate:>8.0f} pods/s per core   ratio "
+          f"{engine_rate / TARGET_PODS_PER_CORE:.2f} ({engine['running']} pods Running in "
+          f"{engine['cpu'] * 1000:.0f} ms CPU, {engine['steps']} steps, {engine['passes']} passes)")
+
+
+def print_pass_cost(rows: list[dict]) -> None:
+    print("\n(d) one change on a settled cluster, pure engine: CPU ms until settled again "
+          "(only the controllers with something to do / every controller)")
+    names = list(rows[0]["figures"]) if rows else []
+    header = "".join(f"{row['objects']:>9,} obj ({row['pods']} pods)".rjust(26) for row in rows)
+    print(f"    {'change':<32}{header}")
+    for name, every in names:
+        if every:
+            continue
+        cells = "".join(f"{row['figures'][(name, False)][0]:>9.2f} / {row['figures'][(name, True)][0]:>7.2f} ms"
+                        .rjust(26) for row in rows)
+        print(f"    {name:<32}{cells}")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
-import http.cookiejar
 import json
-import random
+import os
 import re
 import resource
 import ssl
@@ -41,67 +40,18 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import helpers  # noqa: E402
+from bench.helpers import open_files_limit, percentile  # noqa: E402
 from tests import live_server  # noqa: E402
 
 TARGET_PAGES = 500
 TARGET_LOST = 0
-CONNECT_ATTEMPTS = 8
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else float("nan")
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (and its reaped children), from /proc/<pid>/stat."""
-    import os
-
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def open_files_limit(pid: int) -> str:
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-        if line.startswith("Max open files"):
-            soft, hard = line.split()[3:5]
-            return f"soft {soft}, hard {hard}"
-    return "?"
-
-
-def signup(base: str) -> tuple[str, str]:
-    """Sign a new learner up with the page's own form; their user name and the session cookie."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    html = opener.open(f"{base}/accounts/signup/", timeout=30).read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-    user, password = f"fanout-{uuid.uuid4().hex[:6]}", "a-Long-pass-phrase-42"
-    body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": user, "password1": password,
-                                   "password2": password}).encode()
-    opener.open(urllib.request.Request(f"{base}/accounts/signup/", data=body,
-                                       headers={"Referer": f"{base}/accounts/signup/"}), timeout=30).read()
-    session = {c.name: c.value for c in jar}.get("sessionid")
-    if not session:
-        raise RuntimeError("signup did not log the learner in")
-    return user, session
 
 
 @dataclass
@@ -122,35 +72,17 @@ class Page:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def hold_page(page: Page, url: str, headers: dict, origin: str, stop: asyncio.Event,
+async def hold_page(page: Page, url: str, session: str, origin: str, stop: asyncio.Event,
                     connect_gate: asyncio.Semaphore) -> None:
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import InvalidHandshake, InvalidMessage
+    def retried(error: Exception) -> None:
+        page.retries += 1
+        page.last_error = f"{type(error).__name__}: {error}"
 
     try:
         # A refused or dropped handshake is retried with the page's own back-off (frontend live.js).
-        for attempt in range(CONNECT_ATTEMPTS):
-            try:
-                async with connect_gate:
-                    socket = await connect(url, additional_headers=headers, origin=origin, max_size=None,
-                                           ping_interval=None, compression=None, open_timeout=120)
-                break
-            except (OSError, InvalidHandshake, InvalidMessage) as error:
-                page.retries += 1
-                if attempt == CONNECT_ATTEMPTS - 1:
-                    raise
-                page.last_error = f"{type(error).__name__}: {error}"
-                await asyncio.sleep(min(30.0, 0.5 * 2 ** attempt) * (0.75 + random.random() / 2))
+        socket = await helpers.connect(url, session, origin, gate=connect_gate, on_retry=retried)
         async with socket:
-            stopper = asyncio.ensure_future(stop.wait())
-            while True:
-                receive = asyncio.ensure_future(socket.recv())
-                done, _ = await asyncio.wait({receive, stopper}, return_when=asyncio.FIRST_COMPLETED)
-                if receive not in done:
-                    receive.cancel()
-                    return
-                now = time.monotonic()
-                message = json.loads(receive.result())
+            async for now, message in helpers.messages_until(socket, stop):
                 page.messages += 1
                 if message["type"] == "snapshot":
                     page.snapshots += 1
@@ -226,7 +158,7 @@ class Writer(threading.Thread):
 
 async def sample_rss(pid: int, samples: list[tuple[float, float]], stop: asyncio.Event) -> None:
     while not stop.is_set():
-        samples.append((time.monotonic(), rss_mb(pid)))
+        samples.append((time.monotonic(), helpers.rss_mb([pid])))
         try:
             await asyncio.wait_for(stop.wait(), 0.25)
         except TimeoutError:
@@ -238,15 +170,14 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
     rss: list[tuple[float, float]] = []
     stop_rss = asyncio.Event()
     sampler = asyncio.ensure_future(sample_rss(pid, rss, stop_rss))
-    rss_idle = rss_mb(pid)
+    rss_idle = helpers.rss_mb([pid])
 
     url = f"ws://127.0.0.1:{server.http_port}/clusters/fanout/live"
-    headers = {"Cookie": f"sessionid={session}"}
     pages = [Page(i) for i in range(args.pages)]
     stop = asyncio.Event()
     gate = asyncio.Semaphore(args.connect_concurrency)
     began = time.monotonic()
-    tasks = [asyncio.ensure_future(hold_page(p, url, headers, server.http_url, stop, gate)) for p in pages]
+    tasks = [asyncio.ensure_future(hold_page(p, url, session, server.http_url, stop, gate)) for p in pages]
     await asyncio.wait_for(asyncio.gather(*(p.ready.wait() for p in pages)), timeout=600)
     opened = time.monotonic() - began
     held = [p for p in pages if p.closed is None and p.snapshots]
@@ -263,13 +194,13 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
             print(f"  server.log: {len(errors)} error lines" + "".join(f"\n    {line[:300]}" for line in errors[-5:]))
             break
     await asyncio.sleep(1)
-    rss_open = rss_mb(pid)
+    rss_open = helpers.rss_mb([pid])
     # The cost of holding the pages with nothing happening (each page's consumer re-checks every 5 s).
-    idle_before = cpu_seconds(pid)
+    idle_before = helpers.cpu_seconds([pid])
     await asyncio.sleep(args.idle)
-    idle_cpu = (cpu_seconds(pid) - idle_before) / max(0.001, args.idle)
+    idle_cpu = (helpers.cpu_seconds([pid]) - idle_before) / max(0.001, args.idle)
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-    server_cpu_before = cpu_seconds(pid)
+    server_cpu_before = helpers.cpu_seconds([pid])
 
     writer = Writer(cluster["server"], cluster["token"], cluster["ca"], args.rate, args.seconds, args.configmaps)
     stream_began = time.monotonic()
@@ -285,7 +216,7 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
         await asyncio.sleep(0.1)
     drained = time.monotonic() - stream_began - written
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-    server_cpu = cpu_seconds(pid) - server_cpu_before
+    server_cpu = helpers.cpu_seconds([pid]) - server_cpu_before
     stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     stop_rss.set()
@@ -339,7 +270,7 @@ async def run(args, server: live_server.LiveServer, user: str, session: str, clu
     print(f"  server RSS           : {rss_idle:.0f} MB before the pages, {rss_open:.0f} MB with {len(held)} pages open "
           f"({(rss_open - rss_idle) * 1024 / max(1, len(held)):.0f} KB per page), peak {peak:.0f} MB"
           f"{f', {statistics.median(stream_rss):.0f} MB median during the stream' if stream_rss else ''}")
-    print(f"  open files           : this client {open_files_limit(__import__('os').getpid())}; "
+    print(f"  open files           : this client {open_files_limit(os.getpid())}; "
           f"server {open_files_limit(pid)}")
     print(f"  server CPU, idle     : {idle_cpu * 100:.0f}% of one core with {len(held)} pages open and no writes "
           f"({args.idle:g} s)")
@@ -360,24 +291,16 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
-    if soft < want:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))   # the server subprocess inherits it
+    helpers.raise_open_files_limit()   # the server subprocess inherits it
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp:
         server = live_server.start(Path(tmp), backend="postgres" if args.postgres else "sqlite")
         try:
-            user, session = signup(server.http_url)
+            user, session = helpers.signup(server.http_url, "fanout")
             kubeconfig = server.new_cluster(user, "fanout")
-            import base64
-
-            import yaml
-
-            config = yaml.safe_load(kubeconfig.read_text())
+            access = helpers.cluster_access(kubeconfig.read_text())
             ca = Path(tmp) / "ca.crt"
-            ca.write_bytes(base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]))
-            cluster = {"server": config["clusters"][0]["cluster"]["server"],
-                       "token": config["users"][0]["user"]["token"], "ca": str(ca)}
+            ca.write_text(access["ca"])
+            cluster = {"server": access["server"], "token": access["token"], "ca": str(ca)}
             asyncio.run(run(args, server, user, session, cluster))
         finally:
             server.stop()

@@ -10,9 +10,11 @@ writer: it persists what the engine did, through the same store.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -20,10 +22,15 @@ from typing import TypeVar
 import yaml
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
+from clusters.apiserver import errors
 from clusters.apiserver.bootstrap import cluster_objects
+from clusters.apiserver.decode import load_manifests
 from clusters.apiserver.errors import ApiError
+from clusters.apiserver.kubectl_apply import KUBECTL_APPLY_MANAGER, annotated
 from clusters.apiserver.pipeline import ApiServer
+from clusters.apiserver.registry import by_gvk, storage_type
 from clusters.config import api_server_url, ca_pem, limits, max_request_bytes
 from clusters.models import (
     ApiObject,
@@ -31,9 +38,11 @@ from clusters.models import (
     Cluster,
     ClusterToken,
     ManifestFile,
+    TerminalCommand,
     _new_seed,
     hash_token,
 )
+from clusters.sim.reconcile import BOOT_SECONDS, cluster_boot
 from clusters.sim.runner import request_reconcile
 from clusters.store import notify
 from clusters.store.database import DbStore, in_transaction
@@ -55,8 +64,10 @@ def _validate_cluster_name(name: str) -> None:
                            "at most 63 characters, starting and ending with a letter or digit")
 
 
-def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: float = 1.0) -> Cluster:
-    """A new cluster holding what a fresh kind cluster holds, with `workers` worker nodes."""
+def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: float = 1.0,
+                   booted: bool = True) -> Cluster:
+    """A new cluster holding what a fresh kind cluster holds, with `workers` worker nodes. `booted=False`: the
+    objects as bootstrap makes them, before any control loop ran (no system pod started yet: tests)."""
     _validate_cluster_name(name)
     if not MIN_SPEED <= speed <= MAX_SPEED:
         raise ClusterError(f"speed must be between {MIN_SPEED:g} and {MAX_SPEED:g}, not {speed:g}")
@@ -64,13 +75,27 @@ def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: f
         raise ClusterError(f"a cluster has 0 to {MAX_WORKERS} worker nodes, not {workers}")
     if Cluster.objects.filter(owner=owner, name=name).exists():
         raise ClusterError(f'{owner} already has a cluster named "{name}"')
+    cluster = Cluster(owner=owner, name=name, speed=speed, next_wake=time.time())
+    if booted:   # before the transaction
+        objects, notes = _booted(workers=workers, now=cluster.sim_now(), seed=cluster.seed)
+    else:
+        objects, notes = cluster_objects(workers=workers, now=cluster.sim_now(), seed=cluster.seed,
+                                         ca_pem=ca_pem()), {}
     with transaction.atomic():
-        cluster = Cluster.objects.create(owner=owner, name=name, speed=speed, next_wake=time.time())
+        cluster.save(force_insert=True)
         store = DbStore(cluster)
-        store.bulk_add(cluster_objects(workers=workers, now=cluster.sim_now(), seed=cluster.seed, ca_pem=ca_pem()))
+        store.bulk_add(objects, notes)
         store.finish()
     request_reconcile(cluster.pk)
     return cluster
+
+
+def _booted(*, workers: int, now: float, seed: int) -> tuple[list[dict], dict[str, dict]]:
+    """A fresh cluster's objects and notes, as `kind create cluster` leaves one: made BOOT_SECONDS before `now`
+    and booted (nodes Ready, the system pods running), so the page shows it ready at once."""
+    start = now - BOOT_SECONDS
+    return cluster_boot(cluster_objects(workers=workers, now=start, seed=seed, ca_pem=ca_pem()), seed=seed,
+                        start=start, until=now)
 
 
 # The order a reset deletes in: pods first, then everything else, nodes and namespaces last, so that a
@@ -108,7 +133,7 @@ def cluster_reset(*, cluster: Cluster) -> Cluster:
             store.write(Change.DELETED, obj)
         current.seed = _new_seed()
         Cluster.objects.filter(pk=cluster.pk).update(seed=current.seed, next_wake=time.time())
-        store.bulk_add(cluster_objects(workers=workers, now=current.sim_now(), seed=current.seed, ca_pem=ca_pem()))
+        store.bulk_add(*_booted(workers=workers, now=current.sim_now(), seed=current.seed))
 
     def committed(rv: int) -> None:
         notify.cluster_changed(cluster.pk, rv)
@@ -158,6 +183,14 @@ def cluster_kubeconfig(*, cluster: Cluster, server: str | None = None) -> str:
     return yaml.safe_dump(config, sort_keys=False)
 
 
+def api_read(*, cluster: Cluster, operation: Callable[[ApiServer], T]) -> T:
+    """Run one API read (get, list) outside a transaction: one statement needs none (PostgreSQL reads each
+    statement's own snapshot anyway), and BEGIN and COMMIT were two of a get's four round trips."""
+    server = ApiServer(DbStore(cluster), now=cluster.sim_now(), limits=limits(), seed=cluster.seed, ca_pem=ca_pem(),
+                       graceful_pod_deletion=True)
+    return operation(server)
+
+
 def api_call(*, cluster: Cluster, operation: Callable[[ApiServer], T]) -> T:
     """Run one API operation in one transaction; publish the change after it commits.
 
@@ -169,14 +202,38 @@ def api_call(*, cluster: Cluster, operation: Callable[[ApiServer], T]) -> T:
         result = operation(server)
         if store.written:
             # The safety net: if the trigger below is lost, the sweeper runs the cluster soon anyway.
-            Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time() + TRIGGER_GRACE_SECONDS)
+            store.finish_updates["next_wake"] = time.time() + TRIGGER_GRACE_SECONDS
         return result
 
     def committed(rv: int) -> None:
-        notify.cluster_changed(cluster.pk, rv)
-        request_reconcile(cluster.pk)
+        into = getattr(_after_commit, "into", None)
+
+        def publish() -> None:
+            notify.cluster_changed(cluster.pk, rv)
+            # The API's door authenticated the request with cluster_touch, which starts a stopped cluster.
+            request_reconcile(cluster.pk, running=into is not None and cluster.stopped is None)
+
+        if into is None:
+            publish()
+        else:
+            into.append(publish)
 
     return in_transaction(cluster, work, committed)  # type: ignore[return-value]
+
+
+_after_commit = threading.local()
+
+
+@contextlib.contextmanager
+def after_commit_into(callbacks: list[Callable[[], None]]):
+    """Within it, api_call does not publish its committed change nor ask for a reconcile pass itself: it puts
+    that work in `callbacks`, for the caller to run once it has answered (the API's door: clusters/kubeapi)."""
+    previous = getattr(_after_commit, "into", None)
+    _after_commit.into = callbacks
+    try:
+        yield
+    finally:
+        _after_commit.into = previous
 
 
 def cluster_clock(*, cluster: Cluster, speed: float | None = None, pause: bool = False, resume: bool = False,
@@ -215,7 +272,8 @@ def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
         notes["failed"] = failed
         row.sim = json.dumps(notes)
         row.save(update_fields=["sim"])
-        Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time())
+        # notes_version: a reconcile pass that read the cluster before this must not commit over it
+        Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time(), notes_version=F("notes_version") + 1)
     notify.controls_changed(cluster.pk)
     request_reconcile(cluster.pk)
 
@@ -274,6 +332,125 @@ def file_delete(*, cluster: Cluster, name: str) -> bool:
     return bool(deleted)
 
 
-__all__ = ["ApiError", "ClusterError", "FileError", "api_call", "cluster_clock", "cluster_create", "cluster_delete",
-           "cluster_kubeconfig", "cluster_reset", "file_delete", "file_save", "node_set_failed", "token_issue",
-           "token_revoke", "user_get_or_create"]
+__all__ = ["ApiError", "ClusterError", "FileError", "api_call", "api_read", "cluster_clock", "cluster_create",
+           "cluster_delete", "cluster_kubeconfig", "cluster_reset", "file_delete", "file_save", "node_set_failed",
+           "token_issue", "token_revoke", "user_get_or_create"]
+
+
+# ====================================================================== the terminal's history
+
+TERMINAL_HISTORY = 500      # lines kept per cluster (the oldest go first)
+TERMINAL_OUTPUT = 4000      # characters of a line's output kept
+
+
+def terminal_record(*, cluster: Cluster, line: str, exit_code: int | None, output: str) -> TerminalCommand:
+    """Keep a line the browser terminal ran (exit_code None: refused) and tell the cluster's group."""
+    entry = TerminalCommand.objects.create(cluster=cluster, line=line[:4096], exit_code=exit_code,
+                                           output=output[:TERMINAL_OUTPUT])
+    stale = TerminalCommand.objects.filter(cluster=cluster).order_by("-at", "-id")[
+        TERMINAL_HISTORY:TERMINAL_HISTORY + 50]
+    if stale:
+        TerminalCommand.objects.filter(pk__in=[row.pk for row in stale]).delete()
+    notify.terminal_ran(cluster.pk, entry.pk)
+    return entry
+
+
+# ================================================================= objects made for the learner
+
+def manifests_apply(*, cluster: Cluster, text: str) -> list[str]:
+    """Create every object of a manifest text as `kubectl apply -f` creates new ones (with its
+    last-applied annotation, so the learner's own apply of the same file patches it cleanly), in one
+    transaction: all or nothing. Returns "kind/name" of each; raises ApiError (the API's message)."""
+    manifests = load_manifests(text, max_bytes=max_request_bytes())
+
+    def create_all(server: ApiServer) -> list[str]:
+        made = []
+        for manifest in manifests:
+            obj = manifest.obj
+            rt = by_gvk(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            if rt is None:
+                raise errors.bad_request(f'no kind "{obj.get("kind")}" is registered for version '
+                                         f'"{obj.get("apiVersion")}"')
+            namespace = ((obj.get("metadata") or {}).get("namespace") or "default") if rt.namespaced else ""
+            result = server.create(rt, namespace, annotated(obj), field_validation="Strict",
+                                   field_manager=KUBECTL_APPLY_MANAGER)
+            made.append(f'{rt.kind.lower()}/{result.body["metadata"]["name"]}')
+        return made
+
+    return api_call(cluster=cluster, operation=create_all)
+
+
+def object_merge_patch(*, cluster: Cluster, kind: str, namespace: str, name: str, patch: dict) -> None:
+    """A JSON merge patch of one object, as `kubectl patch --type=merge` sends it."""
+    rt = storage_type(kind)
+    api_call(cluster=cluster, operation=lambda server: server.patch(
+        rt, namespace if rt.namespaced else "", name, patch, "merge", field_manager="kubectl-patch"))
+
+
+def files_replace(*, cluster: Cluster, files: list[tuple[str, str]]) -> None:
+    """The editor holds exactly these files (a lesson's starting point)."""
+    for name, text in files:
+        _check_file(name, text)
+    with transaction.atomic():
+        ManifestFile.objects.filter(cluster=cluster).delete()
+        ManifestFile.objects.bulk_create([ManifestFile(cluster=cluster, name=name, text=text, position=i)
+                                          for i, (name, text) in enumerate(files)])
+
+
+# ============================================= retention: last activity, stopped clusters, purge
+# The rule and what "stopped" means for the clock are in clusters/sim/runner.py (the sweeper and the
+# Celery task apply it there too); these are the doors' and operators' entries.
+
+ACTIVITY_EVERY_SECONDS = 60   # last_activity is written at most this often per cluster
+
+
+def cluster_touch(*, cluster: Cluster | None) -> None:
+    """The learner used the cluster (an API request with its token, the page's feed, the terminal): note it,
+    at most once a minute (usually no query at all), and start it if retention stopped it. `cluster` (a row
+    just read) is updated in place, its clock included, so the caller serves it as it now is."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clusters.sim import runner
+
+    if cluster is None:   # the door refuses the request itself
+        return
+    now = timezone.now()
+    every = timedelta(seconds=ACTIVITY_EVERY_SECONDS)
+    if cluster.stopped is None:
+        if cluster.last_activity is not None and now - cluster.last_activity < every:
+            return
+        rows = Cluster.objects.filter(pk=cluster.pk, stopped__isnull=True, last_activity__lt=now - every)
+        if rows.update(last_activity=now) or not runner.stopped_among([cluster.pk]):
+            cluster.last_activity = now   # noted (here or by another request within the minute)
+            return
+    started = runner.cluster_start(cluster.pk)   # stopped, maybe just now by the retention sweep
+    if started is not None:
+        for name in ("sim_base", "wall_base", "paused", "stopped", "stopped_clock_running", "last_activity",
+                     "next_wake"):
+            setattr(cluster, name, getattr(started, name))
+
+
+def cluster_stop(*, cluster: Cluster) -> bool:
+    """Stop a cluster now, as retention does to an idle one: no reconcile passes, its clock frozen, until its
+    learner's next use. False when it was already stopped (or is gone)."""
+    from clusters.sim import runner
+
+    return runner.cluster_stop(cluster.pk)
+
+
+def cluster_start(*, cluster: Cluster) -> Cluster | None:
+    """Start a stopped cluster (its clock goes on from where it stood); a running one is left as it is."""
+    from clusters.sim import runner
+
+    return runner.cluster_start(cluster.pk)
+
+
+def clusters_purge(*, dry_run: bool = False):
+    """Apply the retention rule now: stop clusters idle past PLAYGROUND_STOP_IDLE_AFTER, delete those idle
+    past PLAYGROUND_DELETE_IDLE_AFTER. Returns what it did (`.stopped`, `.deleted`: cluster rows); a dry
+    run changes nothing and returns what it would do."""
+    from clusters.sim import runner
+
+    return runner.clusters_retire(dry_run=dry_run)

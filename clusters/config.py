@@ -1,5 +1,5 @@
 """The playground's settings as the layers below the pages need them: the API pipeline's quotas, the
-CA and serving certificate, and the URL kubeconfigs point at.
+CA and serving certificate, the URL kubeconfigs point at, and when idle clusters are stopped and deleted.
 
 Read from `settings.PLAYGROUND` (the environment, see the README's table); the certificate files are
 made once per process because the settings do not change while it runs.
@@ -46,3 +46,54 @@ def api_server_url(server: str | None = None) -> str:
         return conf["API_SERVER_URL"].rstrip("/")
     host = conf["PUBLIC_HOSTS"][0] if conf["PUBLIC_HOSTS"] else "127.0.0.1"
     return f"https://{host}:{conf['API_PORT']}"
+
+
+def stop_idle_after() -> float:
+    """Seconds without activity after which a cluster is stopped (0: never)."""
+    return float(settings.PLAYGROUND.get("STOP_IDLE_AFTER", 0) or 0)
+
+
+def delete_idle_after() -> float:
+    """Seconds without activity after which a cluster is deleted (0: never)."""
+    return float(settings.PLAYGROUND.get("DELETE_IDLE_AFTER", 0) or 0)
+
+
+def retention_seconds() -> float:
+    """How often the retention rule is applied (beat's "retention" task, the embedded loop)."""
+    return float(settings.PLAYGROUND.get("RETENTION_SECONDS", 60) or 60)
+
+
+@functools.cache
+def database_threads() -> dict:
+    """How the consumers (the pages' live sockets) run their database work: `database_sync_to_async(fn,
+    **database_threads())`. With PostgreSQL (classroom mode) in the thread pool, not on Channels' one shared
+    thread, where a class's pages queued one behind the other (bench/classroom.py: at 200 learners most
+    pages had no snapshot within two minutes); each socket's own work is serialised by its lock. SQLite
+    (embedded mode, one learner or a few) keeps the one thread: its connections in other threads would
+    contend for its locks."""
+    return {"thread_sensitive": settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")}
+
+
+def pool_database_connections() -> bool:
+    """Make this process take its PostgreSQL connections from one pool (settings.DB_POOL), before it opens
+    any: `serve` calls it. Whether it did (not with SQLite, nor with DB_POOL_SIZE=0).
+
+    Under ASGI each request runs in a thread of its own, and so does each open watch and `logs -f`: with a
+    connection per thread, every API request opened a PostgreSQL connection and every watch held one while
+    open (a class of 40 learners ran out of PostgreSQL's default 100 connections). Pooled, Django hands the
+    connection back when a request ends, and the watches, log streams and pages' sockets after each read.
+    Celery's pool processes keep their one connection each (DB_CONN_MAX_AGE, playground/celery.py): they
+    run a task at a time, so a pool would hold the same one."""
+    database = settings.DATABASES["default"]
+    size = settings.DB_POOL["max_size"]
+    if size <= 0 or not database["ENGINE"].endswith("postgresql"):
+        return False
+    database["CONN_MAX_AGE"] = 0   # the pool keeps them open; Django's own reuse and a pool exclude each other
+    database.setdefault("OPTIONS", {})["pool"] = {"min_size": min(2, size), "max_size": size, "max_idle": 60,
+                                                  "timeout": settings.DB_POOL["timeout"]}
+    return True
+
+
+def database_pooled() -> bool:
+    """Whether this process takes its connections from a pool (pool_database_connections)."""
+    return bool(settings.DATABASES["default"].get("OPTIONS", {}).get("pool"))

@@ -13,6 +13,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 def _new_seed() -> int:
@@ -37,6 +38,10 @@ class Cluster(models.Model):
     resource_version = models.BigIntegerField(default=1)
     # Watches from a resourceVersion at or below this get 410 Gone (the log was trimmed there).
     compacted_resource_version = models.BigIntegerField(default=0)
+    # Moves with every write of the simulation's private notes (ApiObject.sim) and of a node's switch, which
+    # change what a reconcile pass reads without moving resource_version: a pass commits only if neither moved
+    # since it read the cluster, and a worker's kept state is valid for one (resource_version, notes_version).
+    notes_version = models.BigIntegerField(default=0)
     seed = models.BigIntegerField(default=_new_seed)
     # Simulated clock: sim_now = sim_base + (wall - wall_base) * speed, frozen while paused.
     sim_base = models.FloatField(default=time.time)
@@ -46,6 +51,12 @@ class Cluster(models.Model):
     # Wall-clock time (epoch seconds) when the simulation next needs to run (None: idle). The
     # sweeper enqueues clusters whose time has come.
     next_wake = models.FloatField(null=True, blank=True, db_index=True)
+    # Retention (actions.clusters_retire): the learner's last use of the cluster (API requests, the page's
+    # feed, the terminal), written at most once a minute; when an idle cluster was stopped (None: running)
+    # and whether its clock was running then (starting it resumes the clock; a stop freezes it like a pause).
+    last_activity = models.DateTimeField(default=timezone.now, db_index=True)
+    stopped = models.DateTimeField(null=True, blank=True)
+    stopped_clock_running = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "name"], name="cluster_owner_name")]
@@ -147,3 +158,24 @@ class ManifestFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster.name}/{self.name}"
+
+
+class TerminalCommand(models.Model):
+    """A line run in the cluster's browser terminal, with how it ended and the start of its output.
+
+    Kept per cluster (the newest TERMINAL_HISTORY): lessons check "a command was run" on it, and it is
+    the learner's terminal history an instructor can read.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="terminal_commands")
+    at = models.DateTimeField(auto_now_add=True)
+    line = models.TextField()
+    exit_code = models.IntegerField(null=True)   # None: refused or killed before it ran
+    output = models.TextField(blank=True, default="")   # the first TERMINAL_OUTPUT characters
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "at"], name="terminal_cluster_at")]
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.cluster.name}: {self.line[:60]}"

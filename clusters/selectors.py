@@ -15,7 +15,7 @@ from clusters.apiserver import errors
 from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.selection import parse_selection
 from clusters.apiserver.store import DryRunStore
-from clusters.apiserver.tables import build_table
+from clusters.apiserver.tables import build_table, pod_status_reason
 from clusters.config import limits
 from clusters.models import (
     ApiObject,
@@ -23,9 +23,10 @@ from clusters.models import (
     Cluster,
     ClusterToken,
     ManifestFile,
+    TerminalCommand,
     hash_token,
 )
-from clusters.sim import metrics, traffic
+from clusters.sim import metrics, replay, traffic
 from clusters.sim.traffic import TrafficError as TrafficError  # the page's views catch it from here
 from clusters.store.database import DbStore
 
@@ -59,6 +60,32 @@ def cluster_of_user(user, name: str) -> Cluster | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return Cluster.objects.select_related("owner").filter(owner=user, name=name).first()
+
+
+# Who may look at someone else's cluster, read-only: rules the apps built on clusters register (the
+# classroom app: an instructor, for the learners of their classes). clusters never imports them.
+_viewer_rules: list[Callable[[object, object], bool]] = []
+
+
+def allow_viewers(rule: Callable[[object, object], bool]) -> None:
+    """Register rule(viewer, owner) → whether `viewer` may see `owner`'s clusters (read-only)."""
+    if rule not in _viewer_rules:
+        _viewer_rules.append(rule)
+
+
+def may_view(viewer, owner) -> bool:
+    if not getattr(viewer, "is_authenticated", False) or owner is None:
+        return False
+    return viewer.pk == owner.pk or any(rule(viewer, owner) for rule in _viewer_rules)
+
+
+def cluster_for_viewer(viewer, owner_name: str, name: str) -> Cluster | None:
+    """`owner_name`'s cluster `name` when `viewer` may see it (their own, or by a registered rule); None
+    otherwise, exactly as for a cluster that does not exist."""
+    if not getattr(viewer, "is_authenticated", False):
+        return None
+    cluster = Cluster.objects.select_related("owner").filter(owner__username=owner_name, name=name).first()
+    return cluster if cluster is not None and may_view(viewer, cluster.owner) else None
 
 
 @dataclass
@@ -102,6 +129,30 @@ def changes_since(cluster_id: uuid.UUID, resource_version: int, *, kind: str, na
             rows.order_by("resource_version").values_list("resource_version", "type", "data")[:limit]]
 
 
+def first_changes_since(cluster_id: uuid.UUID, resource_version: int, *, kind: str,
+                        namespace: str | None) -> dict[tuple[str, str], tuple[str, int]]:
+    """For each object of `kind` written after `resource_version`: (namespace, name) → (event type,
+    resourceVersion) of its first logged write since then (a watch resuming there needs to know what
+    existed at that resourceVersion)."""
+    rows = Change.objects.filter(cluster_id=cluster_id, resource_version__gt=resource_version, kind=kind)
+    if namespace is not None:
+        rows = rows.filter(namespace=namespace)
+    first: dict[tuple[str, str], tuple[str, int]] = {}
+    for rv, event, ns, name in rows.order_by("resource_version").values_list("resource_version", "type",
+                                                                               "namespace", "name"):
+        first.setdefault((ns, name), (event, rv))
+    return first
+
+
+def logged_object(cluster_id: uuid.UUID, kind: str, namespace: str, name: str, *, upto: int) -> dict | None:
+    """The object as the change log last recorded it at or before resourceVersion `upto` (a DELETED entry
+    holds the object as it was last stored), or None when the log holds nothing of it (trimmed)."""
+    data = (Change.objects.filter(cluster_id=cluster_id, kind=kind, namespace=namespace, name=name,
+                                  resource_version__lte=upto)
+            .order_by("-resource_version").values_list("data", flat=True).first())
+    return json.loads(data) if data is not None else None
+
+
 def cluster_versions(cluster_id: uuid.UUID) -> tuple[int, int]:
     """(current resourceVersion, compacted-up-to resourceVersion) of a cluster."""
     found = Cluster.objects.filter(pk=cluster_id).values_list("resource_version", "compacted_resource_version").first()
@@ -129,6 +180,14 @@ def failed_nodes(cluster_id: uuid.UUID) -> list[str]:
     """Nodes switched off with `node_set_failed` (the switch lives in the simulation notes, not the object)."""
     rows = ApiObject.objects.filter(cluster_id=cluster_id, kind="Node").order_by("name")
     return [name for name, sim in rows.values_list("name", "sim") if json.loads(sim or "{}").get("failed")]
+
+
+def cluster_for_token(token: str, cluster_id: uuid.UUID) -> Cluster | None:
+    """The cluster `cluster_id` when `token` is one issued for it, else None: the API's check on every request,
+    in one query (the row without its owner, which the API never reads)."""
+    if not token or len(token) > 200 or not token.isascii():
+        return None
+    return Cluster.objects.filter(pk=cluster_id, tokens__token_hash=hash_token(token)).order_by().first()
 
 
 def token_cluster_id(token: str) -> uuid.UUID | None:
@@ -311,3 +370,79 @@ def page_metrics(*, cluster: Cluster) -> dict:
         "nodes": nodes, "pods": pods,
         "autoscalers": [_autoscaler(h) for h in by_kind.get("HorizontalPodAutoscaler", [])],
     }
+
+
+def terminal_commands(*, cluster: Cluster, since: datetime | None = None, after: int = 0,
+                      limit: int = 500) -> list[TerminalCommand]:
+    """The browser terminal's lines (oldest first), from `since` on, or after the line with id `after`."""
+    rows = TerminalCommand.objects.filter(cluster=cluster)
+    if since is not None:
+        rows = rows.filter(at__gte=since)
+    if after:
+        rows = rows.filter(pk__gt=after)
+    return list(rows.order_by("-at", "-id")[:limit])[::-1]
+
+
+def container_file(*, cluster: Cluster, namespace: str, pod: str, container: str | None, path: str) -> str | None:
+    """A file's text in a running container as `kubectl exec POD -- cat PATH` would print it (None: no such
+    file, or the container cannot run it). A read: nothing the command does is kept."""
+    return replay.container_read(cluster=cluster, namespace=namespace, pod=pod, container=container, path=path)
+
+
+SYSTEM_NAMESPACES = ("kube-system", "kube-public", "kube-node-lease", "local-path-storage", "ingress-nginx")
+
+
+def crashlooping_pods(cluster_ids: list) -> dict:
+    """Per cluster, the learner's pods (system namespaces aside) whose STATUS is CrashLoopBackOff."""
+    found: dict = {}
+    rows = ApiObject.objects.filter(cluster_id__in=cluster_ids, kind="Pod").exclude(namespace__in=SYSTEM_NAMESPACES)
+    for cluster_id, name, data in rows.values_list("cluster_id", "name", "data"):
+        if "CrashLoopBackOff" in data and pod_status_reason(json.loads(data)) == "CrashLoopBackOff":
+            found.setdefault(cluster_id, []).append(name)
+    return found
+
+
+# ================================================== operators: the admin's figures, idle clusters
+
+def _octet_length(column: str):
+    """The stored size of a text column in bytes (PostgreSQL's octet_length; SQLite measures it as a blob)."""
+    from django.db.models import Func, IntegerField
+
+    class OctetLength(Func):
+        function = "OCTET_LENGTH"
+        output_field = IntegerField()
+
+        def as_sqlite(self, compiler, connection, **extra):
+            return self.as_sql(compiler, connection, template="LENGTH(CAST(%(expressions)s AS BLOB))", **extra)
+
+    return OctetLength(column)
+
+
+def clusters_with_usage(clusters: QuerySet[Cluster]) -> QuerySet[Cluster]:
+    """Clusters with `object_count`, `token_count` and `stored_bytes`: the bytes of their rows' texts (objects
+    and the simulation's notes, the change log, editor files, terminal history). One subquery per figure,
+    run only for the rows shown (a page of the admin), never a join over every object of the classroom."""
+    from django.db.models import IntegerField, OuterRef, Subquery, Sum
+    from django.db.models.functions import Coalesce
+
+    def total(model, *columns: str):
+        size = sum((Coalesce(_octet_length(c), 0) for c in columns[1:]), Coalesce(_octet_length(columns[0]), 0))
+        rows = (model.objects.filter(cluster_id=OuterRef("pk")).order_by().values("cluster_id")
+                .annotate(size=Sum(size)).values("size"))
+        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+    def count(model):
+        rows = (model.objects.filter(cluster_id=OuterRef("pk")).order_by().values("cluster_id")
+                .annotate(n=Count("pk")).values("n"))
+        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+    return clusters.annotate(
+        object_count=count(ApiObject), token_count=count(ClusterToken),
+        stored_bytes=(total(ApiObject, "data", "sim") + total(Change, "data") + total(ManifestFile, "text")
+                      + total(TerminalCommand, "line", "output")),
+    )
+
+
+def clusters_by_activity() -> list[Cluster]:
+    """Every cluster with its owner, the longest idle first (`manage.py cluster idle`)."""
+    return list(Cluster.objects.select_related("owner").order_by("last_activity", "owner__username", "name"))

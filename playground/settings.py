@@ -11,6 +11,19 @@ from pathlib import Path
 
 import dj_database_url
 
+
+def _duration(name: str, default: str) -> float:
+    """Seconds from an environment variable: a number of seconds, or with a unit — "90m", "2h", "30d"."""
+    text = os.environ.get(name, default).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    scale = units.get(text[-1:], 1) if text else 1
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        return float(number) * scale
+    except ValueError:
+        raise ValueError(f'{name}={text!r}: give seconds, or a number with s, m, h or d ("2h", "30d")') from None
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PLAYGROUND_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -30,11 +43,14 @@ INSTALLED_APPS = [
     "channels",
     "clusters",
     "lessons",
+    "classroom",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The database unreachable: a 503 page (or JSON) instead of a 500 (the API answers its own 503 Status).
+    "playground.outage.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -61,10 +77,15 @@ TEMPLATES = [
     },
 ]
 
+# Classroom mode keeps its PostgreSQL connections open for a minute (checked before reuse): the pages'
+# WebSockets do their database work in a thread pool, and a connection per call cost more than the
+# call (bench/classroom_grid.py). Embedded mode (SQLite) opens them per request as before.
+_CLASSROOM = bool(os.environ.get("REDIS_URL", ""))
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'playground.sqlite3'}"),
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60" if _CLASSROOM else "0")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -75,6 +96,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "timeout": 20, "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # A database that does not answer fails a connection attempt in seconds (a 503, playground/outage.py)
+    # instead of holding the request, and the worker thread, until the operating system gives up.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("DB_CONNECT_TIMEOUT", "3")))
+# `serve` takes its PostgreSQL connections from a pool of at most DB_POOL_SIZE (0: a connection per
+# thread, kept DB_CONN_MAX_AGE seconds); one that waits DB_POOL_TIMEOUT seconds for one is answered 503.
+# clusters/config.py pool_database_connections says why.
+DB_POOL = {"max_size": int(os.environ.get("DB_POOL_SIZE", "12")),
+           "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "3"))}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -95,9 +126,15 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1   # a long reconcile must not hold back other clusters' tasks
 CELERY_TASK_ACKS_LATE = True            # a killed worker's task is redelivered
+# Celery closes a task's database connection after every task unless told otherwise: a new PostgreSQL
+# connection for each reconcile, and for each sweep twice a second. playground/celery.py lets Django's own
+# rule (DB_CONN_MAX_AGE, closed when broken) decide instead; this only keeps Celery's hands off.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 CELERY_BEAT_SCHEDULE = {
     # Hands out clusters whose simulated timers are due; run beat with --max-interval 1.
     "sweep": {"task": "clusters.sweep", "schedule": float(os.environ.get("PLAYGROUND_SWEEP_SECONDS", "0.5"))},
+    # Stops idle clusters and deletes long-idle ones (PLAYGROUND_STOP_IDLE_AFTER, PLAYGROUND_DELETE_IDLE_AFTER).
+    "retention": {"task": "clusters.retention", "schedule": _duration("PLAYGROUND_RETENTION_SECONDS", "60")},
 }
 
 LANGUAGE_CODE = "en-us"
@@ -148,6 +185,16 @@ PLAYGROUND = {
     "TERMINAL_STREAM_SECONDS": float(os.environ.get("PLAYGROUND_TERMINAL_STREAM_SECONDS", "600")),
     "TERMINAL_OUTPUT_BYTES": int(os.environ.get("PLAYGROUND_TERMINAL_OUTPUT_BYTES", str(1024 * 1024))),
     "TERMINAL_PROCESSES_PER_USER": int(os.environ.get("PLAYGROUND_TERMINAL_PROCESSES_PER_USER", "4")),
+    # `serve` processes sharing the ports (`serve --processes`, classroom mode only).
+    "SERVE_PROCESSES": int(os.environ.get("PLAYGROUND_SERVE_PROCESSES", "1")),
+    # kubectl processes one `serve` runs at once for all its terminals; more wait for a turn.
+    "TERMINAL_PROCESSES": int(os.environ.get("PLAYGROUND_TERMINAL_PROCESSES", "32")),
+    # Retention (clusters/config.py): a cluster nobody used for this long is stopped (no reconcile; its clock
+    # frozen; the next use starts it), and deleted after the longer time. 0 = never. Checked every
+    # RETENTION_SECONDS by beat's "retention" task or the embedded loop.
+    "STOP_IDLE_AFTER": _duration("PLAYGROUND_STOP_IDLE_AFTER", "2h"),
+    "DELETE_IDLE_AFTER": _duration("PLAYGROUND_DELETE_IDLE_AFTER", "30d"),
+    "RETENTION_SECONDS": _duration("PLAYGROUND_RETENTION_SECONDS", "60"),
 }
 
 LOGGING = {

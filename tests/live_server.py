@@ -5,7 +5,8 @@ own CA and var dir, and free ports. Clusters are made with the real management c
 
 With `celery=True` it runs in classroom mode: a real Celery worker and beat run beside the server
 (same environment), on a Redis database index of their own (claimed, and flushed at start and
-stop) so parallel runs never share queues. `kill_worker()` / `start_worker()` are for fault tests.
+stop) so parallel runs never share queues. `kill_worker()` / `start_worker()` are for fault tests;
+`workers=K` starts K worker processes (benchmarks comparing one worker with more).
 """
 from __future__ import annotations
 
@@ -119,7 +120,8 @@ class LiveServer:
     kubeconfigs: dict[str, Path] = field(default_factory=dict)
     _drop: Callable[[], None] = lambda: None
     celery: bool = False
-    worker: subprocess.Popen | None = None
+    worker: subprocess.Popen | None = None        # the worker started last
+    workers: list[subprocess.Popen] = field(default_factory=list)   # every worker process running
     beat: subprocess.Popen | None = None
     _release_redis: Callable[[], None] = lambda: None
     _workers_started: int = 0
@@ -160,11 +162,14 @@ class LiveServer:
     def start_worker(self, wait: float = 60) -> None:
         """Start a Celery worker (after kill_worker, or a second one) and wait until it answers a ping."""
         self._workers_started += 1
+        name = f"live{self._workers_started}-{uuid.uuid4().hex[:8]}"
         self.worker = self._spawn("worker", "worker", "-l", "warning", "--concurrency", "2", "--without-gossip",
-                                  "--without-mingle", "-n", f"live{self._workers_started}-{uuid.uuid4().hex[:8]}@%h")
-        self.wait_worker(wait)
+                                  "--without-mingle", "-n", f"{name}@%h")
+        self.workers.append(self.worker)
+        self.wait_worker(wait, name=name)
 
-    def wait_worker(self, timeout: float = 60) -> None:
+    def wait_worker(self, timeout: float = 60, name: str | None = None) -> None:
+        """Wait until a worker (the one called `name`, if given) answers a ping."""
         from celery import Celery
 
         app = Celery("live-server-ping", broker=self.env["REDIS_URL"])
@@ -174,16 +179,20 @@ class LiveServer:
                 if self.worker is not None and self.worker.poll() is not None:
                     raise RuntimeError(f"celery worker exited with {self.worker.returncode}; "
                                        f"see {self.root / 'worker.log'}")
-                if app.control.ping(timeout=0.5):
+                replies = app.control.ping(timeout=0.5)
+                if replies and (name is None or any(key.startswith(f"{name}@") for reply in replies
+                                                    for key in reply)):
                     return
             raise RuntimeError(f"celery worker did not answer within {timeout}s; see {self.root / 'worker.log'}")
         finally:
             app.close()
 
     def kill_worker(self) -> None:
-        """SIGKILL the worker and its pool processes, as if its machine went away mid-task."""
+        """SIGKILL the worker started last and its pool processes, as if its machine went away mid-task."""
         _stop_group(self.worker, signal.SIGKILL)
-        self.worker = None
+        if self.worker in self.workers:
+            self.workers.remove(self.worker)
+        self.worker = self.workers[-1] if self.workers else None
 
     def start_beat(self) -> None:
         self.beat = self._spawn("beat", "beat", "-l", "warning", "--max-interval", "1",
@@ -202,7 +211,9 @@ class LiveServer:
                 self.process.kill()
             self.process = None
         self.stop_beat()
-        _stop_group(self.worker)
+        for worker in {id(w): w for w in [*self.workers, self.worker] if w is not None}.values():
+            _stop_group(worker)
+        self.workers = []
         self.worker = None
         try:
             self._release_redis()
@@ -213,8 +224,9 @@ class LiveServer:
 
 
 def start(tmp: Path, *, backend: str | None = None, extra_env: dict | None = None,
-          celery: bool = False) -> LiveServer:
-    """A live server; with celery=True (classroom mode; use backend="postgres") also a Celery worker and beat."""
+          celery: bool = False, workers: int = 1, serve_processes: int = 1) -> LiveServer:
+    """A live server; with celery=True (classroom mode; use backend="postgres") also beat and `workers` Celery
+    worker processes (each with a pool of two), and `serve_processes` server processes sharing the ports."""
     url, drop = database_url(tmp, backend)
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBE")}
     env.update({"DATABASE_URL": url, "PLAYGROUND_VAR_DIR": str(tmp / "var"),
@@ -237,10 +249,12 @@ def start(tmp: Path, *, backend: str | None = None, extra_env: dict | None = Non
         log = open(tmp / "server.log", "w")
         server.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--api-port", str(server.api_port), "--http-port",
-             str(server.http_port)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+             str(server.http_port), "--processes", str(serve_processes)], cwd=ROOT, env=env, stdout=log,
+            stderr=subprocess.STDOUT)
         if celery:
             server.start_beat()
-            server.start_worker()
+            for _ in range(max(1, workers)):
+                server.start_worker()
         wait_for_port(server.api_port, server.process)
     except Exception:
         server.stop()

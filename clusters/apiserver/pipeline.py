@@ -19,8 +19,9 @@ from typing import Any, Protocol
 from clusters.engine.resources import parse_field_selector, parse_label_selector
 from clusters.engine.state import ClusterState, timestamp
 
-from . import errors
+from . import errors, limitranger
 from . import patch as patching
+from . import quota as resource_quota
 from .apply import managed_fields_for_update, server_side_apply
 from .bootstrap import namespace_defaults
 from .conversion import from_storage, to_storage
@@ -146,16 +147,43 @@ def admit_defaults(obj: dict, rt: ResourceType, objects: ObjectLister) -> None:
         default_ingress_class(obj, objects.list("IngressClass"))
 
 
+def admit_policies(obj: dict, rt: ResourceType, objects: ObjectLister, now: float) -> None:
+    """The validating admission that reads the namespace's policies, in upstream's plugin order:
+    LimitRanger (min, max, maxLimitRequestRatio), then ResourceQuota, the last plugin. Raises the
+    Forbidden ApiError. LimitRanger's defaults (`limitranger.mutate`) come before validation."""
+    limitranger.validate(obj, rt, objects)
+    resource_quota.admit(obj, rt, objects, now)
+
+
+class Refused(ValueError):
+    """An admission plugin's refusal of a controller's create, as the engine's controllers catch it
+    (they may not import ApiError); its text is the API's message, `pods "web-x" is forbidden: …`."""
+
+
+# What the engine's controllers create that the namespace's LimitRanges and quotas apply to: the pods and
+# claims whose refusal they report (FailedCreate) and retry. Their other creates (ReplicaSets, Jobs,
+# ControllerRevisions, Events, EndpointSlices) are not checked against count/<resource> quotas.
+ENGINE_POLICY_KINDS = frozenset({"Pod", "PersistentVolumeClaim"})
+
+
 def engine_preparer(*, now_source, rng: random.Random, objects: ObjectLister | None = None):
     """A `prepare` callback for the engine's ClusterState: objects controllers create get the
     same defaults, identity, timestamps and admission as objects created through the API.
     `objects` is what admission reads (the ClusterState itself); without it, the admission that
-    depends on other objects (a claim's default StorageClass) is left out."""
+    depends on other objects (a claim's default StorageClass, LimitRanges, quotas) is left out.
+    A pod or claim the LimitRanger or ResourceQuota plugin refuses raises `Refused`."""
     def prepare(obj: dict) -> dict:
         rt = storage_type(obj["kind"])
-        prepare_for_create(obj, rt, now=now_source(), rng=rng)
+        now = now_source()
+        prepare_for_create(obj, rt, now=now, rng=rng)
         if objects is not None:
             admit_defaults(obj, rt, objects)
+            if rt.kind in ENGINE_POLICY_KINDS:
+                limitranger.mutate(obj, rt, objects)
+                try:
+                    admit_policies(obj, rt, objects, now)
+                except ApiError as exc:
+                    raise Refused(exc.message) from None
         return obj
 
     return prepare
@@ -223,6 +251,21 @@ class ApiServer:
             return None
         return self.store.list_json(rt.kind, namespace if rt.namespaced else None)
 
+    def _lock_for_write(self, dry_run: bool) -> None:
+        """Take the store's write lock (the cluster row's, on the database) before a write reads anything.
+
+        A write decides from what it reads: a create's admission from the quotas' usage and the object
+        counts, an update or patch from the stored object it changes. Were the lock taken only at the write,
+        two requests could read the same state and both write: two creates each take a quota's last slot
+        (both read 9 of 10 pods), two patches of one object each drop the other's change (the second was
+        computed from what the first replaced). Upstream makes the check and the write one step (the quota's
+        status is updated with a resourceVersion precondition; GuaranteedUpdate retries a patch on a
+        conflict); here the read comes after the lock. Reads (get, list, watch) take no lock; a dry run
+        writes nothing."""
+        lock = getattr(self.store, "lock", None)
+        if not dry_run and callable(lock):
+            lock()
+
     def _stored(self, rt: ResourceType, namespace: str, name: str) -> dict:
         obj = self.store.get(rt.kind, namespace if rt.namespaced else "", name)
         if obj is None:
@@ -237,7 +280,9 @@ class ApiServer:
         obj = to_storage(obj, rt)
         srt = storage_type(rt.kind)
         meta = obj["metadata"]
+        self._lock_for_write(dry_run)
         self._prepare_for_create(obj, srt)
+        limitranger.mutate(obj, srt, self.store)  # mutating admission comes before validation
         self._validate(obj, srt, None)
         self._admit_create(obj, srt)
         if self.store.get(srt.kind, meta.get("namespace", ""), meta["name"]) is not None:
@@ -333,6 +378,7 @@ class ApiServer:
         if rt.kind == "Service":
             self._allocate_service(obj, None)
         admit_defaults(obj, rt, self.store)
+        admit_policies(obj, rt, self.store, self.now)
 
     def _admit_replicas(self, obj: dict, rt: ResourceType) -> None:
         if rt.kind in WORKLOADS_WITH_REPLICAS:
@@ -452,6 +498,7 @@ class ApiServer:
                                      f"the name on the URL ({name})")
         obj["metadata"]["name"] = name
         warnings = self._decode_check(obj, rt, field_validation)
+        self._lock_for_write(dry_run)
         stored = self._stored(rt, namespace, name)
         return self._update_stored(rt, stored, to_storage(obj, rt), subresource=subresource, dry_run=dry_run,
                                    warnings=warnings, manager=field_manager)
@@ -512,6 +559,7 @@ class ApiServer:
     def patch(self, rt: ResourceType, namespace: str, name: str, patch: Any, patch_type: str, *,
               subresource: str = "", dry_run: bool = False, field_validation: str = "Strict",
               field_manager: str = "", force: bool = False) -> Result:
+        self._lock_for_write(dry_run)
         if subresource == "scale":
             return self._patch_scale(rt, namespace, name, patch, patch_type, dry_run=dry_run, manager=field_manager)
         if patch_type == "apply":
@@ -595,6 +643,7 @@ class ApiServer:
 
     def update_scale(self, rt: ResourceType, namespace: str, name: str, body: Any, *, dry_run: bool,
                      field_manager: str = "") -> Result:
+        self._lock_for_write(dry_run)
         return self._set_scale(rt, namespace, name, body, dry_run=dry_run, manager=field_manager)
 
     def _set_scale(self, rt: ResourceType, namespace: str, name: str, scale: Any, *, dry_run: bool,
@@ -621,6 +670,7 @@ class ApiServer:
     def delete(self, rt: ResourceType, namespace: str, name: str, options: dict | None = None, *,
                dry_run: bool = False) -> Result:
         options = options or {}
+        self._lock_for_write(dry_run)
         stored = self._stored(rt, namespace, name)
         meta = stored["metadata"]
         preconditions = options.get("preconditions") or {}
@@ -636,13 +686,11 @@ class ApiServer:
         if rt.kind == "Namespace" and name in PROTECTED_NAMESPACES:
             raise errors.forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
                                    resource="namespaces", name=name)
+        self.validate_delete_options(options)
         policy = options.get("propagationPolicy")
         if policy is None and options.get("orphanDependents") is not None:
             policy = "Orphan" if options["orphanDependents"] else "Background"
-        if policy not in (None, "Background", "Foreground", "Orphan"):
-            raise errors.invalid("DeleteOptions", "", "", [errors.cause(
-                "propagationPolicy", f'Unsupported value: "{policy}": supported values: "Foreground", '
-                '"Background", "Orphan", "nil"', "FieldValueNotSupported")])
+        dry_run = dry_run or "All" in (options.get("dryRun") or ())  # a DeleteOptions body's dryRun: ["All"]
         if dry_run:
             return Result(from_storage(stored, rt))
         if meta.get("deletionTimestamp"):
@@ -672,6 +720,21 @@ class ApiServer:
             return Result(from_storage(marked, rt))
         self.store.write("DELETED", stored)
         return Result(success_status(rt, stored))
+
+    @staticmethod
+    def validate_delete_options(options: dict) -> None:
+        """validation.ValidateDeleteOptions (apimachinery): propagationPolicy, dryRun."""
+        policy = options.get("propagationPolicy")
+        if policy not in (None, "Background", "Foreground", "Orphan"):
+            raise errors.invalid("DeleteOptions", "", "", [errors.cause(
+                "propagationPolicy", f'Unsupported value: "{policy}": supported values: "Foreground", '
+                '"Background", "Orphan", "nil"', "FieldValueNotSupported")])
+        dry_run = options.get("dryRun") or []
+        if not isinstance(dry_run, list) or any(value != "All" for value in dry_run):
+            shown = dry_run if isinstance(dry_run, list) else [dry_run]
+            rendered = "[]string{" + ", ".join(f'"{value}"' for value in shown) + "}"
+            raise errors.invalid("DeleteOptions", "", "", [errors.cause(
+                "dryRun", f'Unsupported value: {rendered}: supported values: "All"', "FieldValueNotSupported")])
 
     def _grace_period(self, obj: dict, options: dict) -> int:
         """Seconds a pod gets to terminate: 0 (delete at once) unless a kubelet runs it."""

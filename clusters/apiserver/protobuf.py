@@ -241,6 +241,12 @@ _msg("meta.OwnerReference", {
     5: s("apiVersion", req=True), 1: s("kind", req=True), 3: s("name", req=True),
     4: s("uid", req=True), 6: b("controller", ptr=True), 7: b("blockOwnerDeletion", ptr=True),
 })
+_msg("meta.DeleteOptions", {
+    1: i64("gracePeriodSeconds", ptr=True), 2: m("preconditions", "meta.Preconditions", ptr=True),
+    3: b("orphanDependents", ptr=True), 4: s("propagationPolicy", ptr=True), 5: rs("dryRun"),
+    6: b("ignoreStoreReadErrorWithClusterBreakingPotential", ptr=True),
+})
+_msg("meta.Preconditions", {1: s("uid", ptr=True), 2: s("resourceVersion", ptr=True)})
 _msg("meta.LabelSelector", {
     1: ms("matchLabels"), 2: rm("matchExpressions", "meta.LabelSelectorRequirement"),
 })
@@ -738,12 +744,17 @@ _msg("policy.PodDisruptionBudget", {
 })
 _msg("policy.PodDisruptionBudgetSpec", {
     1: ios("minAvailable", ptr=True), 2: m("selector", "meta.LabelSelector", ptr=True),
-    3: ios("maxUnavailable", ptr=True),
+    3: ios("maxUnavailable", ptr=True), 4: s("unhealthyPodEvictionPolicy", ptr=True),
 })
 _msg("policy.PodDisruptionBudgetStatus", {
     1: i64("observedGeneration"), 2: Field("disruptedPods", "map", map_value="time"),
     3: i32("disruptionsAllowed", req=True), 4: i32("currentHealthy", req=True),
     5: i32("desiredHealthy", req=True), 6: i32("expectedPods", req=True),
+})
+
+# The pods/eviction subresource's body (policy/v1 and policy/v1beta1 have the same message).
+_msg("policy.Eviction", {
+    1: m("metadata", "meta.ObjectMeta"), 2: m("deleteOptions", "meta.DeleteOptions", ptr=True),
 })
 
 # --- k8s.io/api/networking/v1 ----------------------------------------------
@@ -845,6 +856,8 @@ KINDS: dict[tuple[str, str], str] = {
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "autoscalingv1.HorizontalPodAutoscaler",
     ("autoscaling/v2", "HorizontalPodAutoscaler"): "autoscalingv2.HorizontalPodAutoscaler",
     ("policy/v1", "PodDisruptionBudget"): "policy.PodDisruptionBudget",
+    ("policy/v1", "Eviction"): "policy.Eviction",
+    ("policy/v1beta1", "Eviction"): "policy.Eviction",
     ("networking.k8s.io/v1", "Ingress"): "networking.Ingress",
     ("scheduling.k8s.io/v1", "PriorityClass"): "scheduling.PriorityClass",
     ("rbac.authorization.k8s.io/v1", "Role"): "rbac.Role",
@@ -1136,7 +1149,9 @@ def decode_protobuf(body: bytes) -> dict:
         if not body.startswith(MAGIC):
             raise _DecodeError("missing the k8s\\x00 protobuf prefix")
         api_version, kind, raw = _decode_unknown(body)
-        message = KINDS.get((api_version, kind))
+        # DeleteOptions is registered in every group-version (metav1.AddToGroupVersion): a typed client's
+        # DELETE body names its own group's version ("v1" for pods, "apps/v1" for Deployments).
+        message = "meta.DeleteOptions" if kind == "DeleteOptions" else KINDS.get((api_version, kind))
         if message is None:
             raise bad_request(f"protobuf is not supported for {api_version} {kind}; send JSON or YAML")
         obj: dict[str, Any] = {"kind": kind, "apiVersion": api_version}

@@ -273,9 +273,12 @@ def pod_usage(state: ClusterState, when: float, rates: dict[str, float] | None =
         _usage_memo[state] = memo
     found = memo[2].get(when)
     if found is None:
-        rates = request_rates_now(state) if when == state.now else _pod_request_rates(state, when)
-        found = memo[2][when] = _pod_usage(state, when, rates)
-    return found
+        with state.recording_reads() as kinds:
+            rates = request_rates_now(state) if when == state.now else _pod_request_rates(state, when)
+            usage = _pod_usage(state, when, rates)
+        found = memo[2][when] = (usage, frozenset(kinds))
+    state.note_reads(found[1])   # whoever is served depends on what the computation read
+    return found[0]
 
 
 def node_usage(state: ClusterState, pods: dict[str, PodUsage], when: float) -> dict[str, NodeUsage]:

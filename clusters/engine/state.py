@@ -19,16 +19,25 @@ The whole API, as controllers use it: clusters/engine/README.md ("The state API"
 """
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import marshal
 import random
 import uuid
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 Key = tuple[str, str, str]  # (kind, namespace, name)
+# The event correlator's EventAggregator (client-go tools/record): defaultAggregateMaxEvents, its interval.
+AGGREGATE_MAX_EVENTS = 10
+AGGREGATE_SECONDS = 600.0
+COMBINED = "(combined from similar events): "
+WRITE_LOG_SIZE = 1_000      # writes narrowed_changes can look back on (a controller behind that looks at all);
+                            # bounded: the log holds what each write replaced, and a kept state lives on
 Prepare = Callable[[dict], dict]
 
 
@@ -39,7 +48,13 @@ def key_of(obj: dict) -> Key:
 
 def timestamp(seconds: float) -> str:
     """RFC 3339 in whole seconds, as metav1.Time serialises."""
-    return datetime.fromtimestamp(int(seconds), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _whole_seconds(int(seconds))
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_seconds(seconds: int) -> str:
+    # A pass stamps hundreds of objects and events with the same few instants: formatted once each.
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def micro_timestamp(seconds: float) -> str:
@@ -118,13 +133,27 @@ class ClusterState:
         self._owned: dict[str, set[Key]] = {}
         self._sims: dict[str, dict] = dict(sims or {})
         self._sims_original: dict[str, bytes | str] = {uid: _snapshot(s) for uid, s in self._sims.items()}
+        self._sims_touched: set[str] = set()   # handed out by sim() or dropped since the last commit
         self._checksums: dict[Key, int] = {}  # fingerprint() of objects as loaded, computed once
         self._dirty: set[Key] = set()
         self._deleted: dict[Key, dict] = {}
         self._wake: float | None = None
         self._events_by_signature: dict[tuple, dict] | None = None
+        self._events_by_aggregate: dict[tuple, list[dict]] = {}   # built with _events_by_signature
         self._event_seq = 0
         self.writes = 0  # every create/update/delete: the loop runs passes until a pass writes nothing
+        # What lets the loop run only the controllers with something to do (loop.py): a sequence number
+        # of the writes to objects (create/update/delete, and those take_stored brings in), the last one
+        # of each kind, and the kinds the running controller reads (None: nobody is recording).
+        self.write_seq = 0
+        self._kind_seq: dict[str, int] = {}
+        self._reads: set[str] | None = None
+        # The writes by sequence number, (seq, key, the object it replaced or deleted), for narrowed_changes;
+        # `run_scope` is the write_seq the running controller's last run began at (None: it looks at everything).
+        self._log: list[tuple[int, Key, dict | None]] = []
+        self._log_floor = 0
+        self.run_scope: int | None = None
+        self.notes_handed_out = False   # sim() was called outside a controller's run (the loop resets it)
         self.events: list[dict] = []
         objects = list(objects)
         # `texts`: the stored JSON of each object, as read (saves serialising every object up front).
@@ -151,28 +180,109 @@ class ClusterState:
             self._owned.get(ref.get("uid", ""), set()).discard(key)
 
     # --------------------------------------------------------------- reads
+    # Every read notes its kind ("*": any) for the controller running, so the loop knows what it depends on.
     def get(self, kind: str, namespace: str, name: str) -> dict | None:
+        if self._reads is not None:
+            self._reads.add(kind)
         return self._objects.get((kind, namespace, name))
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
+        if self._reads is not None:
+            self._reads.add(kind)
         found = self._by_kind.get(kind, {})
         items = [o for k, o in found.items() if namespace is None or k[1] == namespace]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items
 
     def by_uid(self, uid: str) -> dict | None:
+        if self._reads is not None:
+            self._reads.add("*")
         key = self._by_uid.get(uid)
         return self._objects.get(key) if key else None
 
     def owned_by(self, owner: dict, kind: str | None = None) -> list[dict]:
         """Objects whose ownerReferences name `owner` (any reference, controller or not)."""
+        if self._reads is not None:
+            self._reads.add(kind or "*")
         keys = self._owned.get(owner["metadata"].get("uid", ""), set())
         items = [self._objects[k] for k in keys if k in self._objects and (kind is None or k[0] == kind)]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items
 
     def all_objects(self) -> list[dict]:
+        if self._reads is not None:
+            self._reads.add("*")
         return list(self._objects.values())
+
+    # ------------------------------------------------- what a controller depends on
+    @contextmanager
+    def recording_reads(self) -> Iterator[set[str]]:
+        """The kinds read inside the block (also added to an enclosing recording's)."""
+        outer, inner = self._reads, set()
+        self._reads = inner
+        try:
+            yield inner
+        finally:
+            self._reads = outer
+            if outer is not None:
+                outer |= inner
+
+    @contextmanager
+    def not_watching(self) -> Iterator[None]:
+        """Reads inside the block do not make the running controller depend on what it read: for one that
+        knows from its own wake-up when to look again."""
+        reads, self._reads = self._reads, None
+        try:
+            yield
+        finally:
+            self._reads = reads
+
+    def note_reads(self, kinds: Iterable[str]) -> None:
+        """Count `kinds` as read by the running controller: a memo serving what another one computed
+        passes on the reads that computation made."""
+        if self._reads is not None:
+            self._reads.update(kinds)
+
+    def written_since(self, kinds: Iterable[str], seq: int) -> bool:
+        """Whether an object of one of `kinds` ("*": any) was written after write_seq was `seq`."""
+        if self.write_seq <= seq:
+            return False
+        return any(self.write_seq > seq if kind == "*" else self._kind_seq.get(kind, 0) > seq for kind in kinds)
+
+    def notes_changed(self, uids: Iterable[str]) -> None:
+        """Count the objects whose notes changed as written, for written_since: whoever reads an object's
+        notes got the object through a read of its kind."""
+        for uid in uids:
+            key = self._by_uid.get(uid)
+            if key is not None:
+                self._written(key)
+
+    def narrowed_changes(self) -> tuple[list[Key], list[dict]] | None:
+        """For a controller that can narrow its work to what changed: the keys of the objects written since
+        its last run began (sorted: a set's order would vary with the process's string hashes, and with it
+        what a controller looks at first), and the objects those writes replaced or deleted (as they were,
+        latest first); None when it must look at everything (its first run on this state, a wake-up of its
+        own due, a forced run)."""
+        since = self.run_scope
+        if since is None or since < self._log_floor:
+            return None
+        keys: set[Key] = set()
+        gone: list[dict] = []
+        for seq, key, previous in reversed(self._log):
+            if seq <= since:
+                break
+            keys.add(key)
+            if previous is not None:
+                gone.append(previous)
+        return sorted(keys), gone
+
+    def _written(self, key: Key, previous: dict | None = None) -> None:
+        self.write_seq += 1
+        self._kind_seq[key[0]] = self.write_seq
+        self._log.append((self.write_seq, key, previous))
+        if len(self._log) > WRITE_LOG_SIZE:
+            del self._log[:WRITE_LOG_SIZE // 2]
+            self._log_floor = self._log[0][0] - 1
 
     # -------------------------------------------------------------- writes
     def use_preparer(self, prepare: Prepare | None) -> None:
@@ -195,6 +305,7 @@ class ClusterState:
         self._index(key, obj)
         self._dirty.add(key)
         self.writes += 1
+        self._written(key)
         return obj
 
     def update(self, obj: dict) -> None:
@@ -211,6 +322,7 @@ class ClusterState:
         self._index(key, obj)
         self._dirty.add(key)
         self.writes += 1
+        self._written(key, previous if previous is not obj else None)
 
     def delete(self, obj: dict) -> None:
         key = key_of(obj)
@@ -221,7 +333,14 @@ class ClusterState:
         self._dirty.discard(key)
         self._deleted[key] = current
         self.writes += 1
+        self._written(key, current)
         self._sims.pop(current["metadata"].get("uid", ""), None)
+        self._sims_touched.add(current["metadata"].get("uid", ""))
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether objects were written since the last commit."""
+        return bool(self._dirty or self._deleted)
 
     def fingerprint(self, obj: dict) -> int | None:
         """A stable checksum of the object as it stood when this run began, or None if it has been
@@ -237,7 +356,20 @@ class ClusterState:
     # --------------------------------------------------- private bookkeeping
     def sim(self, obj: dict) -> dict:
         """The simulation's private, persisted notes about `obj` (never served by the API)."""
-        return self._sims.setdefault(obj["metadata"]["uid"], {})
+        if self._reads is None:
+            self.notes_handed_out = True   # to someone other than a controller: they may change
+        uid = obj["metadata"]["uid"]
+        self._sims_touched.add(uid)   # notes change only through a dict sim() handed out
+        return self._sims.setdefault(uid, {})
+
+    @contextmanager
+    def notes_restored(self) -> Iterator[None]:
+        """Whatever the block does to the notes is undone after it (a check that must leave no trace)."""
+        saved = copy.deepcopy(self._sims)
+        try:
+            yield
+        finally:
+            self._sims = saved
 
     # --------------------------------------------------------------- timers
     def wake_at(self, when: float | None) -> None:
@@ -268,21 +400,50 @@ class ClusterState:
         if field_path:
             ref["fieldPath"] = field_path
         signature = (ref["uid"], reason, message, field_path)
+        reads, self._reads = self._reads, None   # recording an Event is a write, not a dependency on Events
+        try:
+            return self._record_event(signature, ref, meta, namespace, event_type, reason, message,
+                                      component, host)
+        finally:
+            self._reads = reads
+
+    def _record_event(self, signature: tuple, ref: dict, meta: dict, namespace: str, event_type: str,
+                      reason: str, message: str, component: str, host: str) -> dict:
         existing = self._event_index().get(signature)
         if existing is not None and self.get("Event", namespace, existing["metadata"]["name"]) is existing:
             existing["count"] = int(existing.get("count", 1)) + 1
             existing["lastTimestamp"] = timestamp(self.now)
             self.update(existing)
             return existing
+        # The correlator's EventAggregator: similar events (same object, type, reason and source) with
+        # AGGREGATE_MAX_EVENTS different messages within AGGREGATE_SECONDS become one Event, whose count
+        # grows and whose message is the latest, "(combined from similar events): …".
+        aggregate = (ref["uid"], event_type, reason, component, host)
+        similar = [e for e in self._events_by_aggregate.get(aggregate, ())
+                   if self.get("Event", namespace, e["metadata"]["name"]) is e
+                   and (parse_timestamp(e.get("lastTimestamp")) or 0) >= self.now - AGGREGATE_SECONDS]
+        combined = next((e for e in similar if e.get("message", "").startswith(COMBINED)), None)
+        if combined is not None:
+            combined["count"] = int(combined.get("count", 1)) + 1
+            combined["message"] = COMBINED + message
+            combined["lastTimestamp"] = timestamp(self.now)
+            self.update(combined)
+            return combined
+        if len({e.get("message") for e in similar}) >= AGGREGATE_MAX_EVENTS - 1:
+            message = COMBINED + message
+            signature = (ref["uid"], reason, message, signature[3])
         source = {"component": component}
         if host:
             source["host"] = host
         # Named like the real recorder (<object>.<unix nanoseconds in hex>), so names sort by time.
-        self._event_seq += 1
+        # A name an earlier run at this very instant took (a paused clock) is skipped.
+        name = None
+        while name is None or self.get("Event", namespace, name) is not None:
+            self._event_seq += 1
+            name = f"{meta['name']}.{int(self.now * 1e9) + self._event_seq:x}"[-253:]
         created = self.create({
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{meta['name']}.{int(self.now * 1e9) + self._event_seq:x}"[-253:],
-                         "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace},
             "involvedObject": ref, "reason": reason, "message": message, "type": event_type,
             "source": source, "count": 1,
             "firstTimestamp": timestamp(self.now), "lastTimestamp": timestamp(self.now),
@@ -290,16 +451,22 @@ class ClusterState:
         })
         self.events.append(created)
         self._events_by_signature[signature] = created
+        self._events_by_aggregate.setdefault(aggregate, []).append(created)
         return created
 
     def _event_index(self) -> dict[tuple, dict]:
         """Events by (object uid, reason, message, fieldPath): aggregation without scanning all events."""
         if self._events_by_signature is None:
             self._events_by_signature = {}
+            self._events_by_aggregate = {}
             for event in self.list("Event"):
                 inv = event.get("involvedObject") or {}
                 self._events_by_signature[(inv.get("uid", ""), event.get("reason"), event.get("message"),
                                            inv.get("fieldPath", ""))] = event
+                source = event.get("source") or {}
+                self._events_by_aggregate.setdefault(
+                    (inv.get("uid", ""), event.get("type"), event.get("reason"), source.get("component", ""),
+                     source.get("host", "")), []).append(event)
         return self._events_by_signature
 
     # --------------------------------------------------------------- results
@@ -319,25 +486,95 @@ class ClusterState:
         return found
 
     def sim_changes(self) -> dict[str, dict | None]:
-        """Private notes that changed, by uid (None: forget it)."""
+        """Private notes that changed, by uid (None: forget it). Only the notes sim() handed out since the
+        last commit can have changed: a step that looked at a few objects costs a few comparisons."""
         found: dict[str, dict | None] = {}
-        for uid, notes in self._sims.items():
-            original = self._sims_original.get(uid)
-            if original is None:
+        for uid in sorted(self._sims_touched):
+            notes, original = self._sims.get(uid), self._sims_original.get(uid)
+            if notes is None:
+                if original is not None:
+                    found[uid] = None
+            elif original is None:
                 if notes:  # an untouched sim() is no change
                     found[uid] = notes
             elif _changed(notes, original):
                 found[uid] = notes
-        for uid in self._sims_original:
-            if uid not in self._sims:
-                found[uid] = None
         return found
 
     def commit(self) -> None:
         """Forget the recorded changes (after they were persisted); the objects stay."""
         self._original = {k: object_text(o) for k, o in self._objects.items()}
         self._sims_original = {uid: _snapshot(s) for uid, s in self._sims.items()}
+        self._sims_touched.clear()
         self._checksums.clear()
         self._dirty.clear()
         self._deleted.clear()
         self.events.clear()
+
+    # ------------------------------------------------ a state kept between runs
+    # The runner may keep a cluster's state in memory from one reconcile pass to the next instead of
+    # loading it again (clusters/sim/reconcile.py). These two keep it equal to what a fresh load would give.
+
+    def commit_written(self, sims: Iterable[str] | None = None) -> None:
+        """commit() for a state whose every change went through create/update/delete and was persisted just
+        now: only the objects written are serialised again, and with `sims` (the uids whose notes
+        sim_changes() reported) only those notes are snapshotted again. Cost grows with what changed.
+
+        What was written is read back from its JSON, as a load would read it (a tuple a controller put in an
+        object or its notes is a list once stored): the kept state is the stored one, types included."""
+        loads = json.loads
+        for key in self._dirty:
+            obj = self._objects.get(key)
+            if obj is not None:
+                text = self._original[key] = object_text(obj)
+                self._unindex(key, obj)
+                obj = self._objects[key] = loads(text)
+                self._index(key, obj)
+                self._checksums.pop(key, None)
+        for key in self._deleted:
+            if key not in self._objects:
+                self._original.pop(key, None)
+                self._checksums.pop(key, None)
+        for uid in self._sims if sims is None else sims:
+            notes = self._sims.get(uid)
+            if notes is None:
+                self._sims_original.pop(uid, None)
+            else:
+                notes = self._sims[uid] = loads(json.dumps(notes, separators=(",", ":")))
+                self._sims_original[uid] = _snapshot(notes)
+        if sims is None:
+            for uid in [uid for uid in self._sims_original if uid not in self._sims]:
+                del self._sims_original[uid]
+        self._sims_touched.clear()
+        self._events_by_signature = None   # it holds the Events as they were before being read back
+        self.writes += 1                   # per-state memos hold the objects as they were, too
+        self._dirty.clear()
+        self._deleted.clear()
+        self.events.clear()
+        self._event_seq = 0   # Event names as a fresh load's run would draw them (same state + now = same names)
+
+    def take_stored(self, stored: Iterable[tuple[str, dict, str]]) -> None:
+        """Take on writes made to the store by others since this state was committed: (event, object, its
+        stored JSON) in resourceVersion order, as the change log has them. Afterwards the state is what a
+        fresh load would give: nothing is recorded as changed, an object gone (or replaced by another of the
+        same name) takes its notes with it, and per-state memos keyed on `writes` see a new state."""
+        if self._dirty or self._deleted:
+            raise RuntimeError("take_stored() on a state with unpersisted changes")
+        for event, obj, text in stored:
+            key = key_of(obj)
+            previous = self._objects.pop(key, None)
+            if previous is not None:
+                self._unindex(key, previous)
+                uid = previous["metadata"].get("uid", "")
+                if event == "DELETED" or obj["metadata"].get("uid", "") != uid:
+                    self._sims.pop(uid, None)
+                    self._sims_original.pop(uid, None)
+            self._original.pop(key, None)
+            self._checksums.pop(key, None)
+            if event != "DELETED":
+                self._objects[key] = obj
+                self._original[key] = text
+                self._index(key, obj)
+            self._written(key, previous)
+        self._events_by_signature = None
+        self.writes += 1

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.db.utils import InterfaceError, OperationalError
 
 from clusters import selectors
 from clusters.apiserver.errors import ApiError
@@ -108,20 +110,38 @@ async def _reads(cluster_id, namespace: str, pod: str,
         log = first
         while not log.ended and loop.time() < deadline:
             await wait_for_change(RECHECK_SECONDS)
-            cluster = await sync_to_async(selectors.cluster_by_id)(cluster_id)
-            if cluster is None:
-                return
             try:
-                log = await sync_to_async(replay.container_logs)(
-                    cluster=cluster, namespace=namespace, pod=pod, options=options)
-                if log.attempt != first.attempt:
-                    # Restarted between two looks: finish the attempt we were following, then stop.
-                    options.previous = True
-                    log = await sync_to_async(replay.container_logs)(
-                        cluster=cluster, namespace=namespace, pod=pod, options=options)
-                    if log.attempt != first.attempt:
-                        return
-                    log.ended = True
+                looked = await sync_to_async(_look)(cluster_id, namespace, pod, options, first.attempt)
             except ApiError:
                 return  # the pod is gone (or the container can no longer be read): the stream ends
+            except (OperationalError, InterfaceError):
+                # The database is unreachable: keep following and look again (the broken connection closed,
+                # so the next look connects anew), as a watch does. Raised here, it would end the response
+                # half-way and leave `kubectl logs -f` hanging.
+                continue
+            if looked is None:
+                return
+            cluster, log = looked
             yield cluster, log
+
+
+def _look(cluster_id, namespace: str, pod: str, options: replay.LogOptions,
+          attempt: int) -> tuple[Cluster, ContainerLog] | None:
+    """The cluster and the followed attempt's log as they are now; None when the stream ends (the cluster
+    gone, or the container restarted twice since). The thread's connection is let go afterwards: back to
+    the pool, or closed if it broke (a `logs -f` holds none between its looks)."""
+    try:
+        cluster = selectors.cluster_by_id(cluster_id)
+        if cluster is None:
+            return None
+        log = replay.container_logs(cluster=cluster, namespace=namespace, pod=pod, options=options)
+        if log.attempt != attempt:
+            # Restarted between two looks: finish the attempt we were following, then stop.
+            options.previous = True
+            log = replay.container_logs(cluster=cluster, namespace=namespace, pod=pod, options=options)
+            if log.attempt != attempt:
+                return None
+            log.ended = True
+        return cluster, log
+    finally:
+        close_old_connections()

@@ -54,7 +54,7 @@ import zlib
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from clusters.apiserver import errors
@@ -491,9 +491,9 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
             return
         scheme, _, token = _header(self.scope, b"authorization").partition(" ")
         try:
-            self.cluster = await sync_to_async(authenticate_token)(
+            self.cluster = await database_sync_to_async(authenticate_token)(
                 token.strip() if scheme.lower() == "bearer" else "", uuid.UUID(route["cluster_id"]))
-            self.target = await sync_to_async(sim.forward_target)(
+            self.target = await database_sync_to_async(sim.forward_target)(
                 cluster=self.cluster, namespace=self.namespace, pod=self.pod)
         except (ApiError, ValueError):
             await self.close()
@@ -637,7 +637,7 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
         """One connection from the learner's machine into the pod (the kubelet's portForward)."""
         assert pair.data is not None and pair.error is not None
         try:
-            dialed = await sync_to_async(sim.dial)(cluster=self.cluster, target=self.target, port=pair.port)
+            dialed = await database_sync_to_async(sim.dial)(cluster=self.cluster, target=self.target, port=pair.port)
             if dialed.error:
                 await self.close_stream(pair.data)      # containerd closes the data stream, then the kubelet
                 await self.send_data(pair.error, dialed.error.encode())   # writes why and closes the rest
@@ -669,11 +669,11 @@ class PortForwardConsumer(AsyncWebsocketConsumer):
             try:
                 requests = reader.feed(chunk or b"")
             except BadRequest:
-                answer = await sync_to_async(sim.bad_request)(cluster=self.cluster, server=dialed.server)
+                answer = await database_sync_to_async(sim.bad_request)(cluster=self.cluster, server=dialed.server)
                 await self.send_data(data, answer.encode())
                 return
             for request in requests:
-                answer = await sync_to_async(sim.http_exchange)(
+                answer = await database_sync_to_async(sim.http_exchange)(
                     cluster=self.cluster, target=self.target, port=pair.port, server=dialed.server, request=request)
                 if answer is None:
                     return          # the program no longer listens: the connection drops

@@ -47,7 +47,7 @@ import uuid
 from collections import OrderedDict
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from clusters.apiserver.errors import ApiError
@@ -128,9 +128,9 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         scheme, _, token = _header(self.scope, b"authorization").partition(" ")
         try:
             cluster_id = uuid.UUID(route["cluster_id"])
-            self.cluster = await sync_to_async(authenticate_token)(
+            self.cluster = await database_sync_to_async(authenticate_token)(
                 token.strip() if scheme.lower() == "bearer" else "", cluster_id)
-            self.info = await sync_to_async(replay.container_stream_info)(
+            self.info = await database_sync_to_async(replay.container_stream_info)(
                 cluster=self.cluster, namespace=self.namespace, pod=self.pod,
                 container=(query.get("container") or [""])[-1] or None)
         except (ApiError, replay.ContainerNotFound, ValueError):
@@ -206,8 +206,8 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
     async def run_command(self, argv: list[str]) -> tuple[int, str, str]:
         from clusters import selectors
 
-        cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
-        return await sync_to_async(replay.container_exec)(
+        cluster = await database_sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
+        return await database_sync_to_async(replay.container_exec)(
             cluster=cluster, namespace=self.namespace, pod=self.pod, container=self.info.container, argv=argv)
 
     def start_failure(self, argv: list[str], err: str) -> dict:
@@ -259,11 +259,11 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         async with notify.wakeups(self.cluster.pk) as wait_for_change:
             while True:
                 await wait_for_change(CONTAINER_RECHECK)
-                cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk)
+                cluster = await database_sync_to_async(selectors.cluster_by_id)(self.cluster.pk)
                 if cluster is None:
                     return
                 try:
-                    info = await sync_to_async(replay.container_stream_info)(
+                    info = await database_sync_to_async(replay.container_stream_info)(
                         cluster=cluster, namespace=self.namespace, pod=self.pod, container=self.info.container)
                 except (ApiError, replay.ContainerNotFound):
                     return
@@ -385,7 +385,7 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         if not events:
             return
         try:
-            kept = await sync_to_async(replay.container_keep_writes)(
+            kept = await database_sync_to_async(replay.container_keep_writes)(
                 cluster=self.cluster, namespace=self.namespace, pod=self.pod, container=self.info.container,
                 events=events)
         except ApiError:
@@ -398,13 +398,13 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         a command still running at the horizon is replayed further (a loop that keeps printing)."""
         from clusters import selectors
 
-        cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
+        cluster = await database_sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
         start = cluster.sim_now()
         progress["reached"] = start
         horizon = FIRST_HORIZON
         position = None
         while True:
-            line = await sync_to_async(replay.container_shell_line)(
+            line = await database_sync_to_async(replay.container_shell_line)(
                 cluster=cluster, namespace=self.namespace, pod=self.pod, container=self.info.container,
                 session=session, text=command, now=start, until=start + horizon)
             progress["line"] = line
@@ -440,9 +440,9 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
             return
         from clusters import selectors
 
-        cluster = await sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
+        cluster = await database_sync_to_async(selectors.cluster_by_id)(self.cluster.pk) or self.cluster
         options = replay.LogOptions(container=self.info.container)
-        first = await sync_to_async(replay.container_logs)(
+        first = await database_sync_to_async(replay.container_logs)(
             cluster=cluster, namespace=self.namespace, pod=self.pod, options=options)
         output = asyncio.ensure_future(self.follow_output(first))
         keys = asyncio.ensure_future(self.keys_to_program()) if self.stdin else None
@@ -498,7 +498,7 @@ class RemoteCommandConsumer(AsyncWebsocketConsumer):
         if session is not None:
             session.exited = code
         try:
-            await sync_to_async(replay.container_end_attached)(
+            await database_sync_to_async(replay.container_end_attached)(
                 cluster=self.cluster, namespace=self.namespace, pod=self.pod, container=self.info.container,
                 code=code)
         except ApiError:

@@ -11,27 +11,32 @@ client's wall clock. An offset of 0 (a clock never moved) skips it all.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from clusters import actions, selectors
-from clusters.apiserver import discovery, errors, openapi
+from clusters.apiserver import discovery, errors, eviction, openapi
 from clusters.apiserver.decode import decode_body
 from clusters.apiserver.errors import ApiError
 from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.served_time import shift_json_patch, to_served, to_stored
 from clusters.apiserver.tables import build_table
-from clusters.config import max_request_bytes
+from clusters.config import database_pooled, max_request_bytes
 from clusters.sim import replay
 
 from . import logstream, watch
@@ -67,37 +72,115 @@ def authenticate(request: HttpRequest, cluster_id: uuid.UUID) -> Cluster:
 
 def authenticate_token(token: str, cluster_id: uuid.UUID) -> Cluster:
     """authenticate() for a bearer token already taken from the headers (the WebSocket streams use it)."""
-    token_cluster = selectors.token_cluster_id(token)
-    if token_cluster is None:
+    cluster = selectors.cluster_for_token(token, cluster_id)
+    if cluster is None:   # which refusal: only now the second query
+        token_cluster = selectors.token_cluster_id(token)
+        if token_cluster is not None and token_cluster != cluster_id:
+            # Same answer whether or not the cluster in the URL exists: nothing leaks.
+            raise errors.forbidden("forbidden: this token is not valid for this cluster")
         raise errors.unauthorized()
-    if token_cluster != cluster_id:
-        # Same answer whether or not the cluster in the URL exists: nothing leaks.
-        raise errors.forbidden("forbidden: this token is not valid for this cluster")
-    cluster = selectors.cluster_by_id(cluster_id)
-    if cluster is None:
-        raise errors.unauthorized()
+    actions.cluster_touch(cluster=cluster)   # last activity; starts a cluster retention stopped
     return cluster
+
+
+# With PostgreSQL the API's database work runs in the thread pool (each thread keeps its connection), not on
+# the one thread Django and Channels share for sync code: there, every learner's requests queued behind each
+# other and behind the pages' consumers. SQLite (embedded mode, and the test suite's shared-cache database)
+# keeps that one thread, where its connections never contend for its locks; so does the test client (no
+# `serve`), whose tests' data only the test's own connection sees.
+_POOLED = not settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+
+def _in_thread(func: Callable) -> Callable:
+    if _POOLED and _serving():
+        # A pool thread gets no request signals: its connection is checked (and closed when obsolete or
+        # broken) around each call, as the request signals do for the shared thread's.
+        return database_sync_to_async(func, thread_sensitive=False)
+    return sync_to_async(func)
+
+
+def _serving() -> bool:
+    """Whether this process is `manage.py serve` (its event loop outlives the requests)."""
+    return bool(settings.PLAYGROUND.get("SERVED_API_PORT"))
+
+
+_after_answer: set[asyncio.Task] = set()   # the tasks publishing what requests wrote (kept from the GC)
 
 
 @csrf_exempt
 async def cluster_api(request: HttpRequest, cluster_id: str, rest: str) -> HttpResponse:
+    committed: list[Callable[[], None]] = []
     try:
-        cluster = await sync_to_async(authenticate)(request, uuid.UUID(cluster_id))
-        target = parse(rest)
-        if isinstance(target, Endpoint):
-            return endpoint_response(request, target, f"/clusters/{cluster_id}")
-        if request.method == "GET" and not target.name and request.GET.get("watch") in ("true", "1"):
-            if not target.rt.stored:     # metrics-server serves get and list only
-                raise errors.method_not_allowed()
-            return await watch_response(request, cluster, target)
-        if request.method == "GET" and target.subresource == "log" and request.GET.get("follow") in ("true", "1"):
+        # One hop to a thread for the whole request (authentication, the pipeline, the answer), not one each.
+        answer = await _in_thread(_serve)(request, uuid.UUID(cluster_id), rest, committed)
+        if isinstance(answer, HttpResponse):
+            return answer
+        cluster, target = answer
+        if target.subresource == "log":
             return await log_follow_response(request, cluster, target)
-        return await sync_to_async(resource_response)(request, cluster, target)
+        return await watch_response(request, cluster, target)
     except ApiError as error:
         return status_response(error)
+    except (OperationalError, InterfaceError) as exc:  # the database is unreachable: retry, not a bug
+        log.warning("database unavailable: %s %s: %s", request.method, request.get_full_path(), exc)
+        return status_response(database_unavailable())
     except Exception as exc:  # a bug of ours: still a Status, never an HTML page
         log.exception("API request failed: %s %s", request.method, request.get_full_path())
         return status_response(errors.internal(f"{type(exc).__name__}: {exc}"))
+    finally:
+        if committed:
+            _publish_after_answering(committed)
+
+
+def _serve(request: HttpRequest, cluster_id: uuid.UUID, rest: str,
+           committed: list[Callable[[], None]]) -> HttpResponse | tuple[Cluster, ResourcePath]:
+    """The answer to a request, or (cluster, target) for a stream (a watch, `logs -f`) the caller serves.
+    What a write does once committed (publish the change, ask for a reconcile pass) is put in `committed`."""
+    cluster = authenticate(request, cluster_id)
+    target = parse(rest)
+    if isinstance(target, Endpoint):
+        return endpoint_response(request, target, f"/clusters/{cluster_id}")
+    if request.method == "GET" and not target.name and request.GET.get("watch") in ("true", "1"):
+        if not target.rt.stored:     # metrics-server serves get and list only
+            raise errors.method_not_allowed()
+        return cluster, target
+    if request.method == "GET" and target.subresource == "log" and request.GET.get("follow") in ("true", "1"):
+        return cluster, target
+    if not _serving():
+        # Not in `serve` (the test client): no event loop outlives the request to publish after it.
+        return resource_response(request, cluster, target)
+    with actions.after_commit_into(committed):
+        return resource_response(request, cluster, target)
+
+
+def _publish_after_answering(committed: list[Callable[[], None]]) -> None:
+    """Run what the request's commit asked for (a message to the cluster's group, a Celery task: a Redis round
+    trip each, and a thread hop to the event loop for the first) in a thread while the answer goes out: the
+    client does not wait for them. Watches read the change log, so a message's moment only moves a wake-up."""
+    def run() -> None:
+        for callback in committed:
+            try:
+                callback()
+            except Exception:   # each is best-effort already; never lose the others
+                log.exception("after-commit work failed")
+
+    task = asyncio.get_running_loop().create_task(sync_to_async(run, thread_sensitive=False)())
+    _after_answer.add(task)
+    task.add_done_callback(_after_answer.discard)
+
+
+# client-go retries a 5xx with Retry-After up to 10 times, waiting the header's seconds each time: with 0,
+# kubectl tries again at once, so a blip (a failover) passes unnoticed and an outage is reported in well
+# under a second instead of after ten. With pooled connections there is no header: the request already
+# waited DB_POOL_TIMEOUT seconds for the pool to reconnect (a blip passed unnoticed there), and ten more
+# such waits would keep kubectl from reporting an outage for a minute.
+DATABASE_RETRY_AFTER_SECONDS = 0
+
+
+def database_unavailable() -> ApiError:
+    """PostgreSQL is down or restarting (playground/outage.py does the same for the pages)."""
+    return ApiError(503, "ServiceUnavailable", "the playground's database is unavailable: try again in a moment",
+                    retry_after=None if database_pooled() else DATABASE_RETRY_AFTER_SECONDS)
 
 
 # ------------------------------------------------------------ non-resource paths
@@ -185,17 +268,22 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
     accept = request.headers.get("Accept", "")
     offset = cluster.served_offset()
 
+    if target.subresource == "eviction":
+        if method != "POST":
+            raise errors.method_not_allowed()
+        return eviction_response(request, cluster, target)
+
     if method == "GET":
         if not target.name:
             return list_response(request, cluster, target)
         if target.subresource == "log":
             return log_response(request, cluster, target)
         if target.subresource == "scale":
-            return json_response(to_served(actions.api_call(
+            return json_response(to_served(actions.api_read(
                 cluster=cluster, operation=lambda api: api.get_scale(rt, namespace, target.name)), offset))
         if target.subresource not in ("", "status"):
             raise errors.bad_request(f"{target.subresource} is not available in the playground yet")
-        obj = actions.api_call(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
+        obj = actions.api_read(cluster=cluster, operation=lambda api: api.get(rt, namespace, target.name))
         return object_response(obj, accept, cluster, rt.kind, offset)
 
     if target.subresource in ("exec", "attach") and method in ("GET", "POST"):
@@ -257,6 +345,14 @@ def resource_response(request: HttpRequest, cluster: Cluster, target: ResourcePa
     raise errors.method_not_allowed()
 
 
+def eviction_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) -> HttpResponse:
+    """POST pods/<name>/eviction (`kubectl drain`): clusters/apiserver/eviction.py."""
+    body = _read_body(request)
+    result = actions.api_call(cluster=cluster, operation=lambda api: eviction.evict(
+        api, target.namespace or "", target.name, body, dry_run=request.GET.getlist("dryRun")))
+    return json_response(result.body, result.code)
+
+
 def _writable_sub(target: ResourcePath) -> str:
     if target.subresource in ("", "status", "scale"):
         return target.subresource
@@ -300,7 +396,7 @@ def list_response(request: HttpRequest, cluster: Cluster, target: ResourcePath) 
         return api.list(rt, target.namespace, label_selector=label_selector,
                         field_selector=field_selector), None, version
 
-    items, texts, version = actions.api_call(cluster=cluster, operation=operation)
+    items, texts, version = actions.api_read(cluster=cluster, operation=operation)
     offset = cluster.served_offset()
     if texts is not None and offset:
         items, texts = [json.loads(text) for text in texts], None

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from django.db.utils import InterfaceError, OperationalError
 
 from clusters import actions, selectors
 from clusters.apiserver import errors
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 1800.0   # kube-apiserver's --min-request-timeout
 RECHECK_SECONDS = 5.0      # re-read the log even without a wake-up message
 BOOKMARK_SECONDS = 60.0
+OUTAGE_RETRY_SECONDS = 1.0   # while the database is unreachable, how often a running watch tries again
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -52,6 +56,9 @@ class WatchSpec:
     initial_events: bool = False
     # keys of the objects the client currently sees (to turn label changes into ADDED/DELETED)
     visible: set[tuple[str, str]] = field(default_factory=set)
+    # The initial events' objects by key: the resourceVersion each was sent at. The cluster's resourceVersion
+    # the stream continues from is read before the list, so a write committed in between is in both.
+    listed: dict[tuple[str, str], int] = field(default_factory=dict)
     columns_sent: bool = False
     selection: Selection = field(default_factory=Selection)   # set by check_selectors
 
@@ -99,6 +106,7 @@ def _start(spec: WatchSpec) -> tuple[list[tuple[str, dict]], int, dict | None]:
     spec.visible = {_key(o) for o in matching}
     if spec.resource_version in ("", "0") or spec.initial_events:
         # "Get state and start at most recent": the current objects as ADDED events first.
+        spec.listed = {_key(o): int(o["metadata"].get("resourceVersion") or 0) for o in matching}
         return [("ADDED", from_storage(o, spec.rt)) for o in matching], current, None
     try:
         since = int(spec.resource_version)
@@ -106,7 +114,55 @@ def _start(spec: WatchSpec) -> tuple[list[tuple[str, dict]], int, dict | None]:
         raise errors.bad_request(f'invalid resource version "{spec.resource_version}"') from None
     if since < compacted:
         return [], since, errors.gone(f"too old resource version: {since} ({compacted + 1})").status()
+    spec.visible = _visible_at(spec, since)
     return [], since, None
+
+
+def _visible_at(spec: WatchSpec, since: int) -> set[tuple[str, str]]:
+    """The keys of the selected objects as they were at `since`, where a resumed watch starts.
+
+    The objects listed now are not that: one deleted since `since` would be missing (and its DELETED event
+    dropped, as the client still holds it), one created since would already count as seen (its changes
+    sent as MODIFIED, though the client never saw it ADDED). So an object written since `since` counts
+    by its first write since then: an ADDED means it did not exist; a MODIFIED or DELETED that it did, as
+    the log last recorded it at `since` (for a DELETED, the object as last stored). The others are as
+    listed: the list was read before the log, so whatever it does not show changed is in the log."""
+    visible = set(spec.visible)
+    everything = spec.selection.labels is None and spec.selection.fields is None
+    for key, (event, rv) in selectors.first_changes_since(spec.cluster.pk, since, kind=spec.rt.kind,
+                                                          namespace=spec.namespace).items():
+        if event == "ADDED":
+            visible.discard(key)
+            continue
+        then = None if everything else selectors.logged_object(
+            spec.cluster.pk, spec.rt.kind, *key, upto=rv if event == "DELETED" else since)
+        if then is None and not everything:   # trimmed from the log: the first write since is the best guess
+            then = selectors.logged_object(spec.cluster.pk, spec.rt.kind, *key, upto=rv)
+        if everything or (then is not None and _matches(spec, then)):
+            visible.add(key)
+        else:
+            visible.discard(key)
+    return visible
+
+
+def _database_unavailable() -> dict:
+    """The Status a watch that cannot start ends with (kubeapi/views.py answers requests the same way)."""
+    return errors.ApiError(503, "ServiceUnavailable",
+                           "the playground's database is unavailable: try again in a moment").status()
+
+
+def _during_outage(read):
+    """`read`, or None when the database is unreachable. Either way this thread's connection is let go:
+    back to the pool (a watch open for half an hour holds none between its reads), or closed when it
+    broke, so that the next try connects again rather than failing on it for ever."""
+    def attempt(*args):
+        try:
+            return read(*args)
+        except DATABASE_ERRORS:
+            return None
+        finally:
+            close_old_connections()
+    return attempt
 
 
 def _next_events(spec: WatchSpec, since: int) -> tuple[list[tuple[str, dict]], int]:
@@ -115,6 +171,10 @@ def _next_events(spec: WatchSpec, since: int) -> tuple[list[tuple[str, dict]], i
                                                   namespace=spec.namespace):
         since = rv
         key = _key(obj)
+        if spec.listed:
+            listed_at = spec.listed.get(key)
+            if listed_at is not None and rv <= listed_at:
+                continue   # committed between the two reads of _start: the initial list showed it already
         was_visible = key in spec.visible
         if event == "DELETED":
             if was_visible:
@@ -135,7 +195,11 @@ def _next_events(spec: WatchSpec, since: int) -> tuple[list[tuple[str, dict]], i
 
 async def stream(spec: WatchSpec) -> AsyncIterator[bytes]:
     async with notify.wakeups(spec.cluster.pk) as wait_for_change:
-        initial, since, failure = await sync_to_async(_start)(spec)
+        started = await sync_to_async(_during_outage(_start))(spec)
+        if started is None:
+            yield json.dumps({"type": "ERROR", "object": _database_unavailable()}).encode() + b"\n"
+            return
+        initial, since, failure = started
         if failure is not None:
             yield json.dumps({"type": "ERROR", "object": failure}).encode() + b"\n"
             return
@@ -149,13 +213,18 @@ async def stream(spec: WatchSpec) -> AsyncIterator[bytes]:
         deadline = loop.time() + spec.timeout
         last_bookmark = loop.time()
         while True:
-            events, since = await sync_to_async(_next_events)(spec, since)
-            for event, obj in events:
-                yield _encode(spec, event, obj)
+            # The database unreachable (PostgreSQL restarting): the stream stays open, as a real API server's
+            # watch does while etcd is away, and carries on from `since` once it is back, so the client sees
+            # every change once. (An exception here would end the response half-way: a client left hanging.)
+            read = await sync_to_async(_during_outage(_next_events))(spec, since)
+            if read is not None:
+                events, since = read
+                for event, obj in events:
+                    yield _encode(spec, event, obj)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
             if spec.bookmarks and loop.time() - last_bookmark >= BOOKMARK_SECONDS:
                 last_bookmark = loop.time()
                 yield _bookmark(spec, since)
-            await wait_for_change(min(remaining, RECHECK_SECONDS))
+            await wait_for_change(min(remaining, RECHECK_SECONDS if read is not None else OUTAGE_RETRY_SECONDS))

@@ -100,6 +100,19 @@ def container_exec(*, cluster: Cluster, namespace: str, pod: str, container: str
     return answer
 
 
+def container_read(*, cluster: Cluster, namespace: str, pod: str, container: str | None, path: str) -> str | None:
+    """`cat PATH` in a running container at the simulated now, kept nowhere: the file's text, or None."""
+    state = _state(cluster)
+    found = state.get("Pod", namespace, pod)
+    if found is None:
+        return None
+    try:
+        code, out, _ = logs.exec_and_keep(state, found, container, ["cat", path])
+    except logs.ContainerError:
+        return None
+    return out if code == 0 else None
+
+
 def container_keep_writes(*, cluster: Cluster, namespace: str, pod: str, container: str | None,
                           events: list[tuple[float, str, str, str | None]]) -> bool:
     """Keep file changes made in a running container from outside its program — (simulated time, "write" |

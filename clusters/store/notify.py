@@ -42,6 +42,11 @@ def controls_changed(cluster_id: uuid.UUID | str) -> None:
     _publish(cluster_id, {"type": "cluster.controls"})
 
 
+def terminal_ran(cluster_id: uuid.UUID | str, command_id: int) -> None:
+    """The browser terminal ran a line (clusters.models.TerminalCommand): lesson checks look at them."""
+    _publish(cluster_id, {"type": "cluster.terminal", "command": command_id})
+
+
 @contextlib.asynccontextmanager
 async def wakeups(cluster_id: uuid.UUID | str) -> AsyncIterator[Callable[[float], Awaitable[None]]]:
     """A stream's subscription to its cluster's group (watches, `logs -f`): `await wait(seconds)` returns

@@ -9,7 +9,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from clusters import selectors
+from clusters import actions, selectors
 from clusters.terminal.session import TerminalSession
 
 REFUSED = 4403
@@ -26,6 +26,7 @@ class TerminalConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=REFUSED)
             return
+        await database_sync_to_async(actions.cluster_touch)(cluster=cluster)   # last activity; starts a stopped one
         self.session = TerminalSession(cluster=cluster, user_id=user.pk, send=self.send_json)
         await self.accept()
 

@@ -17,6 +17,12 @@ the container the new size).
 kubectl only ever talks to the server in the kubeconfig we wrote (the internal API URL): it gets no
 proxy variables, no other kubeconfig, no plugins (PATH is the system's, and plugin subcommands are not
 on the allowlist), and no flag that changes the target.
+
+Whatever the policy lets through, the process is confined at the OS level (confine.py), on both paths:
+as `nobody` when the server is root (the sandbox directory is then nobody's), under Landlock (read and
+write the sandbox directory only, execute kubectl and `diff` only, TCP connect to the API's port only),
+with rlimits (CPU, memory, tasks, file size, open files). Without Landlock the server logs a warning at
+start and runs kubectl with the user and rlimits only.
 """
 from __future__ import annotations
 
@@ -24,6 +30,9 @@ import asyncio
 import codecs
 import contextlib
 import fcntl
+import functools
+import ipaddress
+import logging
 import os
 import shutil
 import signal
@@ -31,20 +40,24 @@ import struct
 import sys
 import tempfile
 import termios
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import yaml
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from clusters import actions
+from clusters.terminal import confine
 from clusters.terminal.policy import FILE_NAME, Command
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
+
+log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Limits:
@@ -88,6 +101,71 @@ def internal_api_url() -> str:
     return f"https://{host}:{conf.get('SERVED_API_PORT') or conf['API_PORT']}"
 
 
+def _port_of(url: str) -> int:
+    parsed = urllib.parse.urlsplit(url)
+    return parsed.port or (443 if parsed.scheme == "https" else 80)
+
+
+def _is_a_name(url: str) -> bool:
+    try:
+        ipaddress.ip_address(urllib.parse.urlsplit(url).hostname or "")
+    except ValueError:
+        return True
+    return False
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether a user other than the owner can reach `path` (every directory above it searchable)."""
+    return all(os.stat(parent).st_mode & 0o001 for parent in [*path.parents][::-1] if parent != path)
+
+
+@functools.lru_cache(maxsize=4)
+def _programs(kubectl: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the confined kubectl may execute (itself; diff, which `kubectl diff` runs) and read to do so."""
+    return confine.support_files([kubectl, shutil.which("diff", path="/usr/bin:/bin") or "/usr/bin/diff"])
+
+
+# Read only when the API is named by a host name (PLAYGROUND_TERMINAL_API_URL): kubectl must resolve it.
+NAME_RESOLUTION_FILES = ("/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf")
+
+
+def confinement(sandbox: Sandbox) -> confine.Confinement:
+    """The OS-level confinement of a kubectl run in this sandbox (see confine.py)."""
+    executables, readable = _programs(kubectl_path())
+    if sandbox.api_host_is_a_name:
+        readable += NAME_RESOLUTION_FILES
+    # RLIMIT_NPROC counts the tasks of the user every kubectl runs as: room for this one and every other
+    # one that may run beside it (at most TERMINAL_PROCESSES per serve process, server_slot), else a run
+    # started when few ran could not start a thread once many do (kubectl then dies with Go's "failed to
+    # create new OS thread").
+    conf = settings.PLAYGROUND
+    allowance = confine.TASKS_PER_PROCESS * conf["TERMINAL_PROCESSES"] * conf["SERVE_PROCESSES"]
+    return confine.Confinement(sandbox=sandbox.root, executables=executables, readable=readable,
+                               connect_ports=(sandbox.api_port,), landlock=LANDLOCK_ABI >= 1,
+                               task_allowance=allowance)
+
+
+def _announce_confinement() -> int:
+    """At start: say how kubectl will be confined, loudly when Landlock is missing."""
+    abi = confine.landlock_abi()
+    line = confine.describe(abi)
+    if abi < 4:
+        log.warning("terminal: kubectl runs less confined than it should — %s. Without Landlock (Linux 6.7 or "
+                    "later, not disabled by a seccomp profile) only the argv policy keeps it from the server's "
+                    "files and network.", line)
+    else:
+        log.info("terminal: kubectl is confined: %s", line)
+    if confine.unprivileged_ids() is not None:
+        kubectl = Path(os.path.realpath(kubectl_path()))
+        if kubectl.exists() and not (_reachable_by_others(kubectl) and kubectl.stat().st_mode & 0o001):
+            log.warning("terminal: %s is not executable by nobody, whom kubectl runs as: the terminal will fail "
+                        "(install kubectl where every user can run it, or set PLAYGROUND_KUBECTL)", kubectl)
+    return abi
+
+
+LANDLOCK_ABI = _announce_confinement()
+
+
 class Busy(Exception):
     """The user already runs as many kubectl processes as allowed."""
 
@@ -111,6 +189,24 @@ def process_slot(user_id: int, cap: int, count: int = 1):
             del _running_per_user[user_id]
 
 
+# kubectl processes running in this server process (per event loop), and those waiting for a turn.
+_server_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+@contextlib.asynccontextmanager
+async def server_slot():
+    """One of this server's TERMINAL_PROCESSES kubectl slots, waiting for one first come first served: a
+    class's commands at once must not take the server's memory (tens of MB each) and cores with them."""
+    loop = asyncio.get_running_loop()
+    slots = _server_slots.get(loop)
+    if slots is None:
+        for stale in [other for other in _server_slots if other.is_closed()]:
+            del _server_slots[stale]
+        slots = _server_slots[loop] = asyncio.Semaphore(settings.PLAYGROUND["TERMINAL_PROCESSES"])
+    async with slots:
+        yield
+
+
 def _issue_kubeconfig(cluster: Cluster) -> tuple[str, str]:
     text = actions.cluster_kubeconfig(cluster=cluster, server=internal_api_url())
     return text, yaml.safe_load(text)["users"][0]["user"]["token"]
@@ -120,38 +216,64 @@ class Sandbox:
     """A private directory for one terminal (or one detail view): kubectl's HOME, cwd and cache,
     the kubeconfig for this cluster only, and the editor's files."""
 
-    def __init__(self, root: Path, token: str):
+    def __init__(self, root: Path, token: str, api_url: str | None = None):
         self.root = root
         self.token = token
         self.kubeconfig = root / ".kube" / "config"
+        api_url = api_url or internal_api_url()
+        self.api_port = _port_of(api_url)              # the one TCP port kubectl may connect to
+        self.api_host_is_a_name = _is_a_name(api_url)  # kubectl must then read /etc/hosts and resolv.conf
 
     @classmethod
     async def open(cls, cluster: Cluster) -> Sandbox:
-        text, token = await sync_to_async(_issue_kubeconfig)(cluster)
-        root = Path(tempfile.mkdtemp(prefix="kpg-terminal-"))   # mode 0700
+        text, token = await database_sync_to_async(_issue_kubeconfig)(cluster)
+        return await asyncio.to_thread(cls.make, text, token)
+
+    @classmethod
+    def make(cls, kubeconfig: str, token: str) -> Sandbox:
+        """A new private directory with this kubeconfig; kubectl's user's own (nobody's, as root)."""
+        ids = confine.unprivileged_ids()
+        parent = Path(tempfile.gettempdir())
+        if ids and not _reachable_by_others(parent / "x"):   # nobody must be able to reach it
+            parent = Path("/tmp")
+        root = Path(tempfile.mkdtemp(prefix="kpg-terminal-", dir=parent))   # mode 0700
         (root / ".kube" / "cache").mkdir(parents=True)
-        sandbox = cls(root, token)
-        sandbox.kubeconfig.write_text(text)
+        (root / ".tmp").mkdir()
+        server = yaml.safe_load(kubeconfig)["clusters"][0]["cluster"]["server"]
+        sandbox = cls(root, token, server)
+        sandbox.kubeconfig.write_text(kubeconfig)
         sandbox.kubeconfig.chmod(0o600)
+        if ids:
+            for path in (root, root / ".kube", root / ".kube" / "cache", root / ".tmp", sandbox.kubeconfig):
+                os.chown(path, *ids, follow_symlinks=False)
         return sandbox
 
     @property
     def env(self) -> dict[str, str]:
-        # Exactly this: no proxy variables, no KUBECONFIG of the server's, no KUBECTL_* switches.
+        # Exactly this: no proxy variables, no KUBECONFIG of the server's, no KUBECTL_* switches. TMPDIR is
+        # where `kubectl diff` writes its two trees (kubectl may write nowhere else).
         return {"KUBECONFIG": str(self.kubeconfig), "HOME": str(self.root), "PATH": "/usr/bin:/bin",
-                "LANG": "C.UTF-8", "KUBECACHEDIR": str(self.root / ".kube" / "cache")}
+                "LANG": "C.UTF-8", "KUBECACHEDIR": str(self.root / ".kube" / "cache"),
+                "TMPDIR": str(self.root / ".tmp")}
 
     def write_files(self, files: dict[str, str]) -> None:
-        """The editor's files as they are now (a file deleted in the editor is gone here too)."""
+        """The editor's files as they are now (a file deleted in the editor is gone here too).
+
+        The directory is kubectl's user's: entries are removed whatever they are (a symlink included) and
+        files are created anew without following links, so nothing written here can land elsewhere."""
         for path in self.root.iterdir():
-            if not path.name.startswith(".") and path.is_file():
+            if not path.name.startswith(".") and (path.is_symlink() or path.is_file()):
                 path.unlink()
         for name, text in files.items():
             if FILE_NAME.fullmatch(name):
-                (self.root / name).write_text(text)
+                fd = os.open(self.root / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                             0o644)
+                os.fchmod(fd, 0o644)   # whatever the umask: kubectl's user reads it
+                with open(fd, "w", encoding="utf-8") as file:
+                    file.write(text)
 
     async def close(self) -> None:
-        await sync_to_async(actions.token_revoke)(token=self.token)  # it dies with the sandbox
+        await database_sync_to_async(actions.token_revoke)(token=self.token)  # it dies with the sandbox
         await asyncio.to_thread(shutil.rmtree, self.root, True)
 
 
@@ -255,27 +377,42 @@ class KubectlRun:
         self._killer: asyncio.TimerHandle | None = None
 
     async def run(self, on_output: Callable[[str], Awaitable[None]]) -> Exit:
+        """Run it (once one of the server's slots is free), streaming its output to on_output."""
+        async with server_slot():
+            return await self._run(on_output)
+
+    async def _run(self, on_output: Callable[[str], Awaitable[None]]) -> Exit:
         lim = self.limits
-        if self.interrupted:   # Ctrl-C while the sandbox was being prepared: never start it
+        if self.interrupted:   # Ctrl-C while it waited for a slot or the sandbox: never start it
             return Exit(128 + signal.SIGINT, "interrupted")
+        prepared = await asyncio.to_thread(confinement(self.sandbox).prepare)
         if self.command.tty:
             self.pty = Pty(*self.size)
+
+            def preexec() -> None:   # the PTY becomes the controlling terminal, then the confinement
+                _take_terminal()
+                prepared.preexec()
             try:
                 self.process = await asyncio.create_subprocess_exec(
                     kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
                     stdin=self.pty.slave, stdout=self.pty.slave, stderr=self.pty.slave,
-                    start_new_session=True, preexec_fn=_take_terminal)
+                    start_new_session=True, preexec_fn=preexec, **prepared.popen_kwargs())
             except BaseException:
                 self.pty.close()
                 raise
+            finally:
+                prepared.close()
             self.pty.started()
             read = self.pty.read
         else:
-            self.process = await asyncio.create_subprocess_exec(
-                kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
-                stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,   # one pipe: kept in order
-                start_new_session=True)
+            try:
+                self.process = await asyncio.create_subprocess_exec(
+                    kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
+                    stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,   # one pipe: kept in order
+                    start_new_session=True, preexec_fn=prepared.preexec, **prepared.popen_kwargs())
+            finally:
+                prepared.close()
             stdout = self.process.stdout
 
             async def read() -> bytes:

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 
-from clusters import selectors
+from clusters import actions, selectors
 from clusters.terminal.policy import Refusal, parse_command
 from clusters.terminal.sandbox import (
     Busy,
@@ -70,9 +70,16 @@ class TerminalSession:
         self.interrupt_pending = False
         self.task = asyncio.ensure_future(self._run(run_id, line, stdin))
 
-    async def _refuse(self, run_id, message: str) -> None:
+    async def _refuse(self, run_id, message: str, line: str | None = None) -> None:
         await self.send({"type": "output", "id": run_id, "data": message + "\n"})
         await self.send({"type": "exit", "id": run_id, "code": 1, "reason": "refused"})
+        if line:
+            await self._record(line, None, message)
+
+    async def _record(self, line: str, code: int | None, output: str) -> None:
+        """Into the cluster's terminal history (lessons' command checks, the instructor's view)."""
+        await database_sync_to_async(actions.terminal_record)(cluster=self.cluster, line=line, exit_code=code,
+                                                     output=output)
 
     async def _run(self, run_id, line, stdin) -> None:
         if not isinstance(line, str) or len(line) > MAX_LINE:
@@ -85,10 +92,10 @@ class TerminalSession:
         if not line.strip():
             await self.send({"type": "exit", "id": run_id, "code": 0, "reason": None})
             return
-        files = await sync_to_async(selectors.editor_files)(cluster=self.cluster)
+        files = await database_sync_to_async(selectors.editor_files)(cluster=self.cluster)
         decision = parse_command(line, files=files, stdin_given=stdin is not None)
         if isinstance(decision, Refusal):
-            await self._refuse(run_id, decision.message)
+            await self._refuse(run_id, decision.message, line)
             return
         # Made before the sandbox so that a Ctrl-C pressed meanwhile is not lost.
         self.current = run = KubectlRun(decision, None, self.limits, stdin, self.size)
@@ -103,7 +110,14 @@ class TerminalSession:
                 run.sandbox = self.sandbox
                 if decision.tty:   # the widget passes keys from now on, and writes the output as it comes
                     await self.send({"type": "terminal", "id": run_id})
-                outcome = await run.run(lambda text: self.send({"type": "output", "id": run_id, "data": text}))
+                captured: list[str] = []
+
+                def output(text: str) -> Awaitable[None]:
+                    if sum(map(len, captured)) < actions.TERMINAL_OUTPUT:
+                        captured.append(text)
+                    return self.send({"type": "output", "id": run_id, "data": text})
+
+                outcome = await run.run(output)
         except Busy as busy:
             await self._refuse(run_id, str(busy))
             return
@@ -111,6 +125,7 @@ class TerminalSession:
             self.current = None
             self.running_id = None
         await self.send({"type": "exit", "id": run_id, "code": outcome.code, "reason": outcome.reason})
+        await self._record(line, outcome.code, "".join(captured))
 
     def input(self, message: dict) -> None:
         """Keys for the running command, when it runs on a terminal and the message names it."""

@@ -1,7 +1,9 @@
 """The browser page's live feed: one WebSocket per cluster page at /clusters/<name>/live.
 
 Only the cluster's owner (the session's user; `selectors.cluster_of_user`) gets
-the handshake accepted; anyone else, guessed name or not, is refused with 4403.
+the handshake accepted; anyone else, guessed name or not, is refused with 4403. The same feed at
+/u/<owner>/clusters/<name>/live is for those allowed to look at that learner's clusters read-only
+(`selectors.cluster_for_viewer`: an instructor of their class); it only ever sends.
 The page then gets {"type": "snapshot", "rv": N, "columns": …, "objects": […], "clock": …, "failedNodes": […]}
 and, whenever the cluster's channel group says "cluster.changed" (or every
 RECHECK_SECONDS anyway: a lost wake-up delays, never loses), the change log
@@ -23,9 +25,11 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from clusters import selectors
+from clusters import actions, selectors
+from clusters.config import database_threads
 from clusters.store import notify
 from clusters.web import live
+from playground.outage import survives_outage
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,11 @@ def _dumps(message: dict | None) -> str | None:
     return None if message is None else json.dumps(message, separators=(",", ":"))
 
 
+def _in_db_thread(fn):
+    """fn, run where the consumers' database work runs (clusters.config.database_threads)."""
+    return database_sync_to_async(fn, **database_threads())
+
+
 @dataclass(frozen=True)
 class Read:
     outcome: str                 # "gone" | "snapshot" | "changes"
@@ -108,7 +117,7 @@ class SharedReads:
                 result = None
             if result is not None and (wanted_rv is None or result.seen_rv >= wanted_rv):
                 return result
-        future = asyncio.ensure_future(database_sync_to_async(reader)())
+        future = asyncio.ensure_future(_in_db_thread(reader)())
         self._entries[key] = (future, loop.time())
         if len(self._entries) > 256:
             horizon = loop.time() - self.KEEP_SECONDS
@@ -131,8 +140,13 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         self.lock = asyncio.Lock()
         self.timer: asyncio.Task | None = None
         name = self.scope["url_route"]["kwargs"]["name"]
+        owner = self.scope["url_route"]["kwargs"].get("owner")
         user = self.scope.get("user")
-        self.cluster = await database_sync_to_async(selectors.cluster_of_user)(user, name)
+        if owner is None:
+            self.cluster = await _in_db_thread(selectors.cluster_of_user)(user, name)
+            await _in_db_thread(actions.cluster_touch)(cluster=self.cluster)   # the owner's page opened
+        else:   # /u/<owner>/clusters/<name>/live: someone allowed to look at the learner's clusters
+            self.cluster = await _in_db_thread(selectors.cluster_for_viewer)(user, owner, name)
         if self.cluster is None:
             # Accepted only to be closed with a code the page can read (a refused handshake reaches the
             # browser as a bare 1006); nothing of any cluster is sent first.
@@ -156,22 +170,28 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         if self.cluster is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    @survives_outage
     async def receive_json(self, content, **kwargs) -> None:
         if isinstance(content, dict) and content.get("type") == "resume":
             rv = content.get("rv")
             await self.resume(rv if isinstance(rv, int) and not isinstance(rv, bool) else None)
 
+    @survives_outage
     async def cluster_changed(self, message: dict) -> None:
         """The channel group's wake-up: some write committed (message["rv"])."""
         rv = message.get("rv")
         if not isinstance(rv, int) or rv > self.rv:
             await self.pump(wanted_rv=rv if isinstance(rv, int) else None)
 
+    @survives_outage
     async def cluster_controls(self, message: dict) -> None:
         """The group's "the clock or a node switch moved" (clusters/store/notify.py)."""
-        controls = await database_sync_to_async(_controls)(self.cluster.pk)
+        controls = await _in_db_thread(_controls)(self.cluster.pk)
         if controls is not None:
             await self.send_json(controls)
+
+    async def cluster_terminal(self, message: dict) -> None:
+        """The group's "the terminal ran a line": nothing on this page shows it (lessons listen)."""
 
     async def resume(self, rv: int | None) -> None:
         """Continue after rv (a snapshot when rv is None or too old)."""

@@ -16,6 +16,7 @@ from clusters.web.page_json import (
     error_response,
     json_body,
     owned_cluster_json,
+    viewable_cluster_json,
 )
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def _file_json(file: ManifestFile) -> dict:
 
 
 @require_GET
-@owned_cluster_json
+@viewable_cluster_json
 def file_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     return JsonResponse({"files": [_file_json(f) for f in selectors.file_list(cluster=cluster)]})
 

@@ -11,14 +11,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
 from clusters import selectors
-from clusters.web.page_json import owned_cluster_json
+from clusters.web.page_json import viewable_cluster_json
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
 
 
 @require_GET
-@owned_cluster_json
+@viewable_cluster_json
 def cluster_metrics(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     """GET → {"now", "scrape", "window", "speed", "paused", "nodes", "pods", "autoscalers"}."""
     return JsonResponse(selectors.page_metrics(cluster=cluster))

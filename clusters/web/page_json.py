@@ -32,16 +32,15 @@ def error_response(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
-def owned_cluster_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in (else 401), the learner's own cluster (else 404), learner errors as 4xx JSON.
-
-    The view is called as view(request, cluster, **the URL's other arguments).
-    """
+def _cluster_json(view: Callable[..., HttpResponse], *, viewers: bool) -> Callable[..., HttpResponse]:
     @wraps(view)
-    def wrapper(request: HttpRequest, name: str, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, name: str, owner: str | None = None, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return error_response("sign in to use this cluster's page", 401)
-        cluster = selectors.cluster_of_user(request.user, name)
+        if owner is None:
+            cluster = selectors.cluster_of_user(request.user, name)
+        else:
+            cluster = selectors.cluster_for_viewer(request.user, owner, name) if viewers else None
         if cluster is None:
             return error_response(f'cluster "{name}" not found', 404)
         try:
@@ -51,6 +50,20 @@ def owned_cluster_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         except (actions.ClusterError, actions.FileError) as error:
             return error_response(str(error), 400)
     return wrapper
+
+
+def owned_cluster_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed in (else 401), the learner's own cluster (else 404), learner errors as 4xx JSON.
+
+    The view is called as view(request, cluster, **the URL's other arguments).
+    """
+    return _cluster_json(view, viewers=False)
+
+
+def viewable_cluster_json(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """As owned_cluster_json, for the page's reads: with an `owner` in the URL (/u/<owner>/clusters/<name>/…)
+    someone allowed to look at that learner's clusters (selectors.may_view) reads them too."""
+    return _cluster_json(view, viewers=True)
 
 
 def json_body(request: HttpRequest, shape: str = "a JSON object") -> dict:

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_POST
 
 from clusters import selectors
-from clusters.web.page_json import BadRequest, json_body, owned_cluster_json
+from clusters.web.page_json import BadRequest, json_body, viewable_cluster_json
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
@@ -46,7 +46,7 @@ def _path(body: dict) -> str:
 
 
 @require_POST
-@owned_cluster_json
+@viewable_cluster_json
 def service_traffic(request: HttpRequest, cluster: Cluster, namespace: str, service: str) -> HttpResponse:
     """{"requests": 1-100, "path": "/…", "from": "cluster" | "outside", "port": N} → who answered, what failed."""
     body = json_body(request, 'a JSON object like {"requests": 10, "path": "/", "from": "cluster"}')

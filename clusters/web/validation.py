@@ -38,6 +38,7 @@ from clusters.apiserver import errors
 from clusters.apiserver.conversion import to_storage
 from clusters.apiserver.decode import load_manifests, parse_field_path
 from clusters.apiserver.errors import ApiError
+from clusters.apiserver.kubectl_apply import KUBECTL_APPLY_MANAGER, LAST_APPLIED, annotated
 from clusters.apiserver.patch import (
     DELETE_FROM_PRIMITIVE_LIST,
     child_node,
@@ -63,9 +64,7 @@ try:  # the same parser decode.py uses, so marks agree with its error positions
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
 
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # kubectl apply's field managers: client-side apply creates and patches under this name.
-KUBECTL_APPLY_MANAGER = "kubectl-client-side-apply"
 # The editor's kubectl (the terminal) runs in the kubeconfig's namespace, "default".
 DEFAULT_NAMESPACE = "default"
 
@@ -271,37 +270,6 @@ def _after_value(stack: list[_Frame]) -> None:
 
 # ============================================================== kubectl apply's semantics
 
-def _go_json(value: Any) -> str:
-    """encoding/json.Marshal of an unstructured object: sorted keys, compact, HTML-safe escapes.
-
-    kubectl stores exactly these bytes in the last-applied annotation, so the comparison with
-    an object applied by the real kubectl is byte for byte.
-    """
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def last_applied(obj: dict) -> str:
-    """kubectl's GetModifiedConfiguration: the object without the annotation (annotations {} kept), + newline."""
-    bare = copy.deepcopy(obj)
-    meta = bare.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    annotations.pop(LAST_APPLIED, None)
-    meta["annotations"] = annotations
-    return _go_json(bare) + "\n"
-
-
-def _annotated(obj: dict) -> dict:
-    """The object kubectl apply sends: with its last-applied annotation."""
-    modified = copy.deepcopy(obj)
-    meta = modified.setdefault("metadata", {})
-    annotations = dict(meta.get("annotations") or {})
-    annotations[LAST_APPLIED] = last_applied(obj)
-    meta["annotations"] = annotations
-    return modified
-
-
 def _deletions(original: Any, modified: Any, node: dict) -> dict:
     """The deleting half of kubectl's three-way patch: what the last apply set and this manifest
     no longer has (fields → null, merge-keyed list items → `$patch: delete`)."""
@@ -505,7 +473,7 @@ def _apply_one(server: ApiServer, store: DryRunStore, obj: Any, layout: _Layout,
             if error.code != 404:
                 raise
     if current is None:
-        done = server.create(rt, namespace, _annotated(obj), dry_run=True, field_validation="Strict",
+        done = server.create(rt, namespace, annotated(obj), dry_run=True, field_validation="Strict",
                              field_manager=KUBECTL_APPLY_MANAGER)
         action = "created"
     else:
@@ -522,7 +490,7 @@ def _apply_one(server: ApiServer, store: DryRunStore, obj: Any, layout: _Layout,
 
 def _patch(server: ApiServer, rt: ResourceType, namespace: str, name: str, obj: dict, current: dict):
     """kubectl apply on an existing object: nothing when the three-way patch is empty."""
-    modified = _annotated(obj)
+    modified = annotated(obj)
     original_text = ((current.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
     try:
         original = json.loads(original_text) if original_text else None

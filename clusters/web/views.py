@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from clusters import actions, selectors
 from clusters.apiserver.registry import KUBERNETES_VERSION
 from clusters.web import live
-from clusters.web.page_json import BadRequest, json_body, owned_cluster_json
+from clusters.web.page_json import BadRequest, json_body, owned_cluster_json, viewable_cluster_json
 
 if TYPE_CHECKING:
     from clusters.models import Cluster
@@ -171,6 +171,7 @@ def cluster_clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     """The clock bar: {"action": "pause" | "resume" | "speed" (with "speed") | "advance" (with "seconds")}."""
     body = json_body(request)
     action = body.get("action")
+    actions.cluster_touch(cluster=cluster)   # the learner is here: a cluster retention stopped starts again
     if action == "pause":
         cluster = actions.cluster_clock(cluster=cluster, pause=True)
     elif action == "resume":
@@ -190,8 +191,23 @@ def cluster_clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
 @owned_cluster_json
 def node_switch(request: HttpRequest, cluster: Cluster, node: str, action: str) -> HttpResponse:
     """A node box's "fail" / "recover": its kubelet stops (or resumes) posting status."""
+    actions.cluster_touch(cluster=cluster)
     try:
         actions.node_set_failed(cluster=cluster, node=node, failed=action == "fail")
     except actions.ClusterError as error:  # the only one: no such node
         raise BadRequest(str(error), 404) from None
     return JsonResponse({"node": node, "failed": action == "fail"})
+
+
+@require_GET
+@viewable_cluster_json
+def terminal_history(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """The browser terminal's lines, newest last: {"commands": [{"id", "at", "line", "exit", "output"}]};
+    `?after=ID` only those after that one (what a page that polls has not seen yet)."""
+    try:
+        after = int(request.GET.get("after", "0"))
+    except ValueError:
+        raise BadRequest("after must be a command's id (a whole number)") from None
+    return JsonResponse({"commands": [
+        {"id": c.pk, "at": c.at.isoformat(), "line": c.line, "exit": c.exit_code, "output": c.output}
+        for c in selectors.terminal_commands(cluster=cluster, after=after)]})

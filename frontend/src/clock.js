@@ -1,6 +1,7 @@
 // The clock bar: the cluster's simulated time, ticking locally at its speed between the live feed's
 // messages (each carries {now, speed, paused}), with pause/resume, 1×/10×/60× and step buttons that
 // POST …/clock (clusters/web/PAGE.md). Every page on the cluster hears changes through the feed's "controls".
+// Read-only (an instructor's view of a learner's cluster): the time and its state only, no buttons.
 import { toast } from "./dom.js";
 
 const pad = (n) => String(n).padStart(2, "0");
@@ -11,7 +12,11 @@ function formatSimTime(ms) {
   return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
-export function createClock(root, { api }) {
+export function createClock(root, { api, readOnly = false }) {
+  if (readOnly) {
+    for (const control of root.querySelectorAll("#clock-pause, .seg")) control.remove();
+    root.setAttribute("aria-label", "Cluster clock (read-only)");
+  }
   const timeEl = root.querySelector("#clock-time");
   const dateEl = root.querySelector("#clock-date");
   const pauseButton = root.querySelector("#clock-pause");
@@ -36,9 +41,11 @@ export function createClock(root, { api }) {
   function renderControls() {
     root.hidden = false;
     root.dataset.paused = clock.paused;
-    pauseButton.setAttribute("aria-pressed", String(clock.paused));
-    pauseButton.querySelector(".label").textContent = clock.paused ? "Resume" : "Pause";
-    pauseButton.title = clock.paused ? "Resume the cluster's clock" : "Pause the cluster's clock: nothing moves until you resume or step";
+    if (pauseButton) {
+      pauseButton.setAttribute("aria-pressed", String(clock.paused));
+      pauseButton.querySelector(".label").textContent = clock.paused ? "Resume" : "Pause";
+      pauseButton.title = clock.paused ? "Resume the cluster's clock" : "Pause the cluster's clock: nothing moves until you resume or step";
+    }
     for (const b of speedButtons) b.setAttribute("aria-pressed", String(Number(b.dataset.speed) === clock.speed));
     root.querySelector("#clock-state").textContent = clock.paused ? "paused" : `${clock.speed}×`;
     // The heading's Running/Paused pill was drawn by the server at page load: keep it in step.
@@ -72,7 +79,7 @@ export function createClock(root, { api }) {
     }
   }
 
-  pauseButton.addEventListener("click", () => send({ action: clock?.paused ? "resume" : "pause" }));
+  pauseButton?.addEventListener("click", () => send({ action: clock?.paused ? "resume" : "pause" }));
   for (const b of speedButtons) b.addEventListener("click", () => send({ action: "speed", speed: Number(b.dataset.speed) }));
   for (const b of stepButtons) b.addEventListener("click", () => send({ action: "advance", seconds: Number(b.dataset.advance) }));
 

@@ -17,10 +17,11 @@ export { keyOf };
 
 /**
  * Starts the live view in `root` (#live, whose data-socket is the feed's path).
- * onClock(clock) gets every clock the feed carries; onFailedNodes(names) the node switches.
+ * onClock(clock) gets every clock the feed carries; onFailedNodes(names) the node switches. `nodeSwitches`
+ * false (a read-only page) draws the nodes without their Fail / Recover switch.
  * Answers { objects, eventsFor(kind, namespace, name), onRender(fn), onFeed(fn), setFailedNodes(names), flash(hits, ms) }.
  */
-export function createLiveView(root, { onClock = () => {}, onFailedNodes = () => {} } = {}) {
+export function createLiveView(root, { onClock = () => {}, onFailedNodes = () => {}, nodeSwitches = true } = {}) {
   const $ = (id) => document.getElementById(id);
   const els = {
     status: $("live-status"), map: $("live-map"), workloads: $("live-workloads"), services: $("live-services"),
@@ -195,7 +196,7 @@ export function createLiveView(root, { onClock = () => {}, onFailedNodes = () =>
       // The switch stands for "pull the plug": the kubelet stops posting status and the node controller
       // notices after its grace period, exactly as on a real cluster.
       const action = failed ? "recover" : "fail";
-      const button = `<button type="button" class="node-switch btn btn-sm${failed ? " is-failed" : ""}" ` +
+      const button = !nodeSwitches ? "" : `<button type="button" class="node-switch btn btn-sm${failed ? " is-failed" : ""}" ` +
         `data-node-action="${action}" data-node="${esc(n.name)}" aria-pressed="${failed}" ` +
         `title="${failed ? "Start this node's kubelet again" : "Stop this node's kubelet, as if the machine died"}">` +
         `${failed ? "Recover" : "Fail"}<span class="visually-hidden"> node ${esc(n.name)}</span></button>`;

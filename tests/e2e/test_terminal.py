@@ -180,7 +180,7 @@ def test_refusals_say_why(terminal):
 
 def test_output_limit_and_time_limit(terminal):
     output, exit = terminal.run("kubectl get --raw /openapi/v3/api/v1")
-    assert exit["reason"] == "output-limit"
+    assert exit["reason"] == "output-limit", (exit, output[-3000:])
     assert OUTPUT_LIMIT <= len(output.encode()) < OUTPUT_LIMIT + 1024 and "[stopped: more than 64 KiB" in output
     started = time.monotonic()
     output, exit = terminal.run("kubectl get nodes --watch-only")

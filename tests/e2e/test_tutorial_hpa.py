@@ -94,9 +94,16 @@ def test_the_walkthrough(page: Page):
             return count
         settled = eventually(grown, timeout=90)
         watch.until(rf"^php-apache\s+Deployment/php-apache\s+cpu: \d+%/50%\s+1\s+10\s+{settled}\s")
-        deployment = table(page("get", "deployment", "php-apache"))
-        assert deployment[0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-        assert deployment[1][:4] == ["php-apache", f"{settled}/{settled}", str(settled), str(settled)]
+        # At 60× one more sync (a quarter of a second) may still add a replica: the Deployment shows whatever
+        # the autoscaler settled on, every replica ready.
+        def ready() -> list[str]:
+            deployment = table(page("get", "deployment", "php-apache"))
+            assert deployment[0] == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
+            count = int(deployment[1][2])
+            assert 3 <= count <= 8 and abs(count - settled) <= 1, (settled, deployment[1])
+            assert deployment[1][:4] == ["php-apache", f"{count}/{count}", str(count), str(count)], deployment[1]
+            return deployment[1]
+        settled = int(eventually(ready, timeout=60)[2])
 
         described = page("describe", "hpa", "php-apache")
         assert re.search(r"New size: \d+; reason: cpu resource utilization \(percentage of request\) above target",
@@ -113,7 +120,7 @@ def test_the_walkthrough(page: Page):
         row = hpa_row(page)
         assert utilisation(row) is not None and utilisation(row) < 10, row
     eventually(idle, timeout=30)
-    assert replicas(page) == settled     # still inside the scale-down stabilization window
+    assert replicas(page) >= settled     # still inside the scale-down stabilization window: nothing removed
     eventually(lambda: _assert_equal(replicas(page), 1), timeout=60)
     assert time.monotonic() - stopped >= 300 / 60 - 1    # not before 5 simulated minutes
     described = page("describe", "hpa", "php-apache")

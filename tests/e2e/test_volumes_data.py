@@ -1,7 +1,7 @@
 """Volumes hold data, with the real kubectl against a live playground.
 
 The PV tutorial's steps (a hostPath PersistentVolume, a claim, an nginx pod; the page written through
-`kubectl exec`; the pod deleted and created again, and the page still there), a StatefulSet pod's data
+`kubectl exec`; the pod deleted and created again on the same node, and the page still there), a StatefulSet pod's data
 surviving `kubectl delete pod`, and the docs' two-container pod sharing an emptyDir. The server runs with
 PLAYGROUND_START_DELAYS=0 (pulls and starts are instant).
 """
@@ -78,7 +78,11 @@ def test_the_pv_tutorial(k):
         "Hello from Kubernetes storage\n"
     assert k("exec", "task-pv-pod", "--", "curl", "-s", "http://localhost/") == "Hello from Kubernetes storage\n"
     k("delete", "pod", "task-pv-pod")
-    k("apply", "-f", str(corpus_path("pods__storage__pv-pod.yaml")))
+    # The tutorial's cluster has one node; here the pod comes back to the node whose /mnt/data holds the page
+    # (a hostPath PV is a directory of one node: on another node the pod would find that node's, empty).
+    again = yaml.safe_load(corpus_path("pods__storage__pv-pod.yaml").read_text())
+    again["spec"]["nodeName"] = first["spec"]["nodeName"]
+    k("apply", "-f", "-", input=yaml.safe_dump(again))
     wait_running(k, "task-pv-pod", uid_not=first["metadata"]["uid"])
     assert k("exec", "task-pv-pod", "--", "cat", "/usr/share/nginx/html/index.html") == \
         "Hello from Kubernetes storage\n"

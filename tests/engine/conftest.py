@@ -57,3 +57,10 @@ def cluster() -> ClusterState:
 
 
 __all__ = ["T0", "apply", "new_state", "prepare_for_create", "run", "storage_type"]
+
+
+def events_expiry(state: ClusterState) -> float | None:
+    """The wake-up a settled cluster still asks for: its oldest Event's expiry (controllers/event_ttl.py)."""
+    from clusters.engine.controllers.event_ttl import EVENT_TTL, last_written
+
+    return min((last_written(e) + EVENT_TTL for e in state.list("Event")), default=None)

@@ -147,4 +147,4 @@ def test_no_pressure_costs_next_to_nothing():
     again = (time.perf_counter() - started) / 100
     print(f"\neviction pass over {len(state.list('Pod'))} pods: {first * 1000:.2f} ms, "
           f"then {again * 1000:.3f} ms in the same state")
-    assert state.changes() == [] and first < 0.02 and again < 0.001
+    assert state.changes() == [] and first < 0.1 and again < 0.005   # generous: a guard, not a benchmark

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from clusters.engine.controllers import deployment, podutil, replicaset
 from clusters.engine.loop import step
 from clusters.engine.state import ClusterState, parse_timestamp, timestamp
@@ -387,10 +389,14 @@ def test_slow_start_stops_after_a_failed_batch() -> None:
         return original(obj)
 
     state.create = flaky_create
-    step(state, state.now, controllers=[replicaset.reconcile])
-    # batch 1: 1 pod; batch 2: 2 tried, 1 failed → stop; later passes go on in new batches
+    result = step(state, state.now, controllers=[replicaset.reconcile])
+    # batch 1: 1 pod; batch 2: 2 tried, 1 failed → stop, and the ReplicaSet is requeued 5 ms later
     assert messages(state, "frontend", "FailedCreate")[0] == \
         'Error creating: pods "frontend-x" is forbidden: exceeded quota'
+    assert len(pods_of(state, rs)) == 2
+    assert result.next_wake == pytest.approx(state.now + 0.005)
+    state.commit()
+    step(state, result.next_wake, controllers=[replicaset.reconcile])  # the retry goes on in new batches
     assert len(pods_of(state, rs)) == 10
 
 

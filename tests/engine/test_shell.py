@@ -275,7 +275,7 @@ def test_load_generator_rate_and_world_changes():
 def test_counter_loop_with_changing_lines():
     script = 'i=0; while true; do echo "$i: $(date +%s)"; i=$((i+1)); sleep 1; done'
     took, run = best_of_3(lambda: sh(script, start=0.0, until=86400))
-    assert took < 0.3
+    assert took < 1.5   # generous: a guard against runaway replay, not a benchmark
     assert run.logs[-1] == (86400.0, "stdout", "86400: 86400")
     assert run.logs_dropped + len(run.logs) == 86401
 
@@ -292,7 +292,7 @@ def test_loop_writing_files_is_extrapolated_with_cycles():
 def test_busy_loop_is_capped_and_reported():
     t0 = time.perf_counter()
     run = sh("i=0; while [ $i -lt 10000000 ]; do i=$((i+1)); done; echo $i", until=1e6)
-    assert time.perf_counter() - t0 < 1.0
+    assert time.perf_counter() - t0 < 5.0   # generous: a guard, not a benchmark
     assert not run.exited and run.next_event is None
     assert any("too busy" in u for u in run.unsupported)
     # A bounded counting loop that fits the budget runs to the end.

@@ -19,7 +19,7 @@ from clusters.engine.kubelet import images, system_images
 from clusters.engine.kubelet.logs import container_logs
 from clusters.engine.loop import step
 
-from .conftest import T0, new_state, run
+from .conftest import T0, events_expiry, new_state, run
 
 SYSTEM = ("kube-system", "local-path-storage", "ingress-nginx")
 STATIC = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
@@ -260,7 +260,18 @@ def test_a_settled_fresh_cluster_is_idle(settled):
     state = new_state()
     run(state, T0 + 700)    # the Deployments' progress deadline check included
     result = step(state, state.now)
-    assert result.changes == [] and result.sim_changes == {} and result.next_wake is None
+    assert result.changes == [] and result.next_wake == events_expiry(state)
+    # The controllers the loop skipped after the last writes note their settled inputs at the first step that
+    # runs them all (a memo for a state loaded afresh); from then on a step has nothing to do at all.
+    state.commit()
+    result = step(state, state.now + 60)
+    assert result.changes == [] and result.sim_changes == {} and result.next_wake == events_expiry(state)
+    state.commit()
+    assert step(state, state.now + 60).passes == 0
+    # An hour after they were written, the Events are gone (kube-apiserver's --event-ttl), and with them
+    # the last wake-up.
+    run(state, T0 + 3600 + 700)
+    assert state.list("Event") == [] and step(state, state.now).next_wake is None
 
 
 def test_system_images_answer_their_probes_and_name_their_ports():

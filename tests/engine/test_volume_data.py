@@ -139,8 +139,10 @@ def test_the_pv_tutorial_second_pod_sees_the_first_ones_page():
         (0, "Hello from Kubernetes storage\n", "")
     assert page(state, "task-pv-pod") == (200, "Hello from Kubernetes storage\n")
     pv = state.get("PersistentVolume", "", "task-pv-volume")
-    assert list(state.sim(pv)["data"]) == ["/index.html"]               # kept beside the volume, not in the API
-    assert "Hello" not in str(pv)
+    node = state.get("Node", "", state.get("Pod", "default", "task-pv-pod")["spec"]["nodeName"])
+    # Kept beside the node whose /mnt/data it is (the tutorial's one node), not in the API.
+    assert [k for k in state.sim(node)["host"] if k.startswith("/mnt/data/")] == ["/mnt/data/index.html"]
+    assert "Hello" not in str(pv) and "Hello" not in str(node)
 
 
 def test_a_statefulset_pod_keeps_its_data_through_kubectl_delete_pod():
@@ -199,6 +201,34 @@ def test_a_host_path_is_the_nodes():
     assert ex(state, "three", "cat", "/shared/note") == (0, "from-one\n", "")
     assert ex(state, "two", "cat", "/shared/note")[0] == 1
     assert volumedata.Store(state.get("Node", "", "worker-1"), ("host",), "/srv/shared").used(state) > 0
+
+
+def test_a_host_path_persistent_volume_is_a_directory_of_each_node():
+    # A hostPath PV without node affinity (the PV tutorial's, on a cluster of more than one node): the pod
+    # that mounts it uses the directory of the node it runs on.
+    state = fresh()
+    for name in ("pods__storage__pv-volume.yaml", "pods__storage__pv-claim.yaml"):
+        obj = corpus_object(name)
+        if obj["kind"] != "PersistentVolume":
+            obj["metadata"]["namespace"] = "default"
+        apply(state, obj)
+    claim = [{"name": "d", "persistentVolumeClaim": {"claimName": "task-pv-claim"}}]
+    mounts = [{"name": "d", "mountPath": "/data"}]
+    apply(state, busybox("one", "sleep 3600", mounts, claim, nodeName="worker-1"))
+    apply(state, busybox("two", "sleep 3600", mounts, claim, nodeName="worker-2"))
+    run(state, T0 + 10)
+    assert ex(state, "one", "sh", "-c", "echo from-worker-1 > /data/note") == (0, "", "")
+    assert ex(state, "two", "ls", "/data") == (0, "", "")                # worker-2's /mnt/data: empty
+    assert ex(state, "two", "sh", "-c", "echo from-worker-2 > /data/note") == (0, "", "")
+    assert ex(state, "one", "cat", "/data/note") == (0, "from-worker-1\n", "")
+    remove(state, "one")
+    apply(state, busybox("again", "sleep 3600", mounts, claim, nodeName="worker-1"))
+    # The same directory mounted as a plain hostPath volume on that node.
+    apply(state, busybox("plain", "sleep 3600", mounts, [{"name": "d", "hostPath": {"path": "/mnt/data"}}],
+                         nodeName="worker-1"))
+    run(state, state.now + 10)
+    assert ex(state, "again", "cat", "/data/note") == (0, "from-worker-1\n", "")
+    assert ex(state, "plain", "cat", "/data/note") == (0, "from-worker-1\n", "")
 
 
 # ----------------------------------------------------------------------------------------- the container's layer

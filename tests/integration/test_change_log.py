@@ -72,3 +72,84 @@ def test_a_modification_of_the_same_object_stays_modified(cluster):
     _write(cluster, [("ADDED", _pod("web-0", uid), None)])
     _write(cluster, [("MODIFIED", _pod("web-0", uid, "Running"), None)])
     assert [event for _, event, _, _ in _log(cluster)] == ["ADDED", "MODIFIED"]
+
+
+def _configmap_call(cluster: Cluster, method: str, name: str, body: dict | None = None) -> None:
+    from clusters import actions
+    from clusters.apiserver import registry
+
+    rt = registry.by_path("", "v1", "configmaps")
+    if method == "create":
+        operation = lambda api: api.create(rt, "default", body)
+    elif method == "delete":
+        operation = lambda api: api.delete(rt, "default", name)
+    else:
+        operation = lambda api: api.patch(rt, "default", name, body, "merge")
+    actions.api_call(cluster=cluster, operation=operation)
+
+
+@pytest.mark.parametrize("label_selector", ["", "app=web"])
+def test_a_watch_resumed_from_a_resource_version_sees_what_happened_since(db, label_selector):
+    """A client reconnecting from resourceVersion R (kubectl after its request timeout, a reflector after a
+    dropped connection) gets the changes after R as a watch open since R would have: an object deleted since
+    R is DELETED (not dropped because it is no longer there), one modified since R is MODIFIED (not ADDED)."""
+    from clusters import actions
+    from clusters.apiserver import registry
+    from clusters.kubeapi import watch
+
+    owner = get_user_model().objects.create_user("wanda")
+    cluster = actions.cluster_create(owner=owner, name="lab", workers=0)
+    for name in ("gone", "kept", "relabelled"):
+        _configmap_call(cluster, "create", name, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                  "metadata": {"name": name, "labels": {"app": "web"}}})
+    cluster.refresh_from_db()
+    since = cluster.resource_version
+    _configmap_call(cluster, "delete", "gone")
+    _configmap_call(cluster, "patch", "kept", {"data": {"a": "b"}})
+    _configmap_call(cluster, "patch", "relabelled", {"metadata": {"labels": {"app": "db"}}})
+    _configmap_call(cluster, "create", "new", {"apiVersion": "v1", "kind": "ConfigMap",
+                                               "metadata": {"name": "new", "labels": {"app": "web"}}})
+    cluster.refresh_from_db()
+
+    spec = watch.WatchSpec(cluster=cluster, rt=registry.by_path("", "v1", "configmaps"), namespace="default",
+                           resource_version=str(since), label_selector=label_selector, field_selector="",
+                           table=False, include_object="", timeout=10, bookmarks=False)
+    watch.check_selectors(spec)
+    initial, start, failure = watch._start(spec)
+    assert (initial, start, failure) == ([], since, None)
+    events, _ = watch._next_events(spec, start)
+    seen = [(event, obj["metadata"]["name"]) for event, obj in events]
+    relabelled = ("MODIFIED" if not label_selector else "DELETED", "relabelled")
+    assert seen == [("DELETED", "gone"), ("MODIFIED", "kept"), relabelled, ("ADDED", "new")]
+
+
+@pytest.mark.parametrize("how", ["resourceVersion=0", "sendInitialEvents"])
+def test_a_write_between_a_watchs_version_and_its_list_goes_out_once(db, monkeypatch, how):
+    """A watch from "now" reads the cluster's resourceVersion, then lists the objects for its initial ADDED
+    events. A write committed between the two reads is in that list and in the log after that
+    resourceVersion: the client gets it once (kubectl get -w printed such a pod's ADDED twice)."""
+    from clusters import actions, selectors
+    from clusters.apiserver import registry
+    from clusters.kubeapi import watch
+
+    owner = get_user_model().objects.create_user("willa")
+    cluster = actions.cluster_create(owner=owner, name="lab", workers=0)
+    _configmap_call(cluster, "create", "before", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                  "metadata": {"name": "before"}})
+    cluster.refresh_from_db()
+    read_first = selectors.cluster_versions(cluster.pk)   # what _start reads before the write lands
+    _configmap_call(cluster, "create", "between", {"apiVersion": "v1", "kind": "ConfigMap",
+                                                   "metadata": {"name": "between"}})
+    monkeypatch.setattr(selectors, "cluster_versions", lambda cluster_id: read_first)
+
+    spec = watch.WatchSpec(cluster=cluster, rt=registry.by_path("", "v1", "configmaps"), namespace="default",
+                           resource_version="0" if how == "resourceVersion=0" else "", label_selector="",
+                           field_selector="", table=False, include_object="", timeout=10, bookmarks=False,
+                           initial_events=how == "sendInitialEvents")
+    watch.check_selectors(spec)
+    initial, start, failure = watch._start(spec)
+    assert failure is None and start == read_first[0]
+    assert sorted(obj["metadata"]["name"] for _, obj in initial) == ["before", "between", "kube-root-ca.crt"]
+    _configmap_call(cluster, "patch", "between", {"data": {"a": "b"}})
+    events, _ = watch._next_events(spec, start)
+    assert [(event, obj["metadata"]["name"]) for event, obj in events] == [("MODIFIED", "between")]

@@ -168,7 +168,7 @@ def test_not_kubectl_and_unreadable_lines(line, expected):
     ("kubectl config view --raw", "credentials are temporary"),
     ("kubectl alpha", "kubectl alpha: not available in this terminal"),
     ("kubectl frobnicate", "kubectl frobnicate: not available in this terminal (try kubectl help"),
-    ("kubectl -f x get pods", "cannot tell which kubectl command this is"),
+    ("kubectl -f x get pods", "kubectl x: not available in this terminal"),
 ])
 def test_refused_subcommands_explain(line, expected):
     assert expected in refused(line)
@@ -242,9 +242,11 @@ def test_flags_that_change_the_target_are_refused(line):
     ("kubectl apply --kustomize=dir", "kustomize isn't available"),
     ("kubectl apply -R -f web.yaml", "nothing to recurse into"),
     ("kubectl get -f web.yaml --recursive", "nothing to recurse into"),
-    ("kubectl get pods -o go-template-file=/etc/passwd", "templates from files aren't available here"),
-    ("kubectl get pods -o=jsonpath-file=/etc/passwd", "templates from files"),
-    ("kubectl get pods --output template-file=x", "templates from files"),
+    ("kubectl get pods -o go-template-file=/etc/passwd", "a template file must be one of the editor's files"),
+    ("kubectl get pods -o=jsonpath-file=/etc/passwd", "a template file must be one of the editor's files"),
+    ("kubectl get pods --output template-file=x", "a template file must be one of the editor's files"),
+    ("kubectl get pods -o templatefile --template=/etc/shadow", "the template must be one of the editor's files"),
+    ("kubectl get pods --template /etc/shadow -o go-template-file", "the template must be one of the editor's"),
     ("kubectl apply --prune -l app=web -f web.yaml", "--prune isn't supported"),
     ("kubectl get --raw https://evil/x", "give a path on your cluster's API"),
     ("kubectl get --raw=//evil/x", "give a path"),

@@ -13,6 +13,8 @@ import textwrap
 
 import pytest
 
+from clusters.terminal import sandbox as sandbox_module
+from clusters.terminal.confine import Confinement
 from clusters.terminal.policy import Command
 from clusters.terminal.sandbox import KubectlRun, Limits, Sandbox
 
@@ -44,11 +46,15 @@ FAKE_KUBECTL = textwrap.dedent('''\
 
 
 @pytest.fixture
-def fake_kubectl(tmp_path, settings):
+def fake_kubectl(tmp_path, settings, monkeypatch):
     path = tmp_path / "kubectl"
     path.write_text(FAKE_KUBECTL.format(python=sys.executable))
     path.chmod(0o755)
     settings.PLAYGROUND = {**settings.PLAYGROUND, "KUBECTL": str(path)}
+    # A Python stand-in needs the interpreter and its library: only the rlimits of the confinement
+    # (tests/web/test_terminal_confinement.py confines the real kubectl).
+    monkeypatch.setattr(sandbox_module, "confinement", lambda sandbox: Confinement(
+        sandbox=sandbox.root, executables=(), ids=None, landlock=False))
     sandbox = Sandbox(tmp_path, "token")
     return sandbox
 
@@ -89,7 +95,7 @@ def test_keys_reach_a_program_in_raw_mode_and_it_sees_a_terminal(fake_kubectl):
 
     output, outcome = asyncio.run(session(fake_kubectl, "raw", script))
     assert output.startswith("tty=True,True size=100x30 env=['HOME', 'KUBECACHEDIR', 'KUBECONFIG', 'LANG', "
-                             "'PATH']\r\n")   # the sandbox's environment, exactly
+                             "'PATH', 'TMPDIR']\r\n")   # the sandbox's environment, exactly
     assert output.endswith("bye\r\n")
     assert (outcome.code, outcome.reason) == (0, None)
 

@@ -33,10 +33,13 @@ from .podutil import (
     clone,
     compute_hash,
     controller_ref,
+    create_refused,
+    create_succeeded,
     delete_pod,
     is_pod_available,
     is_pod_ready,
     label_selector,
+    may_create,
     new_controller_ref,
     pods_prefix,
 )
@@ -370,7 +373,8 @@ def _sync_nodes(d: _DaemonSet, deletes: list[dict], creates: list[str], hash_: s
             labels[TEMPLATE_GENERATION_LABEL] = str(d.generation)
         if hash_:
             labels[CONTROLLER_REVISION_HASH_LABEL] = hash_
-        for node in creates[:BURST_REPLICAS]:
+        refused = not may_create(state, d.obj, len(creates))
+        for node in creates[:BURST_REPLICAS] if not refused else ():
             pod_meta: dict = {"generateName": pods_prefix(d.name), "namespace": d.namespace, "labels": dict(labels),
                               "ownerReferences": [new_controller_ref(d.obj)]}
             if meta.get("annotations"):
@@ -379,8 +383,16 @@ def _sync_nodes(d: _DaemonSet, deletes: list[dict], creates: list[str], hash_: s
                 pod_meta["finalizers"] = list(meta["finalizers"])
             pod_spec = clone(spec)
             pod_spec["affinity"] = node_name_affinity(pod_spec.get("affinity"), node)
-            pod = state.create({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": pod_spec})
+            try:
+                pod = state.create({"apiVersion": "v1", "kind": "Pod", "metadata": pod_meta, "spec": pod_spec})
+            except ValueError as exc:  # refused by admission (a quota, a LimitRange): requeued with back-off
+                d.event("Warning", "FailedCreate", f"Error creating: {exc}")
+                create_refused(state, d.obj, len(creates))
+                refused = True
+                break
             d.event("Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
+        if not refused:
+            create_succeeded(state, d.obj)
     for pod in deletes[:BURST_REPLICAS]:
         delete_pod(state, pod)
         d.event("Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")

@@ -69,11 +69,58 @@ def reconcile(state: ClusterState) -> None:
     if not deployments:
         return
     replica_sets = _ReplicaSets(state)
+    wanted = _to_look_at(state)
     for d in deployments:
+        if wanted is not None and d["metadata"].get("uid") not in wanted:
+            continue
         digest = _inputs_digest(state, d)
         if is_settled(state, d, digest) and not _adoptable(d, replica_sets):
             continue
         run_and_note(state, d, digest, lambda d=d: _run(state, d, replica_sets))
+
+
+def _to_look_at(state: ClusterState) -> set[str] | None:
+    """The uids of the Deployments to sync when the loop narrowed this run to what changed (the informers'
+    handlers): a Deployment written, the controller of a ReplicaSet written or deleted, and of the
+    ReplicaSet controlling a pod written or deleted; or None for every one: a ReplicaSet without a
+    controller written (some Deployment may adopt it), or a write of another kind."""
+    narrowed = state.narrowed_changes()
+    if narrowed is None:
+        return None
+    keys, gone = narrowed
+    wanted: set[str] = set()
+    owners: list[dict] = []   # ReplicaSets whose controller is wanted
+
+    def rs_owner(obj: dict) -> bool:
+        ref = controller_ref(obj)
+        if ref is not None:
+            wanted.add(ref.get("uid", ""))
+        return ref is not None
+
+    for kind, namespace, name in keys:
+        if kind not in ("Deployment", "ReplicaSet", "Pod"):
+            return None   # before any read of it: the kinds this controller reads decide when it runs
+        obj = state.get(kind, namespace, name)
+        if kind == "Deployment":
+            if obj is not None:
+                wanted.add(obj["metadata"].get("uid", ""))
+        elif kind == "ReplicaSet":
+            if obj is not None and not rs_owner(obj):
+                return None
+        elif kind == "Pod":
+            if obj is not None:
+                owners.append(obj)
+    for previous in gone:
+        if previous["kind"] == "ReplicaSet":
+            rs_owner(previous)
+        elif previous["kind"] == "Pod":
+            owners.append(previous)
+    for pod in owners:
+        ref = controller_ref(pod)
+        rs = state.by_uid(ref.get("uid", "")) if ref is not None else None
+        if rs is not None and rs["kind"] == "ReplicaSet":
+            rs_owner(rs)
+    return wanted
 
 
 def _run(state: ClusterState, d: dict, replica_sets: _ReplicaSets) -> None:

@@ -379,6 +379,7 @@ def reconcile(state: ClusterState) -> None:
     indexes: dict[str, dict[tuple[str, str], list[dict]]] = {}
     settled = _SETTLED.setdefault(state, {})
     served: set[tuple[str, str]] = set()
+    wanted = _to_look_at(state, services, slices)
     for svc in services:
         meta = svc["metadata"]
         spec = svc.get("spec") or {}
@@ -386,6 +387,8 @@ def reconcile(state: ClusterState) -> None:
         key = (meta.get("namespace", ""), meta["name"])
         served.add(key)
         if not selector or spec.get("type") == "ExternalName" or meta.get("deletionTimestamp"):
+            continue
+        if wanted is not None and key not in wanted:
             continue
         if pods_by_ns is None:
             pods_by_ns = {}
@@ -422,3 +425,47 @@ def reconcile(state: ClusterState) -> None:
         if (meta.get("labels") or {}).get(ENDPOINTS_MANAGED_BY_LABEL) == ENDPOINTS_CONTROLLER and \
                 (meta.get("namespace", ""), meta["name"]) not in served:
             delete_object(state, endpoints)
+
+
+def _to_look_at(state: ClusterState, services: list[dict],
+                slices: dict[tuple[str, str], list[dict]]) -> set[tuple[str, str]] | None:
+    """The Services to sync when the loop narrowed this run to what changed (the informers' handlers), as
+    (namespace, name), or None for every one: a Service, its slices or Endpoints written; for a pod written
+    or deleted, the Services selecting it as it is and as it was, and those whose slices list it. A write of
+    another kind (a Namespace being deleted, a Node) means every one."""
+    narrowed = state.narrowed_changes()
+    if narrowed is None:
+        return None
+    keys, gone = narrowed
+    wanted: set[tuple[str, str]] = set()
+    pods: list[dict] = [p for p in gone if p["kind"] == "Pod"]
+    known = {(p["metadata"].get("namespace", ""), p["metadata"]["name"]) for p in pods}
+    listed: set[tuple[str, str]] = set()   # pods changed in place: the Services whose slices list them
+    for kind, namespace, name in keys:
+        if kind in ("Service", "Endpoints"):
+            wanted.add((namespace, name))
+        elif kind == "EndpointSlice":
+            for slc in (state.get(kind, namespace, name), *(g for g in gone if g["kind"] == kind)):
+                labels = (slc or {}).get("metadata", {}).get("labels") or {}
+                if SERVICE_NAME_LABEL in labels:
+                    wanted.add((namespace, labels[SERVICE_NAME_LABEL]))
+        elif kind == "Pod":
+            pod = state.get(kind, namespace, name)
+            if pod is not None:
+                pods.append(pod)
+            if (namespace, name) not in known:   # no earlier version to match selectors against
+                listed.add((namespace, name))
+        else:
+            return None
+    for svc in services:
+        meta = svc["metadata"]
+        selector = (svc.get("spec") or {}).get("selector")
+        key = (meta.get("namespace", ""), meta["name"])
+        if key in wanted or not selector:
+            continue
+        if any(p["metadata"].get("namespace", "") == key[0] and _selects(selector, p["metadata"].get("labels"))
+               for p in pods) or \
+                listed and any((key[0], (e.get("targetRef") or {}).get("name", "")) in listed
+                               for slc in slices.get(key, ()) for e in slc.get("endpoints") or ()):
+            wanted.add(key)
+    return wanted

@@ -21,7 +21,7 @@ bound to a node, finalizers and propagation policy honoured); namespace and node
 """
 from __future__ import annotations
 
-from ..state import ClusterState, timestamp
+from ..state import ClusterState, key_of, timestamp
 from .podutil import is_terminal
 
 FOREGROUND = "foregroundDeletion"   # metav1.FinalizerDeleteDependents
@@ -225,7 +225,7 @@ def reconcile(state: ClusterState) -> None:
     nodes = {n["metadata"]["name"]: n for n in state.list("Node")}
     owners: dict = {}
     writes = state.writes
-    for obj in state.all_objects():
+    for obj in _to_look_at(state):
         meta = obj["metadata"]
         deleting = meta.get("deletionTimestamp")
         refs = meta.get("ownerReferences")
@@ -247,3 +247,37 @@ def reconcile(state: ClusterState) -> None:
         elif refs:
             _collect_dependent(state, obj, refs, owners)
 
+
+def _to_look_at(state: ClusterState) -> list[dict]:
+    """Every object, or when the loop narrowed this run to what changed since the last (the graph
+    builder's events): the objects written, their owners (one in foreground deletion may be waiting for
+    them), and for what was deleted or replaced, its owners and the dependents left pointing at it. A Node
+    written (its pods' fate) means every object."""
+    narrowed = state.narrowed_changes()
+    if narrowed is None:
+        return state.all_objects()
+    keys, gone = narrowed
+    if any(key[0] == "Node" for key in keys):
+        return state.all_objects()
+    found: dict = {}
+
+    def add(obj: dict | None) -> None:
+        if obj is not None:
+            found.setdefault(key_of(obj), obj)
+
+    def owners_of(obj: dict) -> None:
+        for ref in obj["metadata"].get("ownerReferences") or ():
+            add(state.by_uid(ref.get("uid", "")))
+
+    for key in keys:
+        obj = state.get(*key)
+        if obj is not None:
+            add(obj)
+            owners_of(obj)
+    for previous in gone:
+        owners_of(previous)
+        uid = previous["metadata"].get("uid", "")
+        if uid and state.by_uid(uid) is None:
+            for dependent in state.owned_by(previous):
+                add(dependent)
+    return [found[key] for key in sorted(found)]

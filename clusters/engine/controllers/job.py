@@ -32,7 +32,17 @@ from typing import Any
 
 from ..state import ClusterState, parse_timestamp, timestamp
 from . import gc
-from .podutil import clone, controller_ref, delete_pod, is_pod_ready, is_terminal, new_controller_ref
+from .podutil import (
+    clone,
+    controller_ref,
+    create_refused,
+    create_succeeded,
+    delete_pod,
+    is_pod_ready,
+    is_terminal,
+    may_create,
+    new_controller_ref,
+)
 
 COMPONENT = "job-controller"
 TRACKING_FINALIZER = "batch.kubernetes.io/job-tracking"
@@ -425,10 +435,22 @@ def _manage_job(state: ClusterState, ctx: _Ctx, backoff: tuple[int, float | None
             non_pending.update(_completion_index(p) for p in ctx.pods
                                if p["metadata"].get("deletionTimestamp") and not is_terminal(p))
         indexes = _first_pending_indexes(non_pending, diff, ctx.completions)
+    if not may_create(state, job, active):
+        return active
+    refused = False
     for index in indexes:
-        pod = state.create(_pod_from_template(job, index))
+        try:
+            pod = state.create(_pod_from_template(job, index))
+        except ValueError as exc:  # refused by admission (a quota, a LimitRange): requeued with back-off
+            state.event(job, "Warning", "FailedCreate", f"Error creating: {exc}", component=COMPONENT)
+            refused = True
+            break
         state.event(job, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component=COMPONENT)
         active += 1
+    if refused:
+        create_refused(state, job, active)
+    else:
+        create_succeeded(state, job)
     return active
 
 

@@ -415,3 +415,37 @@ def rank_pods_for_deletion(pods: list[dict], ranks: list[int], now: float) -> li
 
     items.sort(key=functools.cmp_to_key(compare))
     return [item.pod for item in items]
+
+
+# ------------------------------------------------------------------ refused creates
+
+CREATE_BACKOFF = "createBackoff"  # in a controller's notes: [retry at, failures so far, inputs when refused]
+CREATE_BACKOFF_BASE = 0.005       # workqueue.DefaultControllerRateLimiter: 5 ms doubling per failure…
+CREATE_BACKOFF_MAX = 1000.0       # …up to 1000 s
+
+
+def may_create(state: ClusterState, owner: dict, inputs: Any) -> bool:
+    """Whether a controller whose last create was refused (an admission plugin said Forbidden: a quota, a
+    LimitRange) may try again now: once its rate-limited requeue is due, or at once when `inputs` (what
+    the controller watches of its own pods, e.g. their number) changed, as a pod event requeues it
+    upstream. Otherwise it asks to be woken when the retry is due."""
+    note = state.sim(owner).get(CREATE_BACKOFF) if owner["metadata"].get("uid") else None
+    if note is None or state.now >= note[0] - 1e-9 or note[2] != inputs:
+        return True
+    state.wake_at(note[0])
+    return False
+
+
+def create_refused(state: ClusterState, owner: dict, inputs: Any) -> None:
+    """Note a refused create: the next try waits 5 ms, 10 ms, 20 ms, … (at most 1000 s)."""
+    notes = state.sim(owner)
+    failures = (notes.get(CREATE_BACKOFF) or [0, 0, None])[1] + 1
+    retry = state.now + min(CREATE_BACKOFF_BASE * 2 ** min(failures - 1, 40), CREATE_BACKOFF_MAX)
+    notes[CREATE_BACKOFF] = [retry, failures, inputs]
+    state.wake_at(retry)
+
+
+def create_succeeded(state: ClusterState, owner: dict) -> None:
+    """A create went through: the rate limiter forgets the controller (upstream's queue.Forget)."""
+    if owner["metadata"].get("uid") and CREATE_BACKOFF in state.sim(owner):
+        del state.sim(owner)[CREATE_BACKOFF]

@@ -25,6 +25,8 @@ from .podutil import (
     available_at,
     claim,
     controller_ref,
+    create_refused,
+    create_succeeded,
     delete_pod,
     inputs_digest,
     is_active,
@@ -34,6 +36,7 @@ from .podutil import (
     is_settled,
     is_terminating,
     label_selector,
+    may_create,
     pod_from_template,
     pods_prefix,
     rank_pods_for_deletion,
@@ -54,10 +57,42 @@ def reconcile(state: ClusterState) -> None:
     controllers = {kind: state.list(kind) for kind in KINDS}
     if not any(controllers.values()):
         return
+    wanted = _to_look_at(state)
     orphans = _orphan_pods(state)
     for objects in controllers.values():
         for obj in objects:
-            _sync_unless_settled(state, obj, orphans)
+            if wanted is None or obj["metadata"].get("uid") in wanted:
+                _sync_unless_settled(state, obj, orphans)
+
+
+def _to_look_at(state: ClusterState) -> set[str] | None:
+    """The uids of the controllers to sync when the loop narrowed this run to what changed (the informers'
+    handlers: a ReplicaSet written, the controller of a pod written or deleted), or None for every one: an
+    orphan pod written (some ReplicaSet may adopt it), or a write of another kind (a quota or LimitRange a
+    refused create waits on)."""
+    narrowed = state.narrowed_changes()
+    if narrowed is None:
+        return None
+    keys, gone = narrowed
+    wanted: set[str] = set()
+    for kind, namespace, name in keys:
+        if kind not in KINDS and kind != "Pod":
+            return None   # before any read of it: the kinds this controller reads decide when it runs
+        obj = state.get(kind, namespace, name)
+        if kind in KINDS:
+            if obj is not None:
+                wanted.add(obj["metadata"].get("uid", ""))
+        elif obj is not None:
+            ref = controller_ref(obj)
+            if ref is not None:
+                wanted.add(ref.get("uid", ""))
+            elif is_active(obj):
+                return None
+    for previous in gone:
+        ref = controller_ref(previous) if previous["kind"] == "Pod" else None
+        if ref is not None:
+            wanted.add(ref.get("uid", ""))
+    return wanted
 
 
 def _sync_unless_settled(state: ClusterState, rs: dict, orphans: _Orphans) -> None:
@@ -177,7 +212,11 @@ def _manage_replicas(state: ClusterState, rs: dict, active: list[dict], terminat
 
 def _create_pods(state: ClusterState, rs: dict, count: int, active: list[dict],
                  component: str) -> tuple[str, str] | None:
-    """slowStartBatch: batches of 1, 2, 4, … pods; a batch with a failure ends the creations."""
+    """slowStartBatch: batches of 1, 2, 4, … pods; a batch with a failure ends the creations. A refused
+    create (a quota, a LimitRange: the API's Forbidden) is a FailedCreate event, and the ReplicaSet is
+    requeued with the controller's rate limit (podutil.may_create) — sooner when one of its pods changes."""
+    if not may_create(state, rs, len(active)):
+        return _last_failure(rs)
     template = (rs.get("spec") or {}).get("template") or {}
     prefix = pods_prefix(rs["metadata"]["name"])
     remaining, batch = count, min(count, SLOW_START_INITIAL_BATCH_SIZE)
@@ -187,9 +226,8 @@ def _create_pods(state: ClusterState, rs: dict, count: int, active: list[dict],
             try:
                 pod = state.create(pod_from_template(template, rs, prefix))
             except (KeyError, ValueError) as exc:  # what a refused create amounts to inside the engine
-                message = f"Error creating: {exc}"
-                state.event(rs, "Warning", "FailedCreate", message, component=component)
-                failure = ("FailedCreate", message)
+                state.event(rs, "Warning", "FailedCreate", f"Error creating: {exc}", component=component)
+                failure = ("FailedCreate", str(exc))
                 continue
             active.append(pod)
             state.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}",
@@ -198,7 +236,19 @@ def _create_pods(state: ClusterState, rs: dict, count: int, active: list[dict],
             break
         remaining -= batch
         batch = min(2 * batch, remaining)
+    if failure:
+        create_refused(state, rs, len(active))
+    else:
+        create_succeeded(state, rs)
     return failure
+
+
+def _last_failure(rs: dict) -> tuple[str, str] | None:
+    """While a refused create waits for its retry, the ReplicaFailure condition stays as it was."""
+    for cond in (rs.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            return cond.get("reason", "FailedCreate"), cond.get("message", "")
+    return None
 
 
 def _related_pods(state: ClusterState, rs: dict) -> list[dict]:

@@ -35,10 +35,13 @@ from .podutil import (
     claim,
     clone,
     controller_ref,
+    create_refused,
+    create_succeeded,
     delete_pod,
     is_pod_available,
     is_pod_ready,
     label_selector,
+    may_create,
     new_controller_ref,
 )
 from .revisions import CONTROLLER_REVISION_HASH_LABEL
@@ -184,7 +187,13 @@ def _create_claims(s: _Set, pod: dict) -> str | None:
     for pvc in _claims_for(s, ordinal_of(pod)):
         existing = s.state.get("PersistentVolumeClaim", s.namespace, pvc["metadata"]["name"])
         if existing is None:
-            s.state.create(pvc)
+            try:
+                s.state.create(pvc)
+            except ValueError as exc:  # refused by admission (a quota, a LimitRange)
+                s.event("Warning", "FailedCreate", f"create Claim {pvc['metadata']['name']} for Pod {pod_nm} "
+                        f"in StatefulSet {s.name} failed error: {exc}")
+                errors.append(str(exc))
+                continue
             s.event("Normal", "SuccessfulCreate",
                     f"create Claim {pvc['metadata']['name']} Pod {pod_nm} in StatefulSet {s.name} success")
         elif existing["metadata"].get("deletionTimestamp"):
@@ -355,13 +364,21 @@ def _new_pod(s: _Set, template: dict, revision_name: str, ordinal: int) -> dict:
 def _create_pod(s: _Set, pod: dict) -> dict | None:
     """CreateStatefulPod: claims first, then the pod, then the claims' retention ownerReferences."""
     name = pod["metadata"]["name"]
+    if not may_create(s.state, s.obj, name):
+        return None
     error = _create_claims(s, pod)
     if error is None and s.state.get("Pod", s.namespace, name) is not None:
         return None  # AlreadyExists is sunk (a pod of this name that is not ours: nothing to do)
+    if error is None:
+        try:
+            created = s.state.create(pod)
+        except ValueError as exc:  # refused by admission (a quota, a LimitRange): requeued with back-off
+            error = str(exc)
     if error is not None:
         s.event("Warning", "FailedCreate", f"create Pod {name} in StatefulSet {s.name} failed error: {error}")
+        create_refused(s.state, s.obj, name)
         return None
-    created = s.state.create(pod)
+    create_succeeded(s.state, s.obj)
     _apply_retention_policy(s, created)
     s.event("Normal", "SuccessfulCreate", f"create Pod {name} in StatefulSet {s.name} successful")
     return created

@@ -170,11 +170,57 @@ def linked_services(state: ClusterState, pod: dict) -> list[str]:
     return [service["metadata"]["name"] for service in service_links(state, pod, None)]
 
 
+def _noted_sources(state: ClusterState, pod: dict, container: dict, started: float | None) -> dict | None:
+    """What the kubelet read for the environment of the container run started at `started` (its record's
+    `env`, or `prev_env` for the run before), or None when it noted nothing for that run."""
+    if started is None:
+        return None
+    record = (state.sim(pod).get("c") or {}).get(container.get("name"))
+    if not record:
+        return None
+    if record.get("start") == started and "env" in record:
+        return record["env"]
+    if record.get("prev_start") == started and "prev_env" in record:
+        return record["prev_env"]
+    return None
+
+
 def container_environment(state: ClusterState, pod: dict, container: dict, node: dict | None, *,
-                          started: float | None = None) -> dict[str, str]:
+                          started: float | None = None, note: dict | None = None) -> dict[str, str]:
     """The environment of one container (started at `started`: None, as of now), or ConfigError with the
-    kubelet's message."""
+    kubelet's message.
+
+    The kubelet resolves env and envFrom once, when it creates the container (kuberuntime
+    generateContainerConfig → makeEnvironmentVariables): a ConfigMap or Secret changed later, or a label a
+    fieldRef names, shows in the next container, not in the running one. So what it read is noted in the
+    container's record when it creates it (`note`, filled here: the values used of each ConfigMap and Secret
+    by "Kind/name", None for a missing optional one, and the fieldRef values under "fieldRef"), and the
+    environment of a run started at `started` is built from that note rather than from the objects as they
+    are now."""
     namespace = pod["metadata"].get("namespace", "default")
+    noted = _noted_sources(state, pod, container, started)
+
+    def referenced(kind: str, ref: dict) -> dict[str, str] | None:
+        """The values of the ConfigMap/Secret `ref` names, as the kubelet read them for this run."""
+        key = f"{kind}/{ref.get('name', '')}"
+        if noted is not None and key in noted:
+            return noted[key]
+        found = _referenced(state, namespace, kind, ref)
+        return _values(found) if found is not None else None
+
+    def keep(kind: str, ref: dict, values: dict[str, str] | None, only: str | None = None) -> None:
+        if note is None:
+            return
+        key = f"{kind}/{ref.get('name', '')}"
+        if values is None:
+            note.setdefault(key, None)
+        elif only is None:
+            note[key] = {**(note.get(key) or {}), **values}
+        elif only in values:
+            note[key] = {**(note.get(key) or {}), only: values[only]}
+        else:
+            note[key] = note.get(key) or {}
+
     env: dict[str, str] = {}
     for service in service_links(state, pod, started, container.get("name")):
         spec = service.get("spec") or {}
@@ -199,9 +245,11 @@ def container_environment(state: ClusterState, pod: dict, container: dict, node:
         prefix = source.get("prefix", "")
         for ref_field, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
             if ref_field in source:
-                found = _referenced(state, namespace, kind, source[ref_field])
-                if found is not None:
-                    env.update({prefix + key: value for key, value in _values(found).items()})
+                values = referenced(kind, source[ref_field])
+                keep(kind, source[ref_field], values)
+                if values is not None:
+                    env.update({prefix + key: value for key, value in values.items()})
+    fields = (noted or {}).get("fieldRef") or {}
     for var in container.get("env") or []:
         name = var.get("name", "")
         if "valueFrom" not in var:
@@ -212,17 +260,20 @@ def container_environment(state: ClusterState, pod: dict, container: dict, node:
                         (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")) if ref_field in source), None)
         if key_ref is not None:
             kind, ref = key_ref
-            found = _referenced(state, namespace, kind, ref)
-            if found is None:
+            values = referenced(kind, ref)
+            keep(kind, ref, values, ref.get("key"))
+            if values is None:
                 continue
-            values = _values(found)
             if ref.get("key") not in values:
                 if ref.get("optional"):
                     continue
                 raise ConfigError(f"couldn't find key {ref.get('key')} in {kind} {namespace}/{ref.get('name')}")
             env[name] = values[ref["key"]]
         elif "fieldRef" in source:
-            env[name] = _field_ref(pod, source["fieldRef"].get("fieldPath", ""))
+            path = source["fieldRef"].get("fieldPath", "")
+            env[name] = fields[path] if path in fields else _field_ref(pod, path)
+            if note is not None:
+                note.setdefault("fieldRef", {})[path] = env[name]
         elif "resourceFieldRef" in source:
             env[name] = _resource_ref(container, source["resourceFieldRef"], node)
     env.setdefault("HOSTNAME", pod["spec"].get("hostname") or pod["metadata"]["name"])

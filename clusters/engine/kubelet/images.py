@@ -303,25 +303,37 @@ def missing_env(image: Image, env: Mapping[str, str]) -> tuple[str, ...] | None:
     return image.env_error_logs
 
 
+_STAMPS: dict[str, Callable[[datetime], str]] = {
+    "rfc3339": lambda t: t.strftime("%Y-%m-%d %H:%M:%S+00:00"),  # bash `date --rfc-3339=seconds` (mysql entrypoint)
+    "nginx": lambda t: t.strftime("%Y/%m/%d %H:%M:%S"),
+    "redis": lambda t: t.strftime("%d %b %Y %H:%M:%S.") + f"{t.microsecond // 1000:03d}",
+    "pg": lambda t: t.strftime("%Y-%m-%d %H:%M:%S.") + f"{(t + timedelta(milliseconds=3)).microsecond // 1000:03d} UTC",
+    "iso": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    "mongo": lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}+00:00",
+    "apache": lambda t: t.strftime("%a %b %d %H:%M:%S.%f %Y"),
+    "fluent": lambda t: t.strftime("%Y-%m-%d %H:%M:%S +0000"),
+    "go": lambda t: t.strftime("%Y/%m/%d %H:%M:%S"),
+}
+
+
+class _Stamps(dict):
+    """The placeholders' values, each formatted when a line first asks for it (a program's logs use one)."""
+
+    def __init__(self, t: datetime, hostname: str) -> None:
+        super().__init__(hostname=hostname)
+        self.t = t
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = _STAMPS[key](self.t)
+        return value
+
+
 def render_logs(lines: Iterable[str], started: datetime, hostname: str = "") -> list[str]:
     """Fill the timestamp placeholders the templates use, in each program's own format."""
     if started.tzinfo is None:
         started = started.replace(tzinfo=UTC)
-    t = started.astimezone(UTC)
-    later = t + timedelta(milliseconds=3)
-    values = {
-        "rfc3339": t.strftime("%Y-%m-%d %H:%M:%S+00:00"),  # bash `date --rfc-3339=seconds` (mysql entrypoint)
-        "nginx": t.strftime("%Y/%m/%d %H:%M:%S"),
-        "redis": t.strftime("%d %b %Y %H:%M:%S.") + f"{t.microsecond // 1000:03d}",
-        "pg": t.strftime("%Y-%m-%d %H:%M:%S.") + f"{later.microsecond // 1000:03d} UTC",
-        "iso": t.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-        "mongo": t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}+00:00",
-        "apache": t.strftime("%a %b %d %H:%M:%S.%f %Y"),
-        "fluent": t.strftime("%Y-%m-%d %H:%M:%S +0000"),
-        "go": t.strftime("%Y/%m/%d %H:%M:%S"),
-        "hostname": hostname,
-    }
-    return [line.format(**values) for line in lines]
+    stamps = _Stamps(started.astimezone(UTC), hostname)
+    return [line.format_map(stamps) for line in lines]
 
 
 # ---------------------------------------------------------------------- binaries

@@ -279,9 +279,11 @@ class PodWorker:
         return record["pull_done"]
 
     def _configure(self, container: dict, record: dict, init: bool, at: float) -> float | None:
-        """Environment from ConfigMaps/Secrets: CreateContainerConfigError until they exist."""
+        """Environment from ConfigMaps/Secrets: CreateContainerConfigError until they exist. What it is made
+        of is read now, once, and noted in the record (`env`): the container keeps it while it runs."""
+        sources: dict = {}
         try:
-            container_environment(self.state, self.pod, container, self.node)
+            container_environment(self.state, self.pod, container, self.node, note=sources)
         except ConfigError as error:
             self.waits_on_cluster = True
             if record.get("st") != "cfgerr" or record.get("msg") != str(error):
@@ -292,6 +294,12 @@ class PodWorker:
         record.pop("msg", None)
         record.pop("layer", None)        # a new run of the container starts from its image again,
         record.pop("subpaths", None)     # and with the ConfigMaps and Secrets as they are now
+        if "env" in record:              # the previous run's (`kubectl logs --previous` replays it)
+            record["prev_env"] = record.pop("env")
+        else:
+            record.pop("prev_env", None)
+        if sources:
+            record["env"] = sources
         create = 0.0 if self.fast else CONTAINER_CREATE_SECONDS
         # Its environment is made now, with the Services the kubelet knows of now (service links).
         record.update(st="creating", start=at + create, waiting=("ContainerCreating", None),
@@ -359,8 +367,15 @@ class PodWorker:
                 # First probed initialDelaySeconds after the start, and never before the kubelet has seen the
                 # container running (its next PLEG relist): a server listening a moment after its start is
                 # not probed before it does.
-                ps = states[kind] = {"next": start + max(delay, PLEG_RELIST_SECONDS), "succ": 0, "fail": 0,
-                                     "ok": None}
+                first = start + max(delay, PLEG_RELIST_SECONDS)
+                if kind != "startupProbe" and "startupProbe" in container:
+                    # Held back by the startup probe (prober/worker.go doProbe: the other probes are skipped
+                    # until the container has started): from its success on, never against the past. The
+                    # liveness worker probes at its next tick, a period later; the readiness probe at once,
+                    # as the status update that marks the container started triggers it (UpdatePodStatus).
+                    began = states.get("startupProbe", {}).get("at", now)
+                    first = max(start + delay, began + (period if kind == "livenessProbe" else 0.0))
+                ps = states[kind] = {"next": first, "succ": 0, "fail": 0, "ok": None}
             while ps["next"] <= now:
                 at = ps["next"]
                 ps["next"] = at + period
@@ -372,8 +387,10 @@ class PodWorker:
                         ps["ok"] = True
                         self.changed = True
                         if kind == "startupProbe":
+                            ps["at"] = at
                             record["started_ok"] = True
                             started_ok = True
+                            break           # the startup probe is done: no more checks of it
                     continue
                 ps["fail"] += 1
                 ps["succ"] = 0

@@ -1,7 +1,9 @@
 """Container probes (startup, liveness, readiness) evaluated against the simulated container.
 
-A probe runs at `started + initialDelaySeconds + k × periodSeconds`; each
-result moves the consecutive success/failure counters, and thresholds decide
+A probe runs at `started + initialDelaySeconds + k × periodSeconds`; with a
+startup probe, the liveness and readiness probes only from its success on (the
+liveness probe a period later, the readiness probe at once). Each result moves
+the consecutive success/failure counters, and thresholds decide
 (pkg/kubelet/prober/worker.go). The handlers' failure messages are the real
 ones, because they appear verbatim in `kubectl describe pod` events:
 `Liveness probe failed: HTTP probe failed with statuscode: 500`,

@@ -8,14 +8,19 @@ No disk exists, so the files a container writes are kept in the simulation's pri
 | an emptyDir mount                    | the Pod              | the pod (shared by its containers)      |
 | a hostPath mount                     | the Node             | the node: the next pod on that node     |
 |                                      |                      | sees it, a pod elsewhere does not       |
-| a PVC's mount                        | the PersistentVolume | the volume: the next pod of the claim   |
-|                                      |                      | sees it (the PV tutorial's second pod,  |
-|                                      |                      | a StatefulSet's pod recreated)          |
+| a PVC's mount of a static hostPath   | the Node             | the node, as a hostPath mount: a pod of |
+| or local PV                          |                      | the claim on another node sees that     |
+|                                      |                      | node's directory                        |
+| a PVC's mount of any other PV        | the PersistentVolume | the volume: the next pod of the claim   |
+|                                      |                      | sees it (a StatefulSet's pod recreated) |
 | anywhere else                        | the Pod's container  | the container: a restart starts from    |
 |                                      | record ("layer")     | the image again                         |
 
-A PV's data goes with the PV even when its source is a hostPath: the tutorials that use one (the PV
-tutorial's /mnt/data) assume a one-node cluster, where every pod of the claim sees the same directory.
+A hostPath or local PersistentVolume is a directory of one node's disk: a pod on another node that mounts
+the same PV gets that node's directory of that path (empty, or different) — why such a PV has node
+affinity, and why the PV tutorial asks for a one-node cluster. The local-path provisioner's volumes are
+hostPaths too, with node affinity to the node they were made on, so their pods always find their data;
+it is kept with the PV, which the provisioner's directory goes with when the volume is deleted.
 
 ConfigMap, Secret, downwardAPI and projected volumes are the kubelet's projections: read-only
 (`Read-only file system`), and a ConfigMap or Secret change reaches them only after the kubelet's
@@ -47,6 +52,7 @@ from .shell.filesystem import size_of
 CAPACITY = 1 << 20                  # bytes per volume, and per container's writable layer
 CLUSTER_CAPACITY = 8 << 20          # bytes of all the stores of one cluster
 SYNC_DELAY = (60.0, 90.0)           # seconds from a ConfigMap/Secret change to its files changing in a pod
+PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"   # the annotation of a dynamically provisioned PV
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,12 @@ def volume_store(state: ClusterState, pod: dict, volume: dict) -> Store | None:
         pv = state.get("PersistentVolume", "", name) if name else None
         if pv is None:
             return None
-        # The volume's data goes with the volume, whatever its source: a hostPath PV too (the PV tutorial's
-        # second pod sees the first one's page; the tutorial assumes a one-node cluster, where it would).
+        source = pv.get("spec") or {}
+        on_node = source.get("hostPath") or source.get("local")
+        if on_node is not None and PROVISIONED_BY not in (pv["metadata"].get("annotations") or {}):
+            # A directory of the node's disk: the data of the node the pod runs on, as a hostPath mount's.
+            node = _node_of(state, pod)
+            return Store(node, ("host",), norm(on_node.get("path") or "/")) if node is not None else None
         return Store(pv, ("data",))
     if "ephemeral" in volume:
         return Store(pod, ("vol", volume["name"]))

@@ -127,13 +127,17 @@ class HttpAnswer:
 def client_request(method: str, host: str, path: str, *, agent: str, close: bool = False,
                    extra: list[tuple[str, str]] | None = None) -> HttpRequest:
     """A command-line client's request: curl's (Host, User-Agent, Accept: */*) or busybox wget's (Host,
-    User-Agent: Wget, Connection: close)."""
-    headers = [("Host", host), ("User-Agent", agent)]
-    if agent.startswith("curl/"):
+    User-Agent: Wget, Connection: close), then the user's `extra` headers (-H, --header). A user's header
+    takes the place of the client's own of that name; `host` is the Host header already chosen."""
+    given = {k.lower() for k, _ in extra or ()}
+    headers = [("Host", host)]
+    if "user-agent" not in given:
+        headers.append(("User-Agent", agent))
+    if agent.startswith("curl/") and "accept" not in given:
         headers.append(("Accept", "*/*"))
-    if close:
+    if close and "connection" not in given:
         headers.append(("Connection", "close"))
-    extra = [(k, v) for k, v in extra or () if k.lower() not in ("host", "user-agent", "accept")]
+    extra = [(k, v) for k, v in extra or () if k.lower() != "host"]
     return HttpRequest(method, path or "/", "HTTP/1.1", headers + extra)
 
 

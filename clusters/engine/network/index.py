@@ -279,9 +279,11 @@ def per_state(build_from: Callable[[ClusterState], T]) -> Callable[[ClusterState
     def get(state: ClusterState) -> T:
         cached = cache.get(state)
         if cached is not None and cached[0] == state.writes and cached[1] == state.now:
+            state.note_reads(cached[3])   # whoever is served depends on what the build read
             return cached[2]
-        built = build_from(state)
-        cache[state] = (state.writes, state.now, built)
+        with state.recording_reads() as kinds:
+            built = build_from(state)
+        cache[state] = (state.writes, state.now, built, frozenset(kinds))
         return built
 
     return get

@@ -105,11 +105,12 @@ def parse_url(url: str) -> tuple[str, str, int, str]:
         url = "http://" + url
     scheme, _, rest = url.partition("://")
     scheme = scheme.lower()
-    hostport, slash, path = rest.partition("/")
+    end = next((i for i, c in enumerate(rest) if c in "/?"), len(rest))   # the authority ends at "/" or "?"
+    hostport, path = rest[:end], rest[end:]
     hostport = hostport.rpartition("@")[2]
     host, colon, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
     number = int(port) if colon and port.isdigit() else _SCHEME_PORTS.get(scheme, 80)
-    return scheme, host.lower(), number, "/" + path if slash else "/"
+    return scheme, host.lower(), number, path if path.startswith("/") else "/" + path
 
 
 def _is_ip(text: str) -> bool:
@@ -214,7 +215,7 @@ def answering_program(state: ClusterState, index: NetworkIndex, pod: dict, conta
     if isinstance(image, images.Image):
         node = state.get("Node", "", (pod.get("spec") or {}).get("nodeName") or "")
         try:
-            env = container_environment(state, pod, container, node)
+            env = container_environment(state, pod, container, node, started=start)
         except ConfigError:
             env = {}
         world = ContainerWorld(env, container_files(state, pod, container))

@@ -1,10 +1,11 @@
-"""`manage.py cluster create|list|delete|kubeconfig`: clusters for operators and scripts."""
+"""`manage.py cluster create|list|delete|kubeconfig|clock|node|idle|purge`: clusters for operators and scripts."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from clusters import actions, selectors
 
@@ -45,6 +46,10 @@ class Command(BaseCommand):
         kubeconfig.add_argument("user")
         kubeconfig.add_argument("name")
         kubeconfig.add_argument("--server", help="API URL, e.g. https://host:6443 (the cluster path is appended)")
+        sub.add_parser("idle", help="list clusters by last activity (the longest idle first), running or stopped")
+        purge = sub.add_parser("purge", help="apply the retention rule now: stop clusters idle past "
+                               "PLAYGROUND_STOP_IDLE_AFTER, delete those idle past PLAYGROUND_DELETE_IDLE_AFTER")
+        purge.add_argument("--dry-run", action="store_true", help="only print what would be stopped and deleted")
 
     def handle(self, *args, action: str, **options):
         getattr(self, f"do_{action}")(**options)
@@ -103,3 +108,36 @@ class Command(BaseCommand):
 
     def do_kubeconfig(self, *, user: str, name: str, server: str | None, **_):
         self.stdout.write(actions.cluster_kubeconfig(cluster=self._cluster(user, name), server=server), ending="")
+
+    def do_idle(self, **_):
+        now = timezone.now()
+        rows = [("USER", "NAME", "STATE", "LAST ACTIVITY", "IDLE")]
+        for cluster in selectors.clusters_by_activity():
+            rows.append((cluster.owner.username, cluster.name, "running" if cluster.stopped is None else "stopped",
+                         cluster.last_activity.strftime("%Y-%m-%d %H:%M"), _age(now - cluster.last_activity)))
+        self._table(rows)
+
+    def do_purge(self, *, dry_run: bool, **_):
+        done = actions.clusters_purge(dry_run=dry_run)
+        would = "would be " if dry_run else ""
+        for cluster in done.deleted:
+            self.stdout.write(f"{cluster.owner.username}/{cluster.name}: {would}deleted "
+                              f"(idle since {cluster.last_activity:%Y-%m-%d %H:%M})")
+        for cluster in done.stopped:
+            self.stdout.write(f"{cluster.owner.username}/{cluster.name}: {would}stopped "
+                              f"(idle since {cluster.last_activity:%Y-%m-%d %H:%M})")
+        self.stdout.write(f"{len(done.stopped)} cluster(s) {would}stopped, {len(done.deleted)} {would}deleted")
+
+    def _table(self, rows: list[tuple[str, ...]]) -> None:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            self.stdout.write("   ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def _age(delta) -> str:
+    """kubectl's way of saying how long: 45s, 12m, 5h, 3d."""
+    seconds = max(int(delta.total_seconds()), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

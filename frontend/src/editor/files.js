@@ -1,6 +1,8 @@
 // The editor's tabs: the learner's manifest files for this cluster (GET/PUT/DELETE …/files, clusters/web/PAGE.md).
 // One CodeMirror view; each tab keeps its own EditorState (undo history, selection, diagnostics).
 // Edits save themselves 400 ms after the last keystroke and are checked by the server 500 ms after it.
+// Read-only (an instructor's view of a learner's cluster, clusters/web/PAGE.md "Read-only"): the learner's
+// files as last saved, fetched again every few seconds; no editing, saving, checking, new file or delete.
 import { EditorView, manifestState } from "./setup.js";
 import { createValidator } from "./validate.js";
 import { toPosition } from "./diagnostics.js";
@@ -38,24 +40,26 @@ const NEW_FILE_TEXT = (name) => `# ${name}: paste a manifest from the Kubernetes
 # Problems are underlined as you type; Ctrl+Enter applies the file.
 `;
 
+const RELOAD_MS = 5000;           // read-only: how often the learner's files are fetched again
+
 /**
  * Builds the editor in els.editor with tabs in els.tabs. `terminal` runs the Apply/Delete commands.
- * Answers { ready: Promise } (resolved once the files are loaded).
+ * Answers { ready: Promise (resolved once the files are loaded), view, open(name, text), readOnly }.
  */
-export function createEditor({ api, terminal, els }) {
+export function createEditor({ api, terminal, els, readOnly = false }) {
   const files = [];               // [{ name, state, savedText, save: debounced }]
   let current = null;             // the open file
   let naming = null;              // the "new file" name input while it is shown
 
   const view = new EditorView({ parent: els.editor });
-  const validator = createValidator({
+  const validator = readOnly ? null : createValidator({
     api, view, els: { status: els.status, problems: els.problems },
     onJump(line, column) {
       view.dispatch({ selection: { anchor: toPosition(view.state.doc, line, column) }, scrollIntoView: true });
       view.focus();
     },
   });
-  const validateSoon = debounce(() => validator.check(view.state.doc.toString()), 500);
+  const validateSoon = debounce(() => validator?.check(view.state.doc.toString()), 500);
 
   const fileNamed = (name) => files.find((f) => f.name === name);
 
@@ -80,7 +84,15 @@ export function createEditor({ api, terminal, els }) {
 
   function addFile(name, text, savedText = text) {
     const file = { name, savedText, saving: false, error: null };
-    file.state = manifestState(text, {
+    file.state = stateFor(file, text);
+    file.save = debounce(() => save(file), 400);
+    files.push(file);
+    return file;
+  }
+
+  function stateFor(file, text) {
+    if (readOnly) return manifestState(text, { readOnly: true });
+    return manifestState(text, {
       onChange(state) {
         file.state = state;
         file.save();
@@ -89,9 +101,6 @@ export function createEditor({ api, terminal, els }) {
       },
       onApply: () => runOnFile("apply"),
     });
-    file.save = debounce(() => save(file), 400);
-    files.push(file);
-    return file;
   }
 
   // ------------------------------------------------------------------------------ tabs
@@ -102,13 +111,14 @@ export function createEditor({ api, terminal, els }) {
       const selected = f === current;
       const dirty = f.state.doc.toString() !== f.savedText;
       const mark = f.error ? "⚠" : dirty || f.saving ? "●" : "";
-      const title = f.error ? `Not saved: ${f.error}` : dirty || f.saving ? "Saving…" : "Saved";
+      const title = readOnly ? "read-only" : f.error ? `Not saved: ${f.error}` : dirty || f.saving ? "Saving…" : "Saved";
+      const close = readOnly ? "" : `<button type="button" class="tab-close" data-close="${esc(f.name)}" tabindex="-1" ` +
+        `aria-label="Delete ${esc(f.name)}" title="Delete ${esc(f.name)} (Delete key on the tab)">×</button>`;
       return `<div class="tab${selected ? " is-active" : ""}" role="presentation">` +
         `<button type="button" role="tab" id="tab-${esc(f.name)}" data-file="${esc(f.name)}" aria-controls="editor" ` +
         `aria-selected="${selected}" tabindex="${selected ? 0 : -1}" title="${esc(f.name)} · ${title}">` +
         `<span class="tab-name">${esc(f.name)}</span><span class="tab-mark" aria-hidden="true">${mark}</span></button>` +
-        `<button type="button" class="tab-close" data-close="${esc(f.name)}" tabindex="-1" ` +
-        `aria-label="Delete ${esc(f.name)}" title="Delete ${esc(f.name)} (Delete key on the tab)">×</button></div>`;
+        `${close}</div>`;
     }).join("");
     if (naming) els.tabs.append(naming);
     if (focusedName) els.tabs.querySelector(`[role=tab][data-file="${CSS.escape(focusedName)}"]`)?.focus();
@@ -123,16 +133,17 @@ export function createEditor({ api, terminal, els }) {
     if (current) current.state = view.state;
     current = file;
     validateSoon.cancel();
-    validator.reset();
+    validator?.reset();
     if (file) {
       view.setState(file.state);
-      validator.check(file.state.doc.toString());
+      validator?.check(file.state.doc.toString());
     }
     renderTabs();
     if (focus && file) view.focus();
   }
 
   async function remove(file) {
+    if (readOnly) return;
     file.save.cancel();
     const text = file.state.doc.toString();
     const index = files.indexOf(file);
@@ -165,6 +176,7 @@ export function createEditor({ api, terminal, els }) {
 
   // The "new file" button turns into a name field in the tab bar: Enter creates, Esc cancels.
   function askName() {
+    if (readOnly) return;
     if (naming) { naming.querySelector("input").focus(); return; }
     if (files.length >= MAX_FILES) { toast(`At most ${MAX_FILES} files per cluster: delete one first.`, { error: true }); return; }
     naming = document.createElement("form");
@@ -201,7 +213,7 @@ export function createEditor({ api, terminal, els }) {
 
   // ------------------------------------------------------------------------------ commands
   async function runOnFile(verb) {
-    if (!current) return;
+    if (!current || readOnly) return;
     const file = current;
     file.state = view.state;
     await (file.save.flush() ?? Promise.resolve());      // kubectl reads the saved file, so save first
@@ -238,8 +250,61 @@ export function createEditor({ api, terminal, els }) {
   // Leaving the page with an edit still waiting for its debounce: send it now.
   window.addEventListener("pagehide", () => { for (const f of files) f.save.flush(); });
 
+  // ------------------------------------------------------------------------------ read-only: follow the learner
+  function readOnlyStatus() {
+    els.status.dataset.state = "idle";
+    els.status.textContent = `Read-only · the learner's files as last saved · ${new Date().toLocaleTimeString([], { hour12: false })}`;
+  }
+
+  /** Fetches the files again and takes what changed (a new file, a new text, a deleted file). */
+  async function reload() {
+    let loaded;
+    try {
+      loaded = (await api("files")).files || [];
+    } catch (error) {
+      els.status.dataset.state = "error";
+      els.status.textContent = `Could not load the learner's files: ${error.message}`;
+      return;
+    }
+    let changed = false;
+    for (const f of loaded) {
+      const file = fileNamed(f.name);
+      if (!file) { addFile(f.name, f.text); changed = true; continue; }
+      if (file.savedText === f.text) continue;
+      file.savedText = f.text;
+      if (file === current) {
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: f.text } });
+        file.state = view.state;
+      } else {
+        file.state = stateFor(file, f.text);
+      }
+      changed = true;
+    }
+    const order = loaded.map((f) => f.name);
+    for (const file of [...files]) {
+      if (order.includes(file.name)) continue;
+      files.splice(files.indexOf(file), 1);
+      if (current === file) current = null;
+      changed = true;
+    }
+    files.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+    if (!current && files.length) open(files[0]);
+    else if (changed) renderTabs();
+    readOnlyStatus();
+  }
+
   // ------------------------------------------------------------------------------ start
   const ready = (async () => {
+    if (readOnly) {
+      for (const el of [els.newButton, els.apply, els.delete, els.emptyNew]) el?.remove();
+      els.empty.querySelector("p").textContent = "No manifest files in this cluster.";
+      els.tabs.setAttribute("aria-label", "The learner's manifest files (read-only)");
+      els.status.textContent = "Loading the learner's files…";
+      await reload();
+      if (!files.length) renderTabs();
+      setInterval(() => { if (!document.hidden) reload(); }, RELOAD_MS);
+      return;
+    }
     els.status.textContent = "Loading your files…";
     let loaded = [];
     try {
@@ -257,5 +322,28 @@ export function createEditor({ api, terminal, els }) {
     open(files[0] || null);
   })();
 
-  return { ready, view };
+  /**
+   * Creates the file `name` with `text`, or replaces an open file's text (one edit: Ctrl-Z brings the old
+   * text back), saves it and shows its tab: a lesson's "Open in editor". Throws with the reason it could not.
+   */
+  async function openFile(name, text) {
+    await ready;
+    if (readOnly) throw new Error("The editor is read-only here.");
+    if (!FILE_NAME.test(name)) throw new Error(`${name} is not a file name the editor takes.`);
+    let file = fileNamed(name);
+    if (!file) {
+      if (files.length >= MAX_FILES) throw new Error(`At most ${MAX_FILES} files per cluster: delete one first.`);
+      await api(`files/${encodeURIComponent(name)}`, { method: "PUT", body: { text } });
+      file = fileNamed(name) || addFile(name, text);   // (unless it appeared while the file was saved)
+    }
+    if (file !== current) open(file);
+    if (view.state.doc.toString() !== text) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text }, selection: { anchor: 0 }, scrollIntoView: true });
+      await (file.save.flush() ?? Promise.resolve());
+      if (file.error) throw new Error(file.error);
+    }
+    els.tabs.querySelector(`[role=tab][data-file="${CSS.escape(name)}"]`)?.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
+  return { ready, view, open: openFile, readOnly };
 }

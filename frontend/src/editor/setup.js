@@ -64,8 +64,22 @@ const theme = EditorView.theme({
 
 /**
  * A new editor state for one file. `onChange(state)` hears every edit; `onApply()` is Ctrl/Cmd-Enter.
+ * `readOnly` (an instructor's view of a learner's files): no edits, no Apply key, no lint gutter; the text can
+ * still be selected, searched and folded.
  */
-export function manifestState(text, { onChange, onApply }) {
+export function manifestState(text, { onChange, onApply, readOnly = false }) {
+  if (readOnly) {
+    return EditorState.create({
+      doc: text,
+      extensions: [
+        lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), foldGutter(), drawSelection(),
+        syntaxHighlighting(highlight), highlightActiveLine(), highlightSelectionMatches(),
+        EditorState.tabSize.of(2), yaml(), theme, EditorView.lineWrapping, EditorState.readOnly.of(true),
+        keymap.of([...defaultKeymap, ...searchKeymap, ...foldKeymap]),
+        EditorView.contentAttributes.of({ "aria-label": "Manifest editor (YAML, read-only)", "aria-readonly": "true" }),
+      ],
+    });
+  }
   return EditorState.create({
     doc: text,
     extensions: [

@@ -301,14 +301,16 @@ def _c_uname(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
 
 
 def _parse_url(url: str) -> tuple[str, str, int, str]:
-    """(full url, host, port, path) with http:// assumed, as wget and curl do."""
+    """(full url, host, port, path) with http:// assumed, as wget and curl do. The authority ends at the
+    first "/", "?" or "#" (RFC 3986 3.2); a URL without a path asks for "/" (`http://svc?q` is `GET /?q`)."""
     if "://" not in url:
         url = "http://" + url
     scheme, _, rest = url.partition("://")
-    hostport, slash, path = rest.partition("/")
+    end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    hostport, tail = rest[:end], rest[end:]
     host, colon, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
     default = 443 if scheme == "https" else 80
-    return url, host, int(port) if colon and port.isdigit() else default, "/" + path if slash else "/"
+    return url, host, int(port) if colon and port.isdigit() else default, tail if tail.startswith("/") else "/" + tail
 
 
 _REASONS = {200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found",

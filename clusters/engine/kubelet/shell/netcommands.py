@@ -26,8 +26,10 @@ Output follows the tool the image ships (ShellWorld.variants), word for word:
   `curl -i`/`-I` (status line and headers, CRLF), `curl -v` (`*` connection lines, the request as `> `
   lines, the answer's head as `< ` lines), busybox `wget -S` (`  HTTP/1.1 200 OK` and each header two
   spaces in). The headers are the answering server's (clusters.engine.network.http: nginx, Go,
-  Apache, …; through an Ingress, ingress-nginx's), dated at the simulated time of the request. These
-  entries take the place of commands.py's wget and curl in its command table.
+  Apache, …; through an Ingress, ingress-nginx's), dated at the simulated time of the request. The
+  user's headers (curl -H, wget --header, repeatable) are sent in place of the client's own of the same
+  name, and a Host header is what an Ingress routes by. These entries take the place of commands.py's
+  wget and curl in its command table.
 * busybox ping (networking/ping.c): `64 bytes from IP: seq=N ttl=T time=… ms` from pods and nodes; a
   clusterIP answers no ICMP.
 """
@@ -690,21 +692,57 @@ def _fetch(sh: _Shell, url: str, method: str, host_header: str, port: int, path:
     return "ok", answer, ip, wire
 
 
+# busybox wget's long options (wget_longopts): the short option each stands for, or its own name.
+_WGET_LONG_VALUE = {"output-document": "O", "output-file": "o", "directory-prefix": "P", "proxy": "Y",
+                    "user-agent": "U", "timeout": "T", "tries": "t", "header": "header", "post-data": "post-data",
+                    "post-file": "post-file"}
+_WGET_LONG_FLAG = {"continue": "c", "quiet": "q", "server-response": "S", "spider": "spider",
+                   "no-check-certificate": "no-check-certificate"}
+
+
+def _wget_args(argv: list[str]) -> tuple[dict[str, str | bool], list[str], list[str]]:
+    """busybox wget's getopt32long: (options, urls, the --header values in order). A long option takes its
+    value after "=" or as the next argument; --header is a list; options may follow the URLs."""
+    from .commands import _split_opts
+    short: list[str] = []
+    long_values: dict[str, str | bool] = {}
+    headers: list[str] = []
+    given = iter(argv)
+    for a in given:
+        if a == "--":
+            short.append(a)
+            short.extend(given)
+            break
+        if not a.startswith("--") or len(a) == 2:
+            short.append(a)
+            if a in ("-O", "-o", "-T", "-U", "-Y", "-t", "-P"):   # its value, which may start with "--"
+                short.append(next(given, ""))
+            continue
+        name, eq, value = a[2:].partition("=")
+        if name in _WGET_LONG_VALUE:
+            value = value if eq else next(given, "")
+            key = _WGET_LONG_VALUE[name]
+            if key == "header":
+                headers.append(value)
+            else:
+                long_values[key] = value
+        elif name in _WGET_LONG_FLAG:
+            long_values[_WGET_LONG_FLAG[name]] = True
+        # the others (--no-verbose, --no-cache, …) are ignored, as busybox ignores them
+    opts, urls = _split_opts(short, with_value="OoTUYtP")
+    opts.update(long_values)
+    return opts, urls, headers
+
+
 def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     # busybox networking/wget.c; -S prints the status line and each header, two spaces in, as they come.
-    from .commands import _parse_url, _split_opts
-    opts, urls = _split_opts(argv[1:], with_value="OoTUYtPOh")
-    long_opts = [a for a in argv[1:] if a.startswith("--")]
-    for lo in long_opts:
-        if lo == "--spider":
-            opts["spider"] = True
-        elif lo.startswith("--timeout="):
-            opts["T"] = lo.split("=", 1)[1]
-        elif lo in ("--quiet",):
-            opts["q"] = True
-        elif lo.startswith("--output-document="):
-            opts["O"] = lo.split("=", 1)[1]
-    urls = [u for u in urls if not u.startswith("--")]
+    from .commands import _parse_url
+    opts, urls, header_lines = _wget_args(argv[1:])
+    # --header 'NAME: VALUE' goes out as given; a Host or User-Agent header of the user's replaces wget's own
+    # (wget_user_headers), and the Host header is what an Ingress routes by.
+    extra = [(k.strip(), v.strip()) for k, _, v in (h.partition(":") for h in header_lines)]
+    user_host = next((v for k, v in extra if k.lower() == "host"), None)
+    agent = next((v for k, v in extra if k.lower() == "user-agent"), None) or str(opts.get("U", "Wget"))
     if not urls:
         io.err.write("BusyBox v1.36.1 (2023-05-18 22:34:17 UTC) multi-call binary.\n\nUsage: wget [-cqS] URL\n")
         return 1
@@ -712,7 +750,11 @@ def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     status = 0
     for url in urls:
         full, host, port, path = _parse_url(url)
-        kind, answer, ip, wire = _fetch(sh, url, "GET", host, port, path, agent="Wget", close=True)
+        path = path.partition("#")[0]
+        asked = full.partition("#")[0] + (f"#Host={user_host}" if user_host else "")
+        kind, answer, ip, wire = _fetch(sh, asked, "GET", user_host or (host if port in (80, 443) else
+                                                                         f"{host}:{port}"),
+                                        port, path, agent=agent, close=True, extra=extra)
         if kind == "badhost":
             io.err.write(f"wget: bad address '{host}'\n")
             status = 1
@@ -731,7 +773,7 @@ def _c_wget(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
                          else f"wget: can't connect to remote host ({ip}): {failure[0]}\n")
             status = 1
             continue
-        if full.startswith("https://") and "--no-check-certificate" not in long_opts:
+        if full.startswith("https://") and "no-check-certificate" not in opts:
             io.err.write("wget: note: TLS certificate validation not implemented\n")
         code, body = answer
         if code == 0:           # something listens, but answers no HTTP (redis, a database): it hangs up
@@ -827,11 +869,11 @@ def _c_curl(sh: _Shell, argv: list[str], io: _IO, env: dict[str, str]) -> int:
     method = "HEAD" if "I" in opts else str(opts.get("X", "GET"))
     for url in urls:
         full, host, port, path = _parse_url(url)
-        target = url
+        path = path.partition("#")[0]                    # a fragment is never sent
+        target = full.partition("#")[0]
         address = resolved.get((host.lower(), port))
         if address is not None:
-            scheme, _, rest = full.partition("://")
-            target = f"{scheme}://{address}:{port}" + ("/" + rest.partition("/")[2] if "/" in rest else "/")
+            target = f"{full.partition('://')[0]}://{address}:{port}{path}"
         if address is not None or host_header:
             target += "#Host=" + (host_header or host)       # the Host header, for the network model (Ingress)
         if verbose and address is not None:
