@@ -94,7 +94,12 @@ def test_configure_a_pod_to_use_a_persistent_volume(page):
     # Another pod on the same claim sees the same file.
     assert page.apply_yaml(SECOND_POD) == "pod/task-pv-reader created\n"
     page.running(1, "task-pv-reader")
-    assert page("exec", "task-pv-reader", "--", "curl", "-s", "http://localhost/") == "Hello from Kubernetes storage\n"
+    # nginx listens a moment (0.1 s) after its container starts, as a real one does; the pod shows Running from
+    # the start, so a curl at once can meet a refused connection (curl exits 7) on a real cluster too.
+    def served() -> None:
+        assert page("exec", "task-pv-reader", "--", "curl", "-s", "http://localhost/") == (
+            "Hello from Kubernetes storage\n")
+    eventually(served)
     assert page("delete", "pod", "task-pv-reader") == 'pod "task-pv-reader" deleted from default namespace\n'
 
     # Clean up
