@@ -22,7 +22,7 @@ import pytest
 
 from tests.fixtures import corpus_path
 
-from .tutorial import AGE, POD_IP, Page, classroom_server, lines_match, table
+from .tutorial import AGE, POD_IP, Page, classroom_server, eventually, lines_match, table
 
 pytestmark = pytest.mark.e2e
 
@@ -122,8 +122,12 @@ def test_statefulset_basics(page):
     assert served.stderr == "Unable to use a TTY - input is not a terminal or the right kind of file\n" * 2
 
     delete_and_wait(page)
-    served = page.shell("""for i in 0 1; do kubectl exec -i -t "web-$i" -- curl http://localhost/; done""")
-    assert served.stdout == "web-0\nweb-1\n"           # the claims were mounted again, data and all
+
+    def served_again() -> None:
+        # Retried: nginx listens 0.1 s after its container starts, and web-1 has only just turned Running.
+        served = page.shell("""for i in 0 1; do kubectl exec -i -t "web-$i" -- curl http://localhost/; done""")
+        assert served.stdout == "web-0\nweb-1\n"       # the claims were mounted again, data and all
+    eventually(served_again)
     assert [row[2] for row in table(page("get", "pvc", "-l", "app=nginx"))[1:]] == volumes
     ips = page("get", "pods", "-l", "app=nginx", "-o", "jsonpath={.items[*].status.podIP}").split()
     assert len(ips) == 2 and all(re.fullmatch(POD_IP, ip) for ip in ips)
