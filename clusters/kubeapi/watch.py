@@ -1,9 +1,10 @@
 """Watch streams: `GET …?watch=true` as a chunked stream of `{"type": …, "object": …}` lines.
 
 The change log in the database is the truth; the channel group only wakes the
-stream up (with a periodic re-check, so a lost message delays an event but
-never loses it). A resourceVersion older than the log's horizon gets an ERROR
-event with a 410 Expired Status, as etcd compaction makes a real server do.
+stream up (and when a message is lost, the process's look at its clusters does:
+clusters/store/version_poll.py; a lost message delays an event but never loses it).
+A resourceVersion older than the log's horizon gets an ERROR event with a 410
+Expired Status, as etcd compaction makes a real server do.
 Objects go out in served time (clusters/apiserver/served_time.py), by the
 cluster's clock as last read: at the start, and again with each batch of events.
 """
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from clusters.models import Cluster
 
 DEFAULT_TIMEOUT = 1800.0   # kube-apiserver's --min-request-timeout
-RECHECK_SECONDS = 5.0      # re-read the log even without a wake-up message
+RECHECK_SECONDS = 60.0     # re-read the log anyway (a wake-up or the process's look wakes it sooner)
 BOOKMARK_SECONDS = 60.0
 OUTAGE_RETRY_SECONDS = 1.0   # while the database is unreachable, how often a running watch tries again
 DATABASE_ERRORS = (OperationalError, InterfaceError)

@@ -1,9 +1,9 @@
 """Publishing "cluster N changed" once per committed write, to the cluster's channel group.
 
-Subscribers (API watch streams now; the browser page, lessons and the
-reconcile loop later) read what changed from the change log by
-resourceVersion, so a message only wakes them up: a lost one delays, never
-loses, an event (watchers also re-check on a timer).
+Subscribers (API watch streams, `logs -f`, terminals, the browser pages, lessons) read what changed
+from the change log by resourceVersion, so a message only wakes them up: a lost one delays, never
+loses, an event (each process's look at its streamed clusters' resourceVersions wakes the streams a
+message missed: clusters/store/version_poll.py).
 """
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from clusters.store import version_poll
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +51,36 @@ def terminal_ran(cluster_id: uuid.UUID | str, command_id: int) -> None:
 
 @contextlib.asynccontextmanager
 async def wakeups(cluster_id: uuid.UUID | str) -> AsyncIterator[Callable[[float], Awaitable[None]]]:
-    """A stream's subscription to its cluster's group (watches, `logs -f`): `await wait(seconds)` returns
-    at the next message or after `seconds`, whichever comes first (just the timer without a layer)."""
+    """A stream's subscription to its cluster (watches, `logs -f`, terminals): `await wait(seconds)` returns
+    at the next message of its group, when the process's look finds the cluster moved past what the
+    messages named (version_poll), or after `seconds`, whichever comes first."""
     layer = get_channel_layer()
     channel = await layer.new_channel() if layer else None
     group = group_name(cluster_id)
     if layer:
         await layer.group_add(group, channel)
+    subscription = version_poll.subscribe(cluster_id)
 
     async def wait(seconds: float) -> None:
+        moved = asyncio.ensure_future(subscription.moved(seconds))
         if not layer:
-            await asyncio.sleep(seconds)
+            await moved     # cancelled with the wait
             return
+        message = asyncio.ensure_future(layer.receive(channel))
         try:
-            await asyncio.wait_for(layer.receive(channel), seconds)
-        except TimeoutError:
-            pass
+            done, _ = await asyncio.wait({moved, message}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (moved, message):
+                if not task.done():
+                    task.cancel()
+        if message in done:
+            rv = message.result().get("rv")     # raises as the layer's receive did
+            if isinstance(rv, int):
+                subscription.saw(rv)            # the read that follows covers it: no look need wake us
 
     try:
         yield wait
     finally:
+        version_poll.unsubscribe(subscription)
         if layer:
             await layer.group_discard(group, channel)

@@ -5,8 +5,8 @@ the handshake accepted; anyone else, guessed name or not, is refused with 4403. 
 /u/<owner>/clusters/<name>/live is for those allowed to look at that learner's clusters read-only
 (`selectors.cluster_for_viewer`: an instructor of their class); it only ever sends.
 The page then gets {"type": "snapshot", "rv": N, "columns": …, "objects": […], "clock": …, "failedNodes": […]}
-and, whenever the cluster's channel group says "cluster.changed" (or every
-RECHECK_SECONDS anyway: a lost wake-up delays, never loses), the change log
+and, whenever the cluster's channel group says "cluster.changed" (or the process's look at its clusters
+finds this one moved: clusters/store/version_poll.py; a lost wake-up delays, never loses), the change log
 after the last resourceVersion sent: {"type": "changes", "from": a, "to": b,
 "changes": […]}. The log is the truth, so a page that reconnects asks for what
 it missed: `?rv=N` on the URL or {"type": "resume", "rv": N}; an rv older than
@@ -27,13 +27,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from clusters import actions, selectors
 from clusters.config import database_threads
-from clusters.store import notify
+from clusters.store import notify, version_poll
 from clusters.web import live
 from playground.outage import survives_outage
 
 log = logging.getLogger(__name__)
 
-RECHECK_SECONDS = 5.0
+RECHECK_SECONDS = 60.0   # read anyway (a wake-up or the process's look sends the page's changes sooner)
+RETRY_SECONDS = 5.0      # after a read failed (the database unreachable)
 BATCH = 500
 REFUSED = 4403
 
@@ -139,6 +140,8 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         self.rv = 0
         self.lock = asyncio.Lock()
         self.timer: asyncio.Task | None = None
+        self.poll: version_poll.Subscription | None = None
+        self.behind = False      # the last read failed: try again in RETRY_SECONDS
         name = self.scope["url_route"]["kwargs"]["name"]
         owner = self.scope["url_route"]["kwargs"].get("owner")
         user = self.scope.get("user")
@@ -154,6 +157,7 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=REFUSED)
             return
         self.group = notify.group_name(self.cluster.pk)
+        self.poll = version_poll.subscribe(self.cluster.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -167,6 +171,8 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.timer is not None:
             self.timer.cancel()
+        if self.poll is not None:
+            version_poll.unsubscribe(self.poll)
         if self.cluster is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
@@ -214,33 +220,41 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
             await self.close()
             return False
         self.rv = read.message["rv"]
+        self.poll.saw(read.seen_rv)
         await self.send(text_data=read.text)
         return True
 
     async def pump(self, wanted_rv: int | None = None) -> None:
         """Send every change after self.rv, in batches, or a snapshot when the log no longer has them."""
-        cluster_id = self.cluster.pk
         async with self.lock:
-            while True:
-                since = self.rv
-                read = await shared_reads.read((cluster_id, since), lambda since=since: _changes(cluster_id, since),
-                                               wanted_rv=wanted_rv)
-                if read.outcome == "gone" or (read.outcome == "snapshot" and read.message is None):
-                    await self.send_json({"type": "gone"})
-                    await self.close()
-                    return
-                if read.message is None:
-                    return
-                self.rv = read.message["rv"] if read.outcome == "snapshot" else read.message["to"]
-                await self.send(text_data=read.text)
-                if read.outcome == "snapshot" or not read.more:
-                    return
+            self.behind = True      # until the reads succeed
+            await self._pump(wanted_rv)
+            self.behind = False
+
+    async def _pump(self, wanted_rv: int | None) -> None:
+        cluster_id = self.cluster.pk
+        while True:
+            since = self.rv
+            read = await shared_reads.read((cluster_id, since), lambda since=since: _changes(cluster_id, since),
+                                           wanted_rv=wanted_rv)
+            self.poll.saw(read.seen_rv)
+            if read.outcome == "gone" or (read.outcome == "snapshot" and read.message is None):
+                await self.send_json({"type": "gone"})
+                await self.close()
+                return
+            if read.message is None:
+                return
+            self.rv = read.message["rv"] if read.outcome == "snapshot" else read.message["to"]
+            await self.send(text_data=read.text)
+            if read.outcome == "snapshot" or not read.more:
+                return
 
     async def _recheck(self) -> None:
         while True:
-            await asyncio.sleep(RECHECK_SECONDS)
+            await self.poll.moved(RETRY_SECONDS if self.behind else RECHECK_SECONDS)
             try:
-                await self.pump()
+                # A read at least as new as what the look found (a shared one may be older).
+                await self.pump(wanted_rv=self.poll.seen if self.poll.seen >= 0 else None)
             except asyncio.CancelledError:
                 raise
             except Exception:

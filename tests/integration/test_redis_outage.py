@@ -101,7 +101,7 @@ def test_redis_outage_loses_no_watch_event_and_no_reconcile(outage):
             proxy.up()
         ok(kubectl(server, kubeconfig, "create", "configmap", "after", "--from-literal=a=b"))
         wait_running(server, kubeconfig, 2, timeout=40)   # the reconcile requested during the outage ran
-        time.sleep(6)   # one re-check period of the watch (watch.RECHECK_SECONDS) for the last events
+        time.sleep(6)   # a few of serve's looks at its clusters (version_poll.POLL_SECONDS) for the last events
     finally:
         watcher.terminate()
         out, err = watcher.communicate(timeout=10)
