@@ -13,12 +13,13 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db.utils import InterfaceError, OperationalError
 
 from classroom import notify, services
 from classroom.access import is_instructor
 from lessons import notify as lesson_notify
 from lessons.consumer import in_pool  # the thread pool with PostgreSQL (see there)
-from playground.outage import survives_outage
+from playground.outage import note_unavailable, survives_outage
 
 log = logging.getLogger(__name__)
 
@@ -100,5 +101,7 @@ class ClassConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_grid()
             except asyncio.CancelledError:
                 raise
+            except (OperationalError, InterfaceError) as exc:
+                note_unavailable(f"class grid re-check of {self.classroom.pk}", exc)
             except Exception:
                 log.warning("class grid re-check of %s failed", self.classroom.pk, exc_info=True)

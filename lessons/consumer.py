@@ -16,13 +16,14 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db.utils import InterfaceError, OperationalError
 
 from clusters import selectors
 from clusters.config import database_threads
 from clusters.store import notify
 from lessons import notify as lesson_notify
 from lessons import progress as lesson_progress
-from playground.outage import survives_outage
+from playground.outage import note_unavailable, survives_outage
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,8 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
                 await self.judge(recheck=True)
             except asyncio.CancelledError:
                 raise
+            except (OperationalError, InterfaceError) as exc:
+                note_unavailable(f"lesson re-check of {self.panel.progress.pk}", exc)
             except Exception:
                 log.warning("lesson re-check of %s failed", self.panel.progress.pk, exc_info=True)
 

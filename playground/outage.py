@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 from django.db.utils import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -40,6 +41,23 @@ def outage_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
+QUIET_SECONDS = 60.0
+_quiet = {"until": 0.0, "kept_back": 0}
+
+
+def note_unavailable(where: str, exc: BaseException) -> None:
+    """Log that the database was unreachable for `where`: one line per QUIET_SECONDS per process, with the
+    number of such failures kept back meanwhile. Every open page, lesson panel and class grid retries every
+    few seconds through an outage: a class's worth of lines (and tracebacks) a second otherwise."""
+    now = time.monotonic()
+    if now < _quiet["until"]:
+        _quiet["kept_back"] += 1
+        return
+    kept_back, _quiet["kept_back"], _quiet["until"] = _quiet["kept_back"], 0, now + QUIET_SECONDS
+    more = f" ({kept_back} more since the last such line)" if kept_back else ""
+    log.warning("database unavailable: %s: %s%s", where, exc, more)
+
+
 def survives_outage(handler):
     """A live socket's handler (a channel group's wake-up, a frame from the page) that reads the database:
     while the database is unreachable it logs and returns, instead of raising out of the consumer, which
@@ -51,7 +69,7 @@ def survives_outage(handler):
         try:
             return await handler(consumer, *args, **kwargs)
         except (OperationalError, InterfaceError) as exc:
-            log.warning("database unavailable: %s.%s: %s", type(consumer).__name__, handler.__name__, exc)
+            note_unavailable(f"{type(consumer).__name__}.{handler.__name__}", exc)
             return None
 
     return guarded

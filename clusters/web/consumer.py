@@ -24,12 +24,13 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db.utils import InterfaceError, OperationalError
 
 from clusters import actions, selectors
 from clusters.config import database_threads
 from clusters.store import notify, version_poll
 from clusters.web import live
-from playground.outage import survives_outage
+from playground.outage import note_unavailable, survives_outage
 
 log = logging.getLogger(__name__)
 
@@ -257,5 +258,7 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
                 await self.pump(wanted_rv=self.poll.seen if self.poll.seen >= 0 else None)
             except asyncio.CancelledError:
                 raise
+            except (OperationalError, InterfaceError) as exc:
+                note_unavailable(f"live re-check of cluster {self.cluster.pk}", exc)
             except Exception:
                 log.warning("live re-check of cluster %s failed", self.cluster.pk, exc_info=True)
