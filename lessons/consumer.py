@@ -23,6 +23,7 @@ from clusters.config import database_threads
 from clusters.store import notify
 from lessons import notify as lesson_notify
 from lessons import progress as lesson_progress
+from playground.outage import MESSAGE as OUTAGE_MESSAGE
 from playground.outage import note_unavailable, survives_outage
 
 log = logging.getLogger(__name__)
@@ -200,8 +201,14 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
                   "answer": lambda: self.panel.answer(content.get("answer"))}.get(kind)
         if action is None:
             return
-        async with self.lock:
-            messages = await database_sync_to_async(action, **in_pool)()
+        try:
+            async with self.lock:
+                messages = await database_sync_to_async(action, **in_pool)()
+        except (OperationalError, InterfaceError) as exc:
+            # Said, not dropped: the learner's button would otherwise wait its PENDING_MS for nothing.
+            note_unavailable(f"lesson {kind} of {self.panel.progress.pk}", exc)
+            await self.send_json({"type": "unavailable", "text": OUTAGE_MESSAGE})
+            return
         for message in messages:
             await self.send_json(message)
         await self.judge()   # what woke up meanwhile; after an answer, the next step may already hold

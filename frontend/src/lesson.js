@@ -95,6 +95,12 @@ export function createLessonPanel(root, { terminal, editor }) {
   function onMessage(message) {
     if (message.type === "message") { showBanner(message); return; }
     if (message.type === "gone") { gone = true; showGone(); return; }
+    if (message.type === "unavailable") {    // the hint, solution or answer asked for could not be had
+      setPending(null);
+      toast(`Not now: ${message.text}`, { error: true });
+      if (!moment) renderAll();
+      return;
+    }
     const prev = state;
     const next = applyMessage(state, message);
     if (next === prev) return;

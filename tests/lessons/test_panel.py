@@ -9,6 +9,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db.utils import OperationalError
 from django.test import Client
 
 from clusters import actions, selectors
@@ -16,6 +17,7 @@ from clusters.apiserver import registry
 from lessons import catalog as catalog_module
 from lessons import progress, views
 from lessons.models import LessonProgress, StepProgress
+from playground import outage
 from playground.asgi import application
 from tests.lessons.test_catalog import write
 
@@ -248,3 +250,31 @@ def test_pages_catalog_intro_start_and_lesson(lesson_catalog, learner):
     assert page.status_code == 200 and 'data-socket="/lessons/basics/mend/live"' in text
     assert 'data-cluster="basics-mend"' in text
     assert progress.catalog_view(learner)[0]["lessons"][0]["state"] == "started"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_the_database_cannot_serve_is_answered_and_the_panel_stays(lesson_catalog, learner, monkeypatch):
+    progress.start(user=learner, lesson=lesson_catalog.lesson("basics/mend"))
+    cookie = cookie_of(learner)
+    real_hint = progress.Panel.hint
+
+    def unreachable(panel):
+        raise OperationalError("connection to server failed: Connection refused")
+
+    async def body():
+        panel = socket("/lessons/basics/mend/live", cookie)
+        assert (await panel.connect())[0]
+        assert (await panel.receive_json_from(timeout=5))["type"] == "state"
+        monkeypatch.setattr(progress.Panel, "hint", unreachable)
+        await panel.send_json_to({"type": "hint"})
+        # Said, not silently dropped: the button is not left waiting for an answer that never comes.
+        assert await receive_until(panel, lambda m: m["type"] == "unavailable") == {
+            "type": "unavailable", "text": outage.MESSAGE}
+        monkeypatch.setattr(progress.Panel, "hint", real_hint)
+        await panel.send_json_to({"type": "hint"})       # the same socket, once the database is back
+        state = await receive_until(panel, lambda m: m["type"] == "state")
+        assert state["step"]["hints"] == ["<p>Edit broken.yaml.</p>"]
+        await panel.disconnect()
+
+    async_to_sync(body)()
+    assert StepProgress.objects.get(progress__user=learner, index=0).hints == 1
