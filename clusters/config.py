@@ -7,7 +7,6 @@ made once per process because the settings do not change while it runs.
 from __future__ import annotations
 
 import functools
-import time
 
 from django.conf import settings
 
@@ -92,30 +91,7 @@ def pool_database_connections() -> bool:
     database["CONN_MAX_AGE"] = 0   # the pool keeps them open; Django's own reuse and a pool exclude each other
     database.setdefault("OPTIONS", {})["pool"] = {"min_size": min(2, size), "max_size": size, "max_idle": 60,
                                                   "timeout": settings.DB_POOL["timeout"]}
-    from django.db import connections
-
-    pool = connections["default"].pool   # made now (not opened): Django passes its own `check`, replaced here
-    pool._check = _check_unless_just_checked
     return True
-
-
-CHECK_AFTER_SECONDS = 1.0
-
-
-def _check_unless_just_checked(conn) -> None:
-    """The pool's health check of a connection it hands out (Django's CONN_HEALTH_CHECKS: a round trip to
-    PostgreSQL), skipped when that connection passed one less than CHECK_AFTER_SECONDS ago. serve takes a
-    connection from the pool for every database call of a page's socket or a watch and gives it back after
-    it, so a check each time was one more round trip per call (and one more wait for the interpreter lock
-    after it). A connection that broke since its last check is found by the next check, or by the call
-    that uses it: a 503 as the outage gets anyway, and the pool discards it (its state is unknown)."""
-    from psycopg_pool import ConnectionPool
-
-    now = time.monotonic()
-    if now - getattr(conn, "_playground_checked_at", float("-inf")) < CHECK_AFTER_SECONDS:
-        return
-    ConnectionPool.check_connection(conn)
-    conn._playground_checked_at = now
 
 
 def database_pooled() -> bool:

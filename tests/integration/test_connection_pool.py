@@ -66,36 +66,3 @@ def test_open_watches_and_requests_share_the_pool(pooled, tmp_path):
     assert sessions_after - sessions_before <= POOL + 4, \
         f"{sessions_after - sessions_before} connections opened for {REQUESTS} requests"
     assert not any(w.errors for w in watchers), [w.errors for w in watchers if w.errors][:2]
-
-
-def test_a_connection_checked_a_moment_ago_is_handed_out_without_another_check(monkeypatch):
-    """The pool's health check (a round trip) runs once per CHECK_AFTER_SECONDS per connection, not on every
-    checkout; a failed check stamps nothing, so the next checkout checks again."""
-    from types import SimpleNamespace
-
-    from psycopg_pool import ConnectionPool
-
-    from clusters import config
-
-    checks, failing = [], []
-
-    def check(conn):
-        checks.append(conn)
-        if failing:
-            raise psycopg.OperationalError("server closed the connection unexpectedly")
-
-    clock = [1000.0]
-    monkeypatch.setattr(ConnectionPool, "check_connection", staticmethod(check))
-    monkeypatch.setattr(config.time, "monotonic", lambda: clock[0])
-    conn = SimpleNamespace()
-    for _ in range(5):                                  # a page's reads in quick succession
-        config._check_unless_just_checked(conn)
-        clock[0] += config.CHECK_AFTER_SECONDS / 10
-    assert len(checks) == 1
-    clock[0] += config.CHECK_AFTER_SECONDS
-    failing.append(True)
-    with pytest.raises(psycopg.OperationalError):
-        config._check_unless_just_checked(conn)         # the pool discards it and tries another
-    with pytest.raises(psycopg.OperationalError):
-        config._check_unless_just_checked(conn)
-    assert len(checks) == 3
