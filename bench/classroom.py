@@ -712,7 +712,9 @@ async def learner_session(client: Client, learner: Learner, args, stop: asyncio.
     opened[0] += learner.page_open
     step = 0
     while time.monotonic() < end:
-        await asyncio.sleep(learner.rng.uniform(*args.think))
+        # Never past the session's end: a think time longer than the session (--think 1000 1000) is a class
+        # that only looks (pages and watches open, nobody acting).
+        await asyncio.sleep(min(learner.rng.uniform(*args.think), max(0.0, end - time.monotonic())))
         if time.monotonic() >= end:
             break
         await action(client, learner, ROUND[step])
