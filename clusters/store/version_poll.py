@@ -38,6 +38,7 @@ class Subscription:
         self.cluster_id = str(cluster_id)
         self.seen = -1                 # the resourceVersion the stream's next read covers at least
         self._moved = asyncio.Event()
+        self._poll: _Poll | None = None
 
     def saw(self, resource_version: int) -> None:
         """The stream's read covers `resource_version` (a wake-up named it, or a read found it)."""
@@ -127,12 +128,14 @@ def _poll() -> _Poll:
 def subscribe(cluster_id) -> Subscription:
     """Start looking at `cluster_id` for a stream (in the running event loop); unsubscribe when it ends."""
     subscription = Subscription(cluster_id)
-    _poll().add(subscription)
+    subscription._poll = _poll()
+    subscription._poll.add(subscription)
     return subscription
 
 
 def unsubscribe(subscription: Subscription) -> None:
-    _poll().discard(subscription)
+    """The stream ended (from wherever its end runs: the poll it joined, not the loop running now)."""
+    subscription._poll.discard(subscription)
 
 
 async def look_now() -> None:
