@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from clusters.apiserver import errors
 from clusters.apiserver.pipeline import ApiServer
@@ -370,6 +370,12 @@ def page_metrics(*, cluster: Cluster) -> dict:
         "nodes": nodes, "pods": pods,
         "autoscalers": [_autoscaler(h) for h in by_kind.get("HorizontalPodAutoscaler", [])],
     }
+
+
+def newest_terminal_command(cluster_id) -> int:
+    """The id of the cluster's newest browser-terminal line (0: none): what a lesson's re-check compares to
+    tell a line it has not judged yet (its wake-up lost), without reading the lines."""
+    return TerminalCommand.objects.filter(cluster_id=cluster_id).aggregate(newest=Max("id"))["newest"] or 0
 
 
 def terminal_commands(*, cluster: Cluster, since: datetime | None = None, after: int = 0,

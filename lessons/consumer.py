@@ -7,7 +7,7 @@ change log after every "cluster.changed" (the same feed the page and `kubectl ge
 snapshot again when the log was compacted past it). On every change, and
 on every line the terminal runs ("cluster.terminal"), the current step is judged on the server
 (lessons/progress.py's Panel) and the panel gets what moved. A lost wake-up only delays: the log is
-re-read every RECHECK_SECONDS.
+re-read every RECHECK_SECONDS, and a terminal line newer than the last one judged is judged then.
 """
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
         kwargs = self.scope["url_route"]["kwargs"]
         lesson_id = f'{kwargs["track"]}/{kwargs["lesson"]}'
         user = self.scope.get("user")
-        self.panel, self.view = await database_sync_to_async(self._open, **in_pool)(user, lesson_id)
+        self.panel, self.view, self.judged_command = await database_sync_to_async(self._open, **in_pool)(
+            user, lesson_id)
         if self.panel is None:
             await self.accept()
             await self.close(code=REFUSED)
@@ -109,10 +110,10 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
         progress = lesson_progress.progress_of(user, lesson_id)
         panel = lesson_progress.Panel.open(progress) if progress is not None else None
         if panel is None:
-            return None, None
+            return None, None, 0
         view = ClusterObjects(progress.cluster_id, lesson_progress.needed_kinds(panel.lesson))
         view.load()
-        return panel, view
+        return panel, view, selectors.newest_terminal_command(progress.cluster_id)
 
     async def disconnect(self, code: int) -> None:
         if self.timer is not None:
@@ -131,6 +132,9 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
 
     @survives_outage
     async def cluster_terminal(self, message: dict) -> None:
+        command = message.get("command")
+        if isinstance(command, int) and command <= self.judged_command:
+            return   # a re-check judged it already (this message came late): one attempt, not two
         await self.judge(learner_acted=True)
 
     async def cluster_controls(self, message: dict) -> None:
@@ -173,10 +177,16 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
 
     def _judge(self, force_state: bool, learner_acted: bool, recheck: bool = False) -> list[dict]:
         changed = self.view.catch_up()
-        if recheck and not changed and not self.panel.reads_live_state():
+        # A terminal line moves no resourceVersion: a re-check tells one it was never woken for (the
+        # "cluster.terminal" message lost) by the newest line's id, and judges it as the wake-up would have.
+        newest = selectors.newest_terminal_command(self.view.cluster_id)
+        unjudged = newest > self.judged_command
+        self.judged_command = max(self.judged_command, newest)
+        if recheck and not changed and not unjudged and not self.panel.reads_live_state():
             return []   # nothing new, and no check that reads what changes without a write (files, traffic)
         self.panel.progress.refresh_from_db(fields=["current_step", "finished", "cluster"])
-        return self.panel.evaluate(self.view.items(), force_state=force_state, learner_acted=learner_acted)
+        return self.panel.evaluate(self.view.items(), force_state=force_state,
+                                   learner_acted=learner_acted or (recheck and unjudged))
 
     async def _recheck(self) -> None:
         while True:

@@ -278,3 +278,49 @@ def test_a_request_the_database_cannot_serve_is_answered_and_the_panel_stays(les
 
     async_to_sync(body)()
     assert StepProgress.objects.get(progress__user=learner, index=0).hints == 1
+
+
+def _ready_at_the_command_step(lesson_catalog, learner):
+    started = progress.start(user=learner, lesson=lesson_catalog.lesson("basics/mend"))
+    set_mode(started.cluster, "fixed")
+    create_configmap(started.cluster, "extra")     # step 0 holds: the panel completes it when it opens
+    return started
+
+
+def _attempts(started, index: int) -> int:
+    return StepProgress.objects.get(progress=started, index=index).attempts
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("wakeups", ["lost", "delivered"])
+def test_a_terminal_line_is_judged_once_whether_or_not_its_wake_up_arrives(lesson_catalog, learner, monkeypatch,
+                                                                           wakeups):
+    """A terminal line moves no resourceVersion: when its "cluster.terminal" wake-up is lost (Redis away), the
+    panel's re-check finds it by the newest line's id and judges it, counted as one attempt; when the wake-up
+    arrives as well, the line is still one attempt."""
+    from clusters.store import notify
+    from lessons import consumer
+
+    started = _ready_at_the_command_step(lesson_catalog, learner)
+    cluster = started.cluster
+    monkeypatch.setattr(consumer, "RECHECK_SECONDS", 0.3)
+    if wakeups == "lost":
+        monkeypatch.setattr(notify, "terminal_ran", lambda cluster_id, command_id: None)
+    cookie = cookie_of(learner)
+
+    async def body():
+        panel = socket("/lessons/basics/mend/live", cookie)
+        assert (await panel.connect())[0]
+        state = await receive_until(panel, lambda m: m["type"] == "state" and m["current"] == 1)
+        assert state["step"]["checks"][0]["ok"] is False
+        await sync_to_async(actions.terminal_record)(cluster=cluster, line="kubectl get pods", exit_code=0,
+                                                     output="")
+        await asyncio.sleep(1.5)                       # a few re-checks
+        assert await sync_to_async(_attempts)(started, 1) == 1
+        await sync_to_async(actions.terminal_record)(cluster=cluster, line="kubectl get cm", exit_code=0, output="")
+        state = await receive_until(panel, lambda m: m["type"] == "state" and m.get("completed") == 1, timeout=5)
+        assert state["step"]["kind"] == "question"
+        await panel.disconnect()
+
+    async_to_sync(body)()
+    assert _attempts(started, 1) == 1
