@@ -134,8 +134,8 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
     async def cluster_terminal(self, message: dict) -> None:
         command = message.get("command")
         if isinstance(command, int) and command <= self.judged_command:
-            return   # a re-check judged it already (this message came late): one attempt, not two
-        await self.judge(learner_acted=True)
+            return   # another judgement met it first (this message came late): one attempt, not two
+        await self.judge()   # the line is an attempt because it is new to the judgement (_judge)
 
     async def cluster_controls(self, message: dict) -> None:
         """The clock or a node switch moved: nothing a check reads."""
@@ -151,18 +151,16 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
 
     # -- judging
 
-    async def judge(self, *, force_state: bool = False, learner_acted: bool = False, recheck: bool = False) -> None:
+    async def judge(self, *, force_state: bool = False, recheck: bool = False) -> None:
         """Bring the objects up to date and judge the step; wake-ups during a judgement fold into one more."""
         if self.lock.locked():
             self.dirty = True
-            self.acted = getattr(self, "acted", False) or learner_acted
             return
         async with self.lock:
             while True:
                 self.dirty = False
                 try:
-                    messages = await database_sync_to_async(self._judge, **in_pool)(force_state, learner_acted,
-                                                                                     recheck)
+                    messages = await database_sync_to_async(self._judge, **in_pool)(force_state, recheck)
                 except LookupError:
                     await self.send_json({"type": "gone"})
                     await self.close()
@@ -170,23 +168,21 @@ class LessonConsumer(AsyncJsonWebsocketConsumer):
                 for message in messages:
                     await self.send_json(message)
                 force_state = recheck = False
-                learner_acted = getattr(self, "acted", False)
-                self.acted = False
                 if not self.dirty:
                     return
 
-    def _judge(self, force_state: bool, learner_acted: bool, recheck: bool = False) -> list[dict]:
+    def _judge(self, force_state: bool, recheck: bool = False) -> list[dict]:
         changed = self.view.catch_up()
-        # A terminal line moves no resourceVersion: a re-check tells one it was never woken for (the
-        # "cluster.terminal" message lost) by the newest line's id, and judges it as the wake-up would have.
+        # A line the terminal ran is the learner acting: an attempt at the step, counted by whichever judgement
+        # meets it first (its "cluster.terminal" wake-up, a write's, or a re-check when the wake-up was lost).
+        # Lines move no resourceVersion: the newest line's id tells a new one.
         newest = selectors.newest_terminal_command(self.view.cluster_id)
-        unjudged = newest > self.judged_command
+        acted = newest > self.judged_command
         self.judged_command = max(self.judged_command, newest)
-        if recheck and not changed and not unjudged and not self.panel.reads_live_state():
+        if recheck and not changed and not acted and not self.panel.reads_live_state():
             return []   # nothing new, and no check that reads what changes without a write (files, traffic)
         self.panel.progress.refresh_from_db(fields=["current_step", "finished", "cluster"])
-        return self.panel.evaluate(self.view.items(), force_state=force_state,
-                                   learner_acted=learner_acted or (recheck and unjudged))
+        return self.panel.evaluate(self.view.items(), force_state=force_state, learner_acted=acted)
 
     async def _recheck(self) -> None:
         while True:
