@@ -99,33 +99,41 @@ class TcpProxy:
 
 
 @contextlib.contextmanager
-def proxied_database(monkeypatch: pytest.MonkeyPatch):
-    """live_server.start's PostgreSQL database, reached through a TcpProxy (yielded)."""
-    proxy = TcpProxy("127.0.0.1", 5432)
-    real = live_server.database_url
+def proxied(monkeypatch: pytest.MonkeyPatch, url_maker: str, host: str, port: int, direct: str):
+    """live_server's `url_maker` (database_url, claim_redis_db: a (url, release) pair) made to name a TcpProxy
+    (yielded) in front of host:port instead, so that an outage can be this server's alone. `direct`: the part
+    of the URL that names host:port, which the URL must hold."""
+    proxy = TcpProxy(host, port)
+    real = getattr(live_server, url_maker)
 
-    def database_url(tmp, backend=None):
-        url, drop = real(tmp, backend)
-        assert "@127.0.0.1:5432/" in url, url
-        return url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/"), drop
+    def through_proxy(*args, **kwargs):
+        url, release = real(*args, **kwargs)
+        assert direct in url, url
+        return url.replace(direct, direct.replace(f"{host}:{port}", f"127.0.0.1:{proxy.port}")), release
 
-    monkeypatch.setattr(live_server, "database_url", database_url)
+    monkeypatch.setattr(live_server, url_maker, through_proxy)
     try:
         yield proxy
     finally:
         proxy.close()
 
 
-@pytest.fixture(scope="module")
-def outage(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as monkeypatch, proxied_database(monkeypatch) as proxy:
-        server = live_server.start(tmp_path_factory.mktemp("db-outage"), backend="postgres", celery=True,
+def outage_server(tmp_path_factory, name: str, url_maker: str, host: str, port: int, direct: str):
+    """A module's live server in classroom mode (Celery, beat) with one service behind a proxy: yields
+    (server, proxy), as the outage fixtures do."""
+    with pytest.MonkeyPatch.context() as monkeypatch, proxied(monkeypatch, url_maker, host, port, direct) as proxy:
+        server = live_server.start(tmp_path_factory.mktemp(name), backend="postgres", celery=True,
                                    extra_env={"PLAYGROUND_START_DELAYS": "0", "PLAYGROUND_LEASE_SECONDS": "3"})
         try:
             yield server, proxy
         finally:
             proxy.up()   # the server drops its own database at stop
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def outage(tmp_path_factory):
+    yield from outage_server(tmp_path_factory, "db-outage", "database_url", "127.0.0.1", 5432, "@127.0.0.1:5432/")
 
 
 def kubectl(server, kubeconfig: Path, *args: str, input: str | None = None) -> subprocess.CompletedProcess:

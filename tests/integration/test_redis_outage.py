@@ -10,12 +10,11 @@ gets its pods Running.
 The cluster page's live socket and a running `kubectl get pods -w` likewise see every change once and in
 order, those made during the outage included (held against the change log in the database).
 
-The machine's Redis serves other tests: the outage is this server's alone, a TcpProxy (from
-test_database_outage.py) in front of the Redis database index the live server claimed.
+The machine's Redis serves other tests: the outage is this server's alone, a TcpProxy (test_database_outage.py's
+outage_server) in front of the Redis database index the live server claimed.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import threading
@@ -26,40 +25,16 @@ import pytest
 from clusters.web.live import KINDS as PAGE_KINDS
 from tests import live_server
 from tests.integration import faults
-from tests.integration.test_database_outage import KUBECTL, TcpProxy, kubectl, ok, wait_running
+from tests.integration.test_database_outage import KUBECTL, kubectl, ok, outage_server, wait_running
 
 NAMES = [f"during-{i}" for i in range(5)]
 
 
-@contextlib.contextmanager
-def proxied_redis(monkeypatch: pytest.MonkeyPatch):
-    """live_server.start's Redis, reached through a TcpProxy (yielded)."""
-    proxy = TcpProxy(live_server.REDIS_HOST, live_server.REDIS_PORT)
-    real = live_server.claim_redis_db
-    direct = f"redis://{live_server.REDIS_HOST}:{live_server.REDIS_PORT}/"
-
-    def claim_redis_db():
-        url, release = real()
-        assert url.startswith(direct), url
-        return url.replace(direct, f"redis://127.0.0.1:{proxy.port}/"), release
-
-    monkeypatch.setattr(live_server, "claim_redis_db", claim_redis_db)
-    try:
-        yield proxy
-    finally:
-        proxy.close()
-
-
 @pytest.fixture(scope="module")
 def outage(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as monkeypatch, proxied_redis(monkeypatch) as proxy:
-        server = live_server.start(tmp_path_factory.mktemp("redis-outage"), backend="postgres", celery=True,
-                                   extra_env={"PLAYGROUND_START_DELAYS": "0", "PLAYGROUND_LEASE_SECONDS": "3"})
-        try:
-            yield server, proxy
-        finally:
-            proxy.up()
-            server.stop()
+    host, port = live_server.REDIS_HOST, live_server.REDIS_PORT
+    yield from outage_server(tmp_path_factory, "redis-outage", "claim_redis_db", host, port,
+                             f"redis://{host}:{port}/")
 
 
 def watch_events(text: str) -> list[tuple[str, str]]:
