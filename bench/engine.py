@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from playground.gc_tuning import tune_garbage_collector  # noqa: E402
 from tests import live_server  # noqa: E402
 
 KUBECTL = Path(sys.executable).parent / "kubectl"
@@ -175,13 +176,14 @@ def live_throughput(server: live_server.LiveServer, tmp: Path, pods: int) -> dic
     return {"marks": marks, "nodes_used": nodes, "pods": pods}
 
 
-def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
-    """The pure engine, in-process: CPU seconds to take `pods` new replicas to Running."""
+def engine_throughput(pods: int, nodes: int = 10, rounds: int = 7) -> dict:
+    """The pure engine, in-process: CPU seconds to take `pods` new replicas to Running; the round of median CPU,
+    with the best round's CPU as "best_cpu" (rounds differ by a fifth: where the collector's runs fall)."""
     from clusters.apiserver.bootstrap import cluster_objects
     from clusters.apiserver.pipeline import engine_state
     from clusters.engine.loop import step
 
-    best = None
+    figures = []
     for round_ in range(rounds):
         now = 1_800_000_000.0
         rng = random.Random(f"engine:{round_}")
@@ -203,11 +205,10 @@ def engine_throughput(pods: int, nodes: int = 10, rounds: int = 3) -> dict:
             if running >= pods or result.next_wake is None or steps > 1000:
                 break
             now = max(now, result.next_wake)
-        figure = {"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "steps": steps,
-                  "passes": passes, "running": running}
-        if best is None or figure["cpu"] < best["cpu"]:
-            best = figure
-    return best
+        figures.append({"cpu": time.process_time() - cpu, "wall": time.perf_counter() - wall, "steps": steps,
+                        "passes": passes, "running": running})
+    figures.sort(key=lambda figure: figure["cpu"])
+    return {**figures[len(figures) // 2], "best_cpu": figures[0]["cpu"], "rounds": rounds}
 
 
 # ------------------------------------------------------------------------------------------- (d)
@@ -467,6 +468,8 @@ def main() -> None:
     args = parser.parse_args()
 
     sizes = tuple(int(size) for size in args.sizes.split(","))
+    # The pure engine runs in the Celery worker, whose collector is tuned at start: measured as it runs there.
+    tune_garbage_collector()
     engine = engine_throughput(args.pods)
     if args.engine_only:
         print_engine(args, engine)
@@ -537,8 +540,10 @@ def main() -> None:
 def print_engine(args, engine: dict) -> None:
     engine_rate = engine["running"] / engine["cpu"]
     print(f"    pure engine.step       {engine_rate:>8.0f} pods/s per core   ratio "
-          f"{engine_rate / TARGET_PODS_PER_CORE:.2f} ({engine['running']} pods Running in "
-          f"{engine['cpu'] * 1000:.0f} ms CPU, {engine['steps']} steps, {engine['passes']} passes)")
+          f"{engine_rate / TARGET_PODS_PER_CORE:.2f} (median of {engine['rounds']} rounds: {engine['running']} pods "
+          f"Running in {engine['cpu'] * 1000:.0f} ms CPU, {engine['steps']} steps, {engine['passes']} passes; best "
+          f"round {engine['running'] / engine['best_cpu']:.0f} pods/s; the worker's collector settings, "
+          f"playground/gc_tuning.py)")
 
 
 def print_pass_cost(rows: list[dict]) -> None:

@@ -2,7 +2,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 
@@ -18,3 +18,12 @@ def _connections_as_django_keeps_them(**_) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_init.connect
+def _collect_rarely(**_) -> None:
+    """In the worker's main process, before it forks its pool: the children inherit the settings, and the
+    frozen objects' pages stay shared with them (playground/gc_tuning.py)."""
+    from playground.gc_tuning import tune_garbage_collector
+
+    tune_garbage_collector()

@@ -12,6 +12,7 @@ import copy
 import ipaddress
 import random
 import uuid
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -195,7 +196,11 @@ def engine_state(objects: Iterable[dict], *, now: float, seed: int, rng: random.
     preparer reads the state's own clock (it moves while the loops run) and its objects, and draws names
     from `rng`; `seed` seeds the state's own generator."""
     state = ClusterState(objects, now=now, seed=seed, sims=sims, texts=texts)
-    state.use_preparer(engine_preparer(now_source=lambda: state.now, rng=rng, objects=state))
+    # The preparer reaches the state through a weak proxy: a state that held a closure holding itself would be
+    # freed only by the cyclic collector, which runs rarely (playground/gc_tuning.py), so a worker's dropped
+    # states (evicted, reloaded) would pile up until then.
+    own = weakref.proxy(state)
+    state.use_preparer(engine_preparer(now_source=lambda: own.now, rng=rng, objects=own))
     return state
 
 

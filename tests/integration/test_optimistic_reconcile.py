@@ -9,6 +9,7 @@ DATABASE_URL); tests/integration/test_celery_loop.py and test_concurrent_writes.
 """
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -18,7 +19,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clusters import actions
 from clusters.apiserver import registry
-from clusters.engine.state import object_text
+from clusters.engine.state import ClusterState, object_text
 from clusters.models import ApiObject, Change, Cluster
 from clusters.sim import reconcile
 from clusters.store.database import DbStore, dumps, in_transaction
@@ -279,3 +280,26 @@ def test_a_state_no_pass_used_for_a_while_is_dropped(monkeypatch, cluster):
     assert list(reconcile.kept_states()) == [str(other.pk)]
     report = reconcile.cluster_reconcile(cluster.pk)
     assert report.states[0] == "loaded"
+
+
+def test_a_state_the_worker_lets_go_is_freed_without_the_cyclic_collector(cluster):
+    """Loaded, stepped, kept and then dropped (evicted, forgotten): reference counting frees it at once, as the
+    worker's rarely run collector (playground/gc_tuning.py) would otherwise leave it for a long while."""
+    def states() -> int:
+        return sum(isinstance(o, ClusterState) for o in gc.get_objects())
+
+    enabled = gc.isenabled()
+    reconcile.forget_states()   # the fixture's settling kept one
+    gc.collect()
+    gc.disable()
+    try:
+        before = states()
+        deployment(cluster, "web", 3)
+        settle(cluster)
+        reconcile.forget_states()
+        reconcile.cluster_reconcile(cluster.pk)   # a state loaded afresh, kept, then forgotten
+        reconcile.forget_states()
+        assert states() == before
+    finally:
+        if enabled:
+            gc.enable()

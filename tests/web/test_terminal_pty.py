@@ -94,8 +94,9 @@ def test_keys_reach_a_program_in_raw_mode_and_it_sees_a_terminal(fake_kubectl):
         run.send_input("q")
 
     output, outcome = asyncio.run(session(fake_kubectl, "raw", script))
+    # the sandbox's environment, exactly
     assert output.startswith("tty=True,True size=100x30 env=['GOGC', 'GOMEMLIMIT', 'HOME', "
-                             "'KUBECACHEDIR', 'KUBECONFIG', 'LANG', 'PATH', 'TMPDIR']\r\n")   # the sandbox's environment, exactly
+                             "'KUBECACHEDIR', 'KUBECONFIG', 'LANG', 'PATH', 'TMPDIR']\r\n")
     assert output.endswith("bye\r\n")
     assert (outcome.code, outcome.reason) == (0, None)
 

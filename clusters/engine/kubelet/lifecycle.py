@@ -169,7 +169,10 @@ class PodWorker:
         except ConfigError:
             env = {}
         start, attempt = record["start"], int(record.get("attempt", 0))
-        world = ContainerWorld(env, build=lambda: container_files(self.state, self.pod, container, image=image,
+        # The files are built from locals, not from self: this worker holds the program that holds `build`,
+        # and a closure over self would make a cycle only the (rarely run) cyclic collector frees.
+        state, pod = self.state, self.pod
+        world = ContainerWorld(env, build=lambda: container_files(state, pod, container, image=image,
                                                                   start=start, attempt=attempt))
         program = program_for(image, container, world, record["start"], _memory_limit(container),
                               net=self._network())

@@ -78,6 +78,9 @@ class Command(BaseCommand):
         from playground.asgi import application
 
         pool_database_connections()
+        from playground.gc_tuning import tune_garbage_collector
+
+        tune_garbage_collector()   # what exists now (Django, the URL patterns, the app) is long-lived
         files = serving_files()   # made before the siblings start, so that they all serve the same
         # The browser terminal's kubectl reaches the API on this port (clusters/terminal/sandbox.py), and the
         # kubeconfigs the page hands out name it (clusters/web/views.py) unless API_SERVER_URL says otherwise.
