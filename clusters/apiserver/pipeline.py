@@ -11,14 +11,13 @@ from __future__ import annotations
 import copy
 import ipaddress
 import random
-import uuid
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clusters.engine.resources import parse_field_selector, parse_label_selector
-from clusters.engine.state import ClusterState, timestamp
+from clusters.engine.state import ClusterState, random_uid, timestamp
 
 from . import errors, limitranger
 from . import patch as patching
@@ -81,7 +80,7 @@ def prepare_for_create(obj: dict, rt: ResourceType, *, now: float, rng: random.R
     for server_owned in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp",
                          "deletionGracePeriodSeconds", "generation", "selfLink"):
         meta.pop(server_owned, None)
-    meta["uid"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    meta["uid"] = random_uid(rng)
     meta["creationTimestamp"] = timestamp(now)
     if rt.kind in GENERATION_KINDS:
         meta["generation"] = 1

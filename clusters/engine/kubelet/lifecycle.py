@@ -532,7 +532,7 @@ class PodWorker:
 
     def _write_status(self, blocked_reason: str | None = None) -> None:
         spec, status = self.pod.get("spec") or {}, self.pod["status"]
-        before = repr(status)
+        before = dict(status)   # every field below is replaced, never changed in place: == sees a change
         init_statuses = [self._container_status(c, self.records.get(c["name"]))
                          for c in spec.get("initContainers") or []]
         statuses = [self._container_status(c, self.records.get(c["name"])) for c in spec.get("containers") or []]
@@ -583,7 +583,7 @@ class PodWorker:
             merged.append(condition)
         status["conditions"] = merged
         status.setdefault("qosClass", status.get("qosClass", "BestEffort"))
-        if repr(status) != before or self.changed:
+        if status != before or self.changed:
             self.state.update(self.pod)
 
     def _phase(self, statuses: list[dict], init_statuses: list[dict]) -> str:
