@@ -29,12 +29,22 @@ from clusters.models import (
 from clusters.sim import metrics, replay, traffic
 from clusters.sim.traffic import TrafficError as TrafficError  # the page's views catch it from here
 from clusters.store.database import DbStore
+from clusters.store.rows import RowReader
 
 T = TypeVar("T")
 
 
+_CLUSTER_BY_ID = RowReader(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk])
+_CLUSTER_FOR_TOKEN = RowReader(
+    Cluster, f"INNER JOIN {ClusterToken._meta.db_table} token ON token.cluster_id = {{table}}.id "
+             "WHERE {table}.id = %s AND token.token_hash = %s",
+    [Cluster._meta.pk, ClusterToken._meta.get_field("token_hash")])
+
+
 def cluster_by_id(cluster_id: uuid.UUID) -> Cluster | None:
-    return Cluster.objects.select_related("owner").filter(pk=cluster_id).first()
+    """The cluster's row (its owner read only when asked for): what every page update, watch event and
+    terminal re-check reads first, by SQL written once (store/rows.py)."""
+    return _CLUSTER_BY_ID.one(cluster_id)
 
 
 def cluster_by_name(*, username: str, name: str) -> Cluster | None:
@@ -187,7 +197,7 @@ def cluster_for_token(token: str, cluster_id: uuid.UUID) -> Cluster | None:
     in one query (the row without its owner, which the API never reads)."""
     if not token or len(token) > 200 or not token.isascii():
         return None
-    return Cluster.objects.filter(pk=cluster_id, tokens__token_hash=hash_token(token)).order_by().first()
+    return _CLUSTER_FOR_TOKEN.one(cluster_id, hash_token(token))
 
 
 def token_cluster_id(token: str) -> uuid.UUID | None:

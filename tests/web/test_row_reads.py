@@ -1,0 +1,50 @@
+"""The hot reads of a cluster's row (clusters/store/rows.py) give what the querysets they replace give, on the
+test database's backend (SQLite, or PostgreSQL with DATABASE_URL): every field, converted alike."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from clusters import actions, selectors
+from clusters.models import Cluster
+
+pytestmark = pytest.mark.django_db
+
+
+def fields(cluster: Cluster) -> dict:
+    return {name: value for name, value in vars(cluster).items() if not name.startswith("_")}
+
+
+@pytest.fixture
+def cluster() -> Cluster:
+    owner = get_user_model().objects.create_user("rhea")
+    created = actions.cluster_create(owner=owner, name="rows", workers=1)
+    Cluster.objects.filter(pk=created.pk).update(paused=True, speed=2.5)   # a boolean and a float too
+    return created
+
+
+def test_cluster_by_id_is_the_querysets_row(cluster):
+    read = selectors.cluster_by_id(cluster.pk)
+    expected = Cluster.objects.get(pk=cluster.pk)
+    assert fields(read) == fields(expected)
+    assert isinstance(read.pk, uuid.UUID) and read.paused is True and read.created == expected.created
+    assert read.owner.username == "rhea"            # the owner is read when asked for
+    assert selectors.cluster_by_id(str(cluster.pk)) == expected   # the id as text, as URLs give it
+    assert selectors.cluster_by_id(uuid.uuid4()) is None
+    assert read._state.adding is False and read._state.db == "default"   # saved as a loaded row is
+    read.name = "renamed"
+    read.save(update_fields=["name"])
+    assert Cluster.objects.get(pk=cluster.pk).name == "renamed"
+
+
+def test_cluster_for_token_reads_the_row_only_with_a_token_of_that_cluster(cluster):
+    token = actions.token_issue(cluster=cluster)
+    other = actions.cluster_create(owner=cluster.owner, name="other", workers=1)
+    other_token = actions.token_issue(cluster=other)
+    assert fields(selectors.cluster_for_token(token, cluster.pk)) == fields(Cluster.objects.get(pk=cluster.pk))
+    assert selectors.cluster_for_token(other_token, cluster.pk) is None
+    assert selectors.cluster_for_token(token, other.pk) is None
+    assert selectors.cluster_for_token("not-a-token", cluster.pk) is None
+    assert selectors.cluster_for_token(token, uuid.uuid4()) is None
