@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Field, Max, Q, QuerySet
 
 from clusters.apiserver import errors
 from clusters.apiserver.pipeline import ApiServer
@@ -29,13 +29,13 @@ from clusters.models import (
 from clusters.sim import metrics, replay, traffic
 from clusters.sim.traffic import TrafficError as TrafficError  # the page's views catch it from here
 from clusters.store.database import DbStore
-from clusters.store.rows import RowReader
+from clusters.store.rows import Select
 
 T = TypeVar("T")
 
 
-_CLUSTER_BY_ID = RowReader(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk])
-_CLUSTER_FOR_TOKEN = RowReader(
+_CLUSTER_BY_ID = Select(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk])
+_CLUSTER_FOR_TOKEN = Select(
     Cluster, f"INNER JOIN {ClusterToken._meta.db_table} token ON token.cluster_id = {{table}}.id "
              "WHERE {table}.id = %s AND token.token_hash = %s",
     [Cluster._meta.pk, ClusterToken._meta.get_field("token_hash")])
@@ -129,14 +129,29 @@ def object_count(cluster: Cluster) -> int:
     return ApiObject.objects.filter(cluster=cluster).count()
 
 
+def _change_select(condition: str, params: list[Field | None]) -> Select:
+    return Select(Change, "WHERE {table}.cluster_id = %s AND {table}.resource_version > %s" + condition
+                  + " ORDER BY {table}.resource_version LIMIT %s",
+                  [_CHANGE_CLUSTER, _CHANGE_RV, *params, None], columns=("resource_version", "type", "kind", "data"))
+
+
+_CHANGE_CLUSTER, _CHANGE_RV = Change._meta.get_field("cluster"), Change._meta.get_field("resource_version")
+_CHANGE_KIND, _CHANGE_NAMESPACE = Change._meta.get_field("kind"), Change._meta.get_field("namespace")
+# The hot reads of the change log (every watch event, every page update), by SQL written once (store/rows.py).
+_CHANGES_OF_KIND = _change_select(" AND {table}.kind = %s", [_CHANGE_KIND])
+_CHANGES_OF_KIND_IN = _change_select(" AND {table}.kind = %s AND {table}.namespace = %s",
+                                     [_CHANGE_KIND, _CHANGE_NAMESPACE])
+_CHANGES = _change_select("", [])
+
+
 def changes_since(cluster_id: uuid.UUID, resource_version: int, *, kind: str, namespace: str | None,
                   limit: int = 500) -> list[tuple[int, str, dict]]:
     """The logged writes to objects of `kind` after `resource_version`, oldest first."""
-    rows = Change.objects.filter(cluster_id=cluster_id, resource_version__gt=resource_version, kind=kind)
-    if namespace is not None:
-        rows = rows.filter(namespace=namespace)
-    return [(rv, event, json.loads(data)) for rv, event, data in
-            rows.order_by("resource_version").values_list("resource_version", "type", "data")[:limit]]
+    if namespace is None:
+        rows = _CHANGES_OF_KIND.all(cluster_id, resource_version, kind, limit)
+    else:
+        rows = _CHANGES_OF_KIND_IN.all(cluster_id, resource_version, kind, namespace, limit)
+    return [(rv, event, json.loads(data)) for rv, event, _, data in rows]
 
 
 def first_changes_since(cluster_id: uuid.UUID, resource_version: int, *, kind: str,
@@ -173,9 +188,10 @@ def changes_after(cluster_id: uuid.UUID, resource_version: int, *, kinds: tuple[
                   limit: int = 500) -> list[tuple[int, str, str, dict]]:
     """The logged writes of any kind (or of `kinds`) after `resource_version`, oldest first:
     (resourceVersion, event type, kind, object)."""
-    rows = Change.objects.filter(cluster_id=cluster_id, resource_version__gt=resource_version)
-    if kinds is not None:
-        rows = rows.filter(kind__in=kinds)
+    if kinds is None:
+        return [(rv, event, kind, json.loads(data))
+                for rv, event, kind, data in _CHANGES.all(cluster_id, resource_version, limit)]
+    rows = Change.objects.filter(cluster_id=cluster_id, resource_version__gt=resource_version, kind__in=kinds)
     return [(rv, event, kind, json.loads(data)) for rv, event, kind, data in
             rows.order_by("resource_version").values_list("resource_version", "type", "kind", "data")[:limit]]
 

@@ -19,12 +19,26 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from clusters.models import ApiObject, Change, Cluster
+from clusters.store.rows import Select
 
 TRIM_EVERY = 50  # trim the change log every N writes, not on every one
 
 
 def dumps(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"))
+
+
+_FIELD = ApiObject._meta.get_field
+# The API's reads of objects (every get and list), by SQL written once (store/rows.py).
+_OBJECT = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.kind = %s AND {table}.namespace = %s "
+                            "AND {table}.name = %s",
+                 [_FIELD("cluster"), _FIELD("kind"), _FIELD("namespace"), _FIELD("name")], columns=("data",))
+_OBJECTS_OF_KIND = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.kind = %s "
+                                     "ORDER BY {table}.namespace, {table}.name",
+                          [_FIELD("cluster"), _FIELD("kind")], columns=("data",))
+_OBJECTS_OF_KIND_IN = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.kind = %s "
+                                        "AND {table}.namespace = %s ORDER BY {table}.namespace, {table}.name",
+                             [_FIELD("cluster"), _FIELD("kind"), _FIELD("namespace")], columns=("data",))
 
 
 class DbStore:
@@ -42,22 +56,17 @@ class DbStore:
 
     # reads
     def get(self, kind: str, namespace: str, name: str) -> dict | None:
-        row = ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace,
-                                       name=name).values_list("data", flat=True).first()
-        return json.loads(row) if row is not None else None
+        row = _OBJECT.one(self.cluster.pk, kind, namespace, name)
+        return json.loads(row[0]) if row is not None else None
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
-        rows = ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind)
-        if namespace is not None:
-            rows = rows.filter(namespace=namespace)
-        return [json.loads(data) for data in rows.order_by("namespace", "name").values_list("data", flat=True)]
+        return [json.loads(data) for data in self.list_json(kind, namespace)]
 
     def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
         """Like list(), as the stored JSON texts: a plain list answer needs no parsing at all."""
-        rows = ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind)
-        if namespace is not None:
-            rows = rows.filter(namespace=namespace)
-        return list(rows.order_by("namespace", "name").values_list("data", flat=True))
+        if namespace is None:
+            return [data for data, in _OBJECTS_OF_KIND.all(self.cluster.pk, kind)]
+        return [data for data, in _OBJECTS_OF_KIND_IN.all(self.cluster.pk, kind, namespace)]
 
     def count(self) -> int:
         return ApiObject.objects.filter(cluster_id=self.cluster.pk).count()
