@@ -57,7 +57,9 @@ MAX_PASSES_PER_TASK = 5   # immediate wake-ups handled in the same task before h
 LEASE_SECONDS = 30.0      # a handed-out cluster is retried after this if its worker vanished
                           # (default of settings.PLAYGROUND["LEASE_SECONDS"], PLAYGROUND_LEASE_SECONDS)
 OPTIMISTIC_TRIES = 3      # passes whose commit found the cluster moved, before one runs under the lock
-KEEP_STATES = 64          # clusters whose state a worker keeps between passes (PLAYGROUND_KEEP_STATES)
+KEEP_STATES = 256         # clusters whose state a worker keeps between passes (PLAYGROUND_KEEP_STATES): a
+                          # class's; with 64, a class of 150 had most passes load their cluster afresh
+                          # (each pool process sees every cluster), 14% of the worker's CPU
 KEEP_OBJECTS = 100_000    # objects those states hold in all, at most (PLAYGROUND_KEEP_OBJECTS)
 KEEP_SECONDS = 300.0      # a state no pass used for this long is dropped: an idle cluster costs a worker nothing
                           # (PLAYGROUND_KEEP_SECONDS)
