@@ -2,46 +2,13 @@
 `port-forward` with a bearer token; the cluster page's live feed with the browser's session)."""
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "playground.settings")
 
-# Django must be set up before the consumers (and the models they import) are loaded.
-http_application = get_asgi_application()
-
-import re
-
-from django.core.handlers.asgi import ASGIHandler
-from django.core.handlers.exception import convert_exception_to_response
-
-
-class KubernetesApiHandler(ASGIHandler):
-    """Django's ASGI handler without the pages' middleware, for the Kubernetes API's requests.
-
-    The API authenticates with bearer tokens and answers its own errors (a Status, a 503 when the database is
-    unreachable); it uses no session, user, CSRF token, message or static file. Yet every middleware of the
-    pages' stack ran for each API request, and in an async request Django runs each one's process_request,
-    process_view and process_response on the one thread it keeps for sync code, a thread hop each: some
-    fifteen hops a request, every learner's requests queued on that thread. The chain is what Django builds
-    for an empty MIDDLEWARE (BaseHandler.load_middleware)."""
-
-    def load_middleware(self, is_async=False):
-        self._view_middleware = []
-        self._template_response_middleware = []
-        self._exception_middleware = []
-        self._middleware_chain = convert_exception_to_response(
-            self._get_response_async if is_async else self._get_response)
-
-
-# The API's paths as clusters/kubeapi/urls.py has them; no page's path is one (they never go on with api/…).
-KUBERNETES_API_PATH = re.compile(r"^/clusters/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/"
-                                 r"(?:api|apis|version|openapi)(?:/|$)")
-api_application = KubernetesApiHandler()
-
-
-async def http_router(scope, receive, send):
-    handler = api_application if KUBERNETES_API_PATH.match(scope["path"]) else http_application
-    return await handler(scope, receive, send)
+# Django must be set up before the consumers (and the models they import) are loaded: as
+# django.core.asgi.get_asgi_application does (the HTTP handlers are playground/handlers.py's).
+django.setup(set_prefix=False)
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
@@ -54,6 +21,7 @@ from clusters.kubeapi.remotecommand import RemoteCommandConsumer
 from clusters.terminal.consumer import TerminalConsumer
 from clusters.web.consumer import ClusterConsumer
 from lessons.consumer import LessonConsumer
+from playground.handlers import http_application
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -81,6 +49,6 @@ websocket_routes = [
 ]
 
 application = ProtocolTypeRouter({
-    "http": http_router,
+    "http": http_application(),
     "websocket": URLRouter(websocket_routes),
 })
