@@ -7,6 +7,7 @@ horizontal-pod-autoscale-walkthrough.md): `while sleep 0.01; do wget -q -O- http
 """
 from __future__ import annotations
 
+import gc
 import time
 
 import pytest
@@ -125,18 +126,27 @@ def test_fifty_services_and_two_hundred_pods_stay_cheap():
     shell = state.get("Pod", "default", "shell")
     net = PodNetwork(state, shell)
     assert net.request("http://app7", state.now).status == 200
-    t0 = time.perf_counter()
-    for _ in range(5):
-        build(state)
-    per_build = (time.perf_counter() - t0) / 5
-    t0 = time.perf_counter()
-    for i in range(500):
-        net.request(f"http://app{i % 50}", state.now + i * 0.001)
-    per_request = (time.perf_counter() - t0) / 500
-    # A pass over this cluster with the network in use: a script of the shell pod asks once per pass.
-    t0 = time.perf_counter()
-    step(state, state.now + 1)
-    per_step = time.perf_counter() - t0
+    # What is timed is the index and the requests, not a full collection of the whole suite's heap that one
+    # of them happens to set off (that made a 0.9 ms build average 50 ms once): the collector waits meanwhile.
+    gc.collect()
+    gc.disable()
+    try:
+        builds = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            build(state)
+            builds.append(time.perf_counter() - t0)
+        per_build = min(builds)
+        t0 = time.perf_counter()
+        for i in range(500):
+            net.request(f"http://app{i % 50}", state.now + i * 0.001)
+        per_request = (time.perf_counter() - t0) / 500
+        # A pass over this cluster with the network in use: a script of the shell pod asks once per pass.
+        t0 = time.perf_counter()
+        step(state, state.now + 1)
+        per_step = time.perf_counter() - t0
+    finally:
+        gc.enable()
     print(f"\nindex build {per_build * 1e3:.2f} ms, request {per_request * 1e6:.0f} µs, step {per_step * 1e3:.1f} ms")
     assert per_request < 0.001 and per_build < 0.02
     assert get_index(state) is get_index(state)                           # built once per state as written
