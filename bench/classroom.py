@@ -200,10 +200,11 @@ class Processes:
     """CPU and peak memory of the classroom processes, from one scan of /proc every --sample seconds.
 
     serve, each worker and beat are process groups (the process and its descendants: the terminal's kubectl,
-    Celery's pool); their CPU is utime + stime of the live members plus what the root reaped (cutime + cstime),
-    read at the window's start and end. PostgreSQL's backends of this run's database are not our children:
-    each one's CPU is followed from its first to its last sample (a backend that ends loses its last
-    interval). Memory: the peak of the group's summed RSS; for PostgreSQL the summed PSS (proportional set
+    Celery's pool, the other processes of `serve --processes K` and their kubectl); their CPU is utime + stime
+    plus what each reaped (cutime + cstime), summed over the live members, read at the window's start and
+    end (a member that ends passes its own to its reaper's). PostgreSQL's backends of this run's database are
+    not our children: each one's CPU is followed from its first to its last sample (a backend that ends loses
+    its last interval). Memory: the peak of the group's summed RSS; for PostgreSQL the summed PSS (proportional set
     size: the shared buffers split between the backends instead of counted in each).
     """
 
@@ -294,21 +295,28 @@ class Processes:
                 out.append(pid)
         return out
 
-    def sample(self) -> dict[str, float]:
-        procs = self.scan()
+    @staticmethod
+    def _group(procs: dict, root: int) -> list[int]:
+        """The root and its live descendants."""
         children: dict[int, list[int]] = {}
         for pid, (_, ppid, _, _) in procs.items():
             children.setdefault(ppid, []).append(pid)
+        group, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            if pid in procs:
+                group.append(pid)
+                todo.extend(children.get(pid, []))
+        return group
+
+    def sample(self) -> dict[str, float]:
+        procs = self.scan()
         cpu = {}
         for label, root in self.roots.items():
-            group, todo = [], [root]
-            while todo:
-                pid = todo.pop()
-                if pid in procs:
-                    group.append(pid)
-                    todo.extend(children.get(pid, []))
-            # the root with what it reaped, its live descendants without (they have not been reaped yet)
-            cpu[label] = sum(procs[pid][3] if pid == root else procs[pid][2] for pid in group)
+            group = self._group(procs, root)
+            # Each live member with what it reaped: a second serve's ended kubectl processes are in its own
+            # cutime, not in the first serve's (which reaps that serve only when it ends).
+            cpu[label] = sum(procs[pid][3] for pid in group)
             self.peak[label] = max(self.peak.get(label, 0.0), self._rss(group))
         redis = [pid for pid, (name, *_) in procs.items() if name.startswith("redis-server")]
         cpu["redis-server (shared)"] = sum(procs[pid][3] for pid in redis)
@@ -341,12 +349,10 @@ class Processes:
         self.kubectl_after = self._reaped_children()
 
     def _reaped_children(self) -> float:
-        """serve's cutime + cstime: the terminal's kubectl processes that ended."""
-        try:
-            fields = Path(f"/proc/{self.roots[self.SERVE]}/stat").read_text().rsplit(")", 1)[1]
-        except OSError:
-            return 0.0
-        return sum(int(v) for v in fields.split()[13:15]) / self.tick
+        """What the serve processes reaped (cutime + cstime of each): the terminal's kubectl processes that ended."""
+        procs = self.scan()
+        return sum(procs[pid][3] - procs[pid][2] for pid in self._group(procs, self.roots[self.SERVE])
+                   if procs[pid][0] != "kubectl")
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
