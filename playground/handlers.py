@@ -14,16 +14,14 @@ learners, the pages' opening waited up to ~0.5 s for that thread).
 """
 from __future__ import annotations
 
-import re
-
 from asgiref.sync import iscoroutinefunction
 from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.urls import Resolver404, resolve
 
-# The API's paths as clusters/kubeapi/urls.py has them; no page's path is one (they never go on with api/…).
-KUBERNETES_API_PATH = re.compile(r"^/clusters/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/"
-                                 r"(?:api|apis|version|openapi)(?:/|$)")
+from clusters.kubeapi import urls as kubeapi_urls
+
+API, ASYNC_PAGE, SYNC_PAGE = "api", "async page", "sync page"
 
 
 class KubernetesApiHandler(ASGIHandler):
@@ -46,24 +44,27 @@ class SyncPagesHandler(ASGIHandler):
             self._middleware_chain = self.adapt_method_mode(True, self._middleware_chain, False)
 
 
-def awaits(path: str) -> bool:
-    """Whether the view of this path is async (a path no view has: Django's 404 page, sync)."""
+# The API's own URL pattern (included at the root, so it matches the path after its leading "/"): the API's
+# requests, the most frequent by far, are told apart without resolving the whole URL conf.
+_API_ROUTE = next(route.pattern.regex for route in kubeapi_urls.urlpatterns if route.name == "cluster-api")
+
+
+def view_kind(path: str) -> str:
+    """What serves this path: API, ASYNC_PAGE or SYNC_PAGE (a path no view has: Django's 404 page, sync)."""
+    if _API_ROUTE.match(path[1:]):
+        return API
     try:
-        return iscoroutinefunction(resolve(path).func)
+        match = resolve(path)
     except Resolver404:
-        return False
+        return SYNC_PAGE
+    return ASYNC_PAGE if iscoroutinefunction(match.func) else SYNC_PAGE
 
 
 def http_application():
     """The ASGI application for HTTP: each request to the handler for its kind of view."""
-    api, pages, django_default = KubernetesApiHandler(), SyncPagesHandler(), ASGIHandler()
+    handlers = {API: KubernetesApiHandler(), SYNC_PAGE: SyncPagesHandler(), ASYNC_PAGE: ASGIHandler()}
 
     async def route(scope, receive, send):
-        path = scope["path"]
-        if KUBERNETES_API_PATH.match(path):
-            handler = api
-        else:
-            handler = django_default if awaits(path) else pages
-        return await handler(scope, receive, send)
+        return await handlers[view_kind(scope["path"])](scope, receive, send)
 
     return route

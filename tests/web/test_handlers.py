@@ -42,13 +42,13 @@ def test_a_sync_page_gets_the_whole_stack():
 
 
 def test_an_async_page_keeps_djangos_handler_and_a_missing_page_is_the_sync_stacks_404():
-    assert handlers.awaits("/clusters/lab/objects/Pod/default/web-0")
-    assert not handlers.awaits("/accounts/login/")
-    assert not handlers.awaits("/no/such/page")
+    assert handlers.view_kind("/clusters/lab/objects/Pod/default/web-0") == handlers.ASYNC_PAGE
+    assert handlers.view_kind("/accounts/login/") == handlers.SYNC_PAGE
+    assert handlers.view_kind("/no/such/page") == handlers.SYNC_PAGE
     response = get("/clusters/lab/objects/Pod/default/web-0")   # nobody signed in: no such cluster of theirs
     assert response["status"] == 404 and header(response, b"X-Frame-Options") == b"DENY"
     assert get("/no/such/page")["status"] == 404
-    api_like = f"/clusters/{uuid.uuid4()}/apis/apps/v1"
-    assert handlers.KUBERNETES_API_PATH.match(api_like)
-    assert not handlers.KUBERNETES_API_PATH.match(f"/clusters/{uuid.uuid4()}/apiary")
-    assert not handlers.KUBERNETES_API_PATH.match("/clusters/lab/")
+    assert handlers.view_kind(f"/clusters/{uuid.uuid4()}/apis/apps/v1") == handlers.API
+    assert handlers.view_kind(f"/clusters/{uuid.uuid4()}/api") == handlers.API
+    assert handlers.view_kind(f"/clusters/{uuid.uuid4()}/apiary") != handlers.API
+    assert handlers.view_kind("/clusters/lab/") != handlers.API
