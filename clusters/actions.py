@@ -32,6 +32,7 @@ from clusters.apiserver.kubectl_apply import KUBECTL_APPLY_MANAGER, annotated
 from clusters.apiserver.pipeline import ApiServer
 from clusters.apiserver.registry import by_gvk, storage_type
 from clusters.config import api_server_url, ca_pem, limits, max_request_bytes
+from clusters.engine import jsontext
 from clusters.models import (
     ApiObject,
     Change,
@@ -125,7 +126,7 @@ def cluster_reset(*, cluster: Cluster) -> Cluster:
         before = store.resource_version
         Change.objects.filter(cluster_id=cluster.pk).delete()
         Cluster.objects.filter(pk=cluster.pk).update(compacted_resource_version=before)
-        objects = [json.loads(data) for data in
+        objects = [jsontext.loads(data) for data in
                    ApiObject.objects.filter(cluster_id=cluster.pk).values_list("data", flat=True)]
         objects.sort(key=lambda o: (_RESET_DELETE_ORDER.get(o["kind"], 1), o["kind"],
                                     o["metadata"].get("namespace", ""), o["metadata"]["name"]))
@@ -168,9 +169,15 @@ def token_revoke(*, token: str) -> None:
 
 def cluster_kubeconfig(*, cluster: Cluster, server: str | None = None) -> str:
     """A kubeconfig for the cluster with the playground CA and a new bearer token."""
+    return yaml.safe_dump(cluster_kubeconfig_document(cluster=cluster, server=server), sort_keys=False)
+
+
+def cluster_kubeconfig_document(*, cluster: Cluster, server: str | None = None) -> dict:
+    """cluster_kubeconfig's document, not yet written out (the terminal writes it as JSON, which kubectl
+    reads as well: PyYAML's pure-Python emitter and parser cost a terminal's start more than the rest)."""
     context = f"playground-{cluster.name}"
     user = f"{cluster.owner.username}@{cluster.name}"
-    config = {
+    return {
         "apiVersion": "v1", "kind": "Config", "preferences": {},
         "clusters": [{"name": context, "cluster": {
             "server": f"{api_server_url(server)}/clusters/{cluster.pk}",
@@ -180,7 +187,6 @@ def cluster_kubeconfig(*, cluster: Cluster, server: str | None = None) -> str:
         "contexts": [{"name": context, "context": {"cluster": context, "user": user, "namespace": "default"}}],
         "current-context": context,
     }
-    return yaml.safe_dump(config, sort_keys=False)
 
 
 def api_read(*, cluster: Cluster, operation: Callable[[ApiServer], T]) -> T:
@@ -268,7 +274,7 @@ def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
         row = ApiObject.objects.filter(cluster=cluster, kind="Node", namespace="", name=node).first()
         if row is None:
             raise ClusterError(f'node "{node}" not found')
-        notes = json.loads(row.sim)
+        notes = jsontext.loads(row.sim)
         notes["failed"] = failed
         row.sim = json.dumps(notes)
         row.save(update_fields=["sim"])
@@ -333,8 +339,8 @@ def file_delete(*, cluster: Cluster, name: str) -> bool:
 
 
 __all__ = ["ApiError", "ClusterError", "FileError", "api_call", "api_read", "cluster_clock", "cluster_create",
-           "cluster_delete", "cluster_kubeconfig", "cluster_reset", "file_delete", "file_save", "node_set_failed",
-           "token_issue", "token_revoke", "user_get_or_create"]
+           "cluster_delete", "cluster_kubeconfig", "cluster_kubeconfig_document", "cluster_reset", "file_delete",
+           "file_save", "node_set_failed", "token_issue", "token_revoke", "user_get_or_create"]
 
 
 # ====================================================================== the terminal's history

@@ -1,7 +1,6 @@
 """Reads for views, commands and lessons: no writes here (the writers are in clusters.actions)."""
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from clusters.apiserver.selection import parse_selection
 from clusters.apiserver.store import DryRunStore
 from clusters.apiserver.tables import build_table, pod_status_reason
 from clusters.config import limits
+from clusters.engine import jsontext
 from clusters.models import (
     ApiObject,
     Change,
@@ -113,7 +113,7 @@ def _cell(value) -> str:
 def object_table(cluster: Cluster, kind: str, *, all_namespaces: bool = False) -> Table:
     """`kubectl get <kind>` (with `-A`: a NAMESPACE column first) from the real columns in apiserver.tables."""
     rows = ApiObject.objects.filter(cluster=cluster, kind=kind).order_by("namespace", "name")
-    objects = [json.loads(data) for data in rows.values_list("data", flat=True)]
+    objects = [jsontext.loads(data) for data in rows.values_list("data", flat=True)]
     table = build_table(kind, objects, now=datetime.fromtimestamp(cluster.sim_now(), UTC))
     shown = [i for i, column in enumerate(table["columnDefinitions"]) if column.get("priority", 0) == 0]
     columns = [table["columnDefinitions"][i]["name"].upper() for i in shown]
@@ -151,7 +151,7 @@ def changes_since(cluster_id: uuid.UUID, resource_version: int, *, kind: str, na
         rows = _CHANGES_OF_KIND.all(cluster_id, resource_version, kind, limit)
     else:
         rows = _CHANGES_OF_KIND_IN.all(cluster_id, resource_version, kind, namespace, limit)
-    return [(rv, event, json.loads(data)) for rv, event, _, data in rows]
+    return [(rv, event, jsontext.loads(data)) for rv, event, _, data in rows]
 
 
 def first_changes_since(cluster_id: uuid.UUID, resource_version: int, *, kind: str,
@@ -175,7 +175,7 @@ def logged_object(cluster_id: uuid.UUID, kind: str, namespace: str, name: str, *
     data = (Change.objects.filter(cluster_id=cluster_id, kind=kind, namespace=namespace, name=name,
                                   resource_version__lte=upto)
             .order_by("-resource_version").values_list("data", flat=True).first())
-    return json.loads(data) if data is not None else None
+    return jsontext.loads(data) if data is not None else None
 
 
 def cluster_versions(cluster_id: uuid.UUID) -> tuple[int, int]:
@@ -189,23 +189,23 @@ def changes_after(cluster_id: uuid.UUID, resource_version: int, *, kinds: tuple[
     """The logged writes of any kind (or of `kinds`) after `resource_version`, oldest first:
     (resourceVersion, event type, kind, object)."""
     if kinds is None:
-        return [(rv, event, kind, json.loads(data))
+        return [(rv, event, kind, jsontext.loads(data))
                 for rv, event, kind, data in _CHANGES.all(cluster_id, resource_version, limit)]
     rows = Change.objects.filter(cluster_id=cluster_id, resource_version__gt=resource_version, kind__in=kinds)
-    return [(rv, event, kind, json.loads(data)) for rv, event, kind, data in
+    return [(rv, event, kind, jsontext.loads(data)) for rv, event, kind, data in
             rows.order_by("resource_version").values_list("resource_version", "type", "kind", "data")[:limit]]
 
 
 def objects_of_kinds(cluster_id: uuid.UUID, kinds: tuple[str, ...]) -> list[tuple[str, dict]]:
     """The stored objects of those kinds: (kind, object), by kind, namespace and name."""
     rows = ApiObject.objects.filter(cluster_id=cluster_id, kind__in=kinds).order_by("kind", "namespace", "name")
-    return [(kind, json.loads(data)) for kind, data in rows.values_list("kind", "data")]
+    return [(kind, jsontext.loads(data)) for kind, data in rows.values_list("kind", "data")]
 
 
 def failed_nodes(cluster_id: uuid.UUID) -> list[str]:
     """Nodes switched off with `node_set_failed` (the switch lives in the simulation notes, not the object)."""
     rows = ApiObject.objects.filter(cluster_id=cluster_id, kind="Node").order_by("name")
-    return [name for name, sim in rows.values_list("name", "sim") if json.loads(sim or "{}").get("failed")]
+    return [name for name, sim in rows.values_list("name", "sim") if jsontext.loads(sim or "{}").get("failed")]
 
 
 def cluster_for_token(token: str, cluster_id: uuid.UUID) -> Cluster | None:
@@ -429,7 +429,7 @@ def crashlooping_pods(cluster_ids: list) -> dict:
     found: dict = {}
     rows = ApiObject.objects.filter(cluster_id__in=cluster_ids, kind="Pod").exclude(namespace__in=SYSTEM_NAMESPACES)
     for cluster_id, name, data in rows.values_list("cluster_id", "name", "data"):
-        if "CrashLoopBackOff" in data and pod_status_reason(json.loads(data)) == "CrashLoopBackOff":
+        if "CrashLoopBackOff" in data and pod_status_reason(jsontext.loads(data)) == "CrashLoopBackOff":
             found.setdefault(cluster_id, []).append(name)
     return found
 

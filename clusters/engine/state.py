@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from clusters.engine import jsontext
+
 Key = tuple[str, str, str]  # (kind, namespace, name)
 # The event correlator's EventAggregator (client-go tools/record): defaultAggregateMaxEvents, its interval.
 AGGREGATE_MAX_EVENTS = 10
@@ -535,7 +537,7 @@ class ClusterState:
 
         What was written is read back from its JSON, as a load would read it (a tuple a controller put in an
         object or its notes is a list once stored): the kept state is the stored one, types included."""
-        loads = json.loads
+        loads = jsontext.loads
         for key in self._dirty:
             obj = self._objects.get(key)
             if obj is not None:

@@ -47,6 +47,7 @@ from django.conf import settings
 from django.db import transaction
 
 from clusters.apiserver.pipeline import engine_state
+from clusters.engine import jsontext
 from clusters.engine.loop import step
 from clusters.engine.state import ClusterState, key_of
 from clusters.models import Change, Cluster
@@ -235,7 +236,7 @@ def _log_since(cluster: Cluster, since: int) -> list[tuple[str, dict, str]] | No
                 .order_by("resource_version").values_list("resource_version", "type", "data"))
     if [rv for rv, _, _ in rows] != list(range(since + 1, upto + 1)):
         return None
-    return [(event, json.loads(data), data) for _, event, data in rows]
+    return [(event, jsontext.loads(data), data) for _, event, data in rows]
 
 
 def _state_for(cluster: Cluster, report: ReconcileReport) -> tuple[ClusterState, random.Random]:
@@ -312,7 +313,7 @@ def _api_writes_since(cluster: Cluster, current: tuple, state: ClusterState, res
                                       or state.list("ResourceQuota", namespace)
                                       or state.list("LimitRange", namespace)):
             return None
-    return [(event, json.loads(data), data) for _, event, _, _, _, data in rows]
+    return [(event, jsontext.loads(data), data) for _, event, _, _, _, data in rows]
 
 
 def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool) -> str:

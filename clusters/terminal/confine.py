@@ -137,6 +137,7 @@ class Confinement:
     data_bytes: int = 512 << 20              # RLIMIT_DATA: the heap (Go's arenas, malloc)
     address_space_bytes: int = 4 << 30       # RLIMIT_AS: Go reserves ~1 GiB of address space at start
     task_allowance: int = TASKS_PER_PROCESS  # RLIMIT_NPROC: the user's tasks now, plus this many
+    tasks_now: int | None = None             # the user's tasks as the caller counted them lately (else counted)
     file_bytes: int = 64 << 20               # RLIMIT_FSIZE: kubectl's cache files
     open_files: int = 256                    # RLIMIT_NOFILE
     landlock: bool = True                    # False: user and rlimits only (tests, a kernel without it)
@@ -149,7 +150,8 @@ class Confinement:
         limits = [(resource.RLIMIT_CPU, (self.cpu_seconds, self.cpu_seconds + 5)),
                   (resource.RLIMIT_DATA, (self.data_bytes, self.data_bytes)),
                   (resource.RLIMIT_AS, (self.address_space_bytes, self.address_space_bytes)),
-                  (resource.RLIMIT_NPROC, (tasks_of(uid) + self.task_allowance,) * 2),
+                  (resource.RLIMIT_NPROC, ((tasks_of(uid) if self.tasks_now is None else self.tasks_now)
+                                            + self.task_allowance,) * 2),
                   (resource.RLIMIT_FSIZE, (self.file_bytes, self.file_bytes)),
                   (resource.RLIMIT_NOFILE, (self.open_files, self.open_files)),
                   (resource.RLIMIT_CORE, (0, 0))]

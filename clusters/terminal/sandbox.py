@@ -32,6 +32,7 @@ import contextlib
 import fcntl
 import functools
 import ipaddress
+import json
 import logging
 import os
 import shutil
@@ -40,6 +41,7 @@ import struct
 import sys
 import tempfile
 import termios
+import time
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -146,7 +148,25 @@ def confinement(sandbox: Sandbox) -> confine.Confinement:
     allowance = confine.TASKS_PER_PROCESS * conf["TERMINAL_PROCESSES"] * conf["SERVE_PROCESSES"]
     return confine.Confinement(sandbox=sandbox.root, executables=executables, readable=readable,
                                connect_ports=(sandbox.api_port,), landlock=LANDLOCK_ABI >= 1,
-                               task_allowance=allowance)
+                               task_allowance=allowance, tasks_now=_tasks_lately())
+
+
+# How long a count of kubectl's user's tasks serves the runs that start (confinement above). Counting reads
+# every /proc/<pid>/status: a few percent of a busy server's time when a class runs a command every few
+# seconds. Our own runs are in the allowance whatever the count; the count is for the user's other
+# processes (nobody's, on a server running as root), which a few seconds do not change.
+TASK_COUNT_SECONDS = 2.0
+_task_count: tuple[float, int, int] | None = None   # (when, uid, count)
+
+
+def _tasks_lately() -> int:
+    global _task_count
+    ids = confine.unprivileged_ids()
+    uid = ids[0] if ids else os.getuid()
+    now = time.monotonic()
+    if _task_count is None or _task_count[1] != uid or now - _task_count[0] > TASK_COUNT_SECONDS:
+        _task_count = (now, uid, confine.tasks_of(uid))
+    return _task_count[2]
 
 
 def _announce_confinement() -> int:
@@ -211,9 +231,11 @@ async def server_slot():
         yield
 
 
-def _issue_kubeconfig(cluster: Cluster) -> tuple[str, str]:
-    text = actions.cluster_kubeconfig(cluster=cluster, server=internal_api_url())
-    return text, yaml.safe_load(text)["users"][0]["user"]["token"]
+def _issue_kubeconfig(cluster: Cluster) -> tuple[str, str, str]:
+    """(the kubeconfig as JSON, its token, its server) for a new sandbox of this cluster."""
+    document = actions.cluster_kubeconfig_document(cluster=cluster, server=internal_api_url())
+    return (json.dumps(document, indent=2), document["users"][0]["user"]["token"],
+            document["clusters"][0]["cluster"]["server"])
 
 
 class Sandbox:
@@ -230,12 +252,13 @@ class Sandbox:
 
     @classmethod
     async def open(cls, cluster: Cluster) -> Sandbox:
-        text, token = await database_sync_to_async(_issue_kubeconfig)(cluster)
-        return await asyncio.to_thread(cls.make, text, token)
+        text, token, server = await database_sync_to_async(_issue_kubeconfig)(cluster)
+        return await asyncio.to_thread(cls.make, text, token, server)
 
     @classmethod
-    def make(cls, kubeconfig: str, token: str) -> Sandbox:
-        """A new private directory with this kubeconfig; kubectl's user's own (nobody's, as root)."""
+    def make(cls, kubeconfig: str, token: str, server: str | None = None) -> Sandbox:
+        """A new private directory with this kubeconfig (YAML or JSON; `server`: its cluster's server, else
+        read from it); kubectl's user's own (nobody's, as root)."""
         ids = confine.unprivileged_ids()
         parent = Path(tempfile.gettempdir())
         if ids and not _reachable_by_others(parent / "x"):   # nobody must be able to reach it
@@ -243,7 +266,7 @@ class Sandbox:
         root = Path(tempfile.mkdtemp(prefix="kpg-terminal-", dir=parent))   # mode 0700
         (root / ".kube" / "cache").mkdir(parents=True)
         (root / ".tmp").mkdir()
-        server = yaml.safe_load(kubeconfig)["clusters"][0]["cluster"]["server"]
+        server = server or yaml.safe_load(kubeconfig)["clusters"][0]["cluster"]["server"]
         sandbox = cls(root, token, server)
         sandbox.kubeconfig.write_text(kubeconfig)
         sandbox.kubeconfig.chmod(0o600)
@@ -393,7 +416,7 @@ class KubectlRun:
         lim = self.limits
         if self.interrupted:   # Ctrl-C while it waited for a slot or the sandbox: never start it
             return Exit(128 + signal.SIGINT, "interrupted")
-        prepared = await asyncio.to_thread(confinement(self.sandbox).prepare)
+        prepared = await asyncio.to_thread(lambda: confinement(self.sandbox).prepare())   # off the loop: /proc
         if self.command.tty:
             self.pty = Pty(*self.size)
 

@@ -39,3 +39,27 @@ def test_a_runs_task_limit_leaves_room_for_every_other_run(settings, tmp_path, m
     monkeypatch.setattr(sandbox_module, "_programs", lambda kubectl: ((), ()))
     conf = sandbox_module.confinement(Sandbox(tmp_path, "token"))
     assert conf.task_allowance == 5 * 3 * confine.TASKS_PER_PROCESS
+
+
+def test_the_users_tasks_are_counted_at_most_every_few_seconds(tmp_path, monkeypatch):
+    """Counting reads every /proc/<pid>/status: runs starting close together share one count."""
+    counts = []
+
+    def tasks_of(uid: int) -> int:
+        counts.append(uid)
+        return 7 * len(counts)
+
+    clock = [1000.0]
+    monkeypatch.setattr(confine, "tasks_of", tasks_of)
+    monkeypatch.setattr(sandbox_module.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(sandbox_module, "_task_count", None)
+    monkeypatch.setattr(sandbox_module, "_programs", lambda kubectl: ((), ()))
+    box = Sandbox(tmp_path, "token")
+    first = sandbox_module.confinement(box)
+    clock[0] += sandbox_module.TASK_COUNT_SECONDS / 2
+    second = sandbox_module.confinement(box)
+    assert first.tasks_now == second.tasks_now == 7 and len(counts) == 1
+    clock[0] += sandbox_module.TASK_COUNT_SECONDS
+    assert sandbox_module.confinement(box).tasks_now == 14 and len(counts) == 2
+    with sandbox_module.confinement(box).prepare() as prepared:
+        assert dict(prepared.limits)[confine.resource.RLIMIT_NPROC][0] == 14 + first.task_allowance

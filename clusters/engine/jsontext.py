@@ -1,0 +1,23 @@
+"""Reading back the JSON texts the playground stored (objects, their notes, the change log): fast.
+
+Every reconcile pass that loads a cluster, every page snapshot and every watch read parses stored texts, and
+the standard library's decoder was the largest single cost of those reads. msgspec's decoder is two to four
+times faster and gives the same values for every text `json.dumps` writes — integers of any size stay
+integers — except what it refuses: NaN and Infinity, lone surrogates, nesting deeper than it allows. Those
+(and invalid JSON, which then raises as before) go to `json.loads`, so a text reads back the same either way.
+"""
+from __future__ import annotations
+
+import json
+
+import msgspec
+
+_decode = msgspec.json.Decoder().decode
+
+
+def loads(text: str | bytes):
+    """json.loads(text), faster."""
+    try:
+        return _decode(text)
+    except (ValueError, RecursionError):   # msgspec's DecodeError is a ValueError
+        return json.loads(text)
