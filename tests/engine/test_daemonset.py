@@ -8,6 +8,7 @@ import importlib
 import pytest
 
 from clusters.engine.controllers import daemonset
+from clusters.engine import loop
 from clusters.engine.loop import step
 from clusters.engine.state import timestamp
 from tests.engine.conftest import apply, new_state, run
@@ -400,3 +401,60 @@ def test_with_the_whole_engine_when_the_other_modules_are_there():
     assert sorted(p["spec"].get("nodeName") for p in pods) == ["control-plane", "worker-1", "worker-2"]
     status = state.get("DaemonSet", NS, "fluentd-elasticsearch")["status"]
     assert status["desiredNumberScheduled"] == 3 and status["currentNumberScheduled"] == 3
+
+
+def _synced_names(monkeypatch) -> list[str]:
+    """The DaemonSets synced from now on. The loop's own check of skips (verify_skips, on in every test) runs
+    every controller in full after each step: off here, so that only the step's own syncs count."""
+    loop.verify_skips(False)
+    synced: list[str] = []
+    sync_one = daemonset.sync_daemonset
+
+    def counting(state, ds, nodes, orphans):
+        synced.append(ds["metadata"]["name"])
+        return sync_one(state, ds, nodes, orphans)
+    monkeypatch.setattr(daemonset, "sync_daemonset", counting)
+    return synced
+
+
+def test_a_write_elsewhere_syncs_no_daemonset_and_one_of_its_pods_syncs_only_its_own(monkeypatch):
+    """The informers' handlers: a pod of someone else's (or an Event) is none of a DaemonSet's business; a
+    daemon pod deleted requeues its own DaemonSet, which makes another (the loop's verify_skips checks that a
+    narrowed run misses nothing)."""
+    state = new_state()
+    apply(state, with_control_plane_toleration(corpus_daemonset()))
+    state.commit()
+    run(state, state.now + 120)
+    synced = _synced_names(monkeypatch)
+    others = [ds["metadata"]["name"] for ds in state.list("DaemonSet") if ds["metadata"]["name"] != DS]
+    assert others   # kube-proxy's and kindnet's run beside it
+
+    apply(state, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "default"},
+                  "spec": {"containers": [{"name": "web", "image": "nginx"}]}})
+    state.commit()
+    run(state, state.now + 30)
+    # (fluentd's own pods may still be starting: their writes requeue fluentd's DaemonSet, as upstream)
+    assert not set(synced) & set(others) and state.get("Pod", "default", "web")["status"]["phase"] == "Running"
+    synced.clear()
+
+    victim = daemon_pods(state)[0]
+    state.delete(victim)
+    state.commit()
+    run(state, state.now + 30)
+    assert set(synced) == {DS}
+    assert len(daemon_pods(state)) == 3 and victim["metadata"]["uid"] not in {
+        p["metadata"]["uid"] for p in daemon_pods(state)}
+
+
+def test_an_orphan_pod_or_a_node_written_syncs_every_daemonset(monkeypatch):
+    state = new_state()
+    apply(state, with_control_plane_toleration(corpus_daemonset()))
+    state.commit()
+    run(state, state.now + 120)
+    synced = _synced_names(monkeypatch)
+    node = state.get("Node", "", "worker-1")
+    node["metadata"].setdefault("labels", {})["lesson"] = "3"
+    state.update(node)
+    state.commit()
+    run(state, state.now + 1)
+    assert set(synced) == {ds["metadata"]["name"] for ds in state.list("DaemonSet")}

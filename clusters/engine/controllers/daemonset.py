@@ -24,6 +24,9 @@ node n, will try to delete it", `SelectingAll`.
 """
 from __future__ import annotations
 
+import json
+import weakref
+
 from ..placement import required_node_affinity_matches, untolerated_taint
 from ..state import ClusterState, parse_timestamp
 from . import revisions as history
@@ -570,7 +573,89 @@ def reconcile(state: ClusterState) -> None:
     sets = state.list("DaemonSet")
     if not sets:
         return
+    wanted = _to_look_at(state)
+    if wanted is not None and not any(ds["metadata"].get("uid") in wanted for ds in sets):
+        return
     nodes = state.list("Node")
+    _NODES_SEEN[state] = {n["metadata"]["name"]: _placement_inputs(n) for n in nodes}
     orphans = [p for p in state.list("Pod") if not controller_ref(p)]
     for ds in sets:
-        sync_daemonset(state, ds, nodes, orphans)
+        if wanted is None or ds["metadata"].get("uid") in wanted:
+            sync_daemonset(state, ds, nodes, orphans)
+
+
+# Kinds whose writes may change what every DaemonSet's sync does: where daemon pods belong (Nodes), and
+# whether their creates are admitted (quotas, LimitRanges, a terminating namespace). Of the other kinds, only
+# a DaemonSet's own objects matter to it; the rest (the kubelets' Events, Services, the learner's
+# Deployments…) are none of its business.
+_AFFECTS_EVERY_SET = frozenset({"Node", "Namespace", "ResourceQuota", "LimitRange"})
+
+
+def _to_look_at(state: ClusterState) -> set[str] | None:
+    """The uids of the DaemonSets to sync when the loop narrowed this run to what changed (the informers'
+    handlers: a DaemonSet written; the DaemonSet controlling a pod or ControllerRevision written or deleted;
+    the DaemonSets that select an orphan pod written, one of which may adopt it), or None for every one: a
+    Node's labels, spec or conditions changed (shouldIgnoreNodeUpdate; a kubelet's image list or heartbeat
+    does not count here), or a quota, LimitRange or Namespace written (a refused create waits on them).
+
+    A learner's cluster runs two system DaemonSets: syncing both on every write of the learner's own pods
+    was a fifth of a busy worker's engine time."""
+    narrowed = state.narrowed_changes()
+    if narrowed is None:
+        return None
+    keys, gone = narrowed
+    wanted: set[str] = set()
+    for kind, namespace, name in keys:
+        if kind in _AFFECTS_EVERY_SET:
+            if kind != "Node" or _node_moved(state, name):
+                return None
+            continue
+        if kind not in ("DaemonSet", "Pod", "ControllerRevision"):
+            continue
+        obj = state.get(kind, namespace, name)
+        if obj is None:
+            continue   # deleted: what it was is in `gone`
+        if kind == "DaemonSet":
+            wanted.add(obj["metadata"].get("uid", ""))
+            continue
+        _add_interested(state, obj, wanted)
+    for previous in gone:
+        if previous.get("kind") in ("Pod", "ControllerRevision"):
+            _add_interested(state, previous, wanted)
+    return wanted
+
+
+def _placement_inputs(node: dict) -> str:
+    """What of a node decides where daemon pods run: labels, spec (taints, unschedulable), conditions (the
+    not-ready and unreachable tolerations). As text: the node is mutated in place later."""
+    conditions = [(c.get("type"), c.get("status")) for c in (node.get("status") or {}).get("conditions") or []]
+    return json.dumps([node["metadata"].get("labels"), node.get("spec"), conditions], sort_keys=True)
+
+
+# Per ClusterState: each node's _placement_inputs as this controller last saw them (a write leaves a node
+# dict changed in place, with no copy of what it was).
+_NODES_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _node_moved(state: ClusterState, name: str) -> bool:
+    node = state.get("Node", "", name)
+    seen = _NODES_SEEN.get(state, {})
+    return node is None or name not in seen or seen[name] != _placement_inputs(node)
+
+
+def _add_interested(state: ClusterState, obj: dict, wanted: set[str]) -> None:
+    """The DaemonSet a pod or revision belongs to; for an orphan pod, every DaemonSet of its namespace that
+    selects it (getDaemonSetsForPod: one of them may adopt it)."""
+    ref = controller_ref(obj)
+    if ref is not None:
+        if ref.get("kind") == "DaemonSet":
+            wanted.add(ref.get("uid", ""))
+        return
+    if obj.get("kind") != "Pod":
+        return
+    meta = obj["metadata"]
+    labels = meta.get("labels") or {}
+    for ds in state.list("DaemonSet", meta.get("namespace", "")):
+        selector = ds.get("spec", {}).get("selector")
+        if not selector or label_selector(selector).empty() or label_selector(selector).matches(labels):
+            wanted.add(ds["metadata"].get("uid", ""))
