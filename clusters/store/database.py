@@ -263,11 +263,16 @@ class DbStore:
         """set_sim() for many objects at once: (kind, namespace, name, sim)."""
         if items:
             self.notes_written = True
-        if connection.vendor != "postgresql" or len(items) < 4:
-            for kind, namespace, name, sim in items:
-                self.set_sim(kind, namespace, name, sim)
-            return
         table = ApiObject._meta.db_table
+        if connection.vendor != "postgresql" or len(items) < 4:
+            # Plain statements: most passes change the notes of one or two objects, and building the ORM's
+            # UPDATE cost more than running it.
+            key = Cluster._meta.pk.get_db_prep_value(self.cluster.pk, connection)
+            with connection.cursor() as cursor:
+                cursor.executemany(f"UPDATE {table} SET sim = %s WHERE cluster_id = %s AND kind = %s "
+                                   "AND namespace = %s AND name = %s",
+                                   [(sim, key, kind, namespace, name) for kind, namespace, name, sim in items])
+            return
         with _raw_cursor() as cursor:
             for chunk in _chunks(items, 1000):
                 rows = ", ".join(["(%s, %s, %s, %s::text)"] * len(chunk))
