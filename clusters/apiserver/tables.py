@@ -1323,6 +1323,13 @@ def _row_object(obj: dict, include_object: str) -> dict | None:
             "metadata": obj.get("metadata") or {}}
 
 
+def row_cells(kind: str, obj: dict, *, now: datetime) -> list:
+    """One object's cells in build_table's row for it (every column, in column order), without the table."""
+    if kind in ("PodMetrics", "NodeMetrics"):
+        return _metrics_table(kind, [obj])[1][0]
+    return _PRINTERS.get(kind, _print_default)(obj, now)
+
+
 def build_table(kind: str, objects: list[dict], *, now: datetime, include_object: str = "Metadata",
                 resource_version: str = "", continue_token: str = "") -> dict:
     """The meta.k8s.io/v1 Table the real API server answers `kubectl get` with.
@@ -1357,4 +1364,5 @@ def build_table(kind: str, objects: list[dict], *, now: datetime, include_object
             "columnDefinitions": columns, "rows": rows}
 
 
-__all__ = ["build_table", "column_definitions", "human_duration", "translate_timestamp_since", "pod_status_reason"]
+__all__ = ["build_table", "column_definitions", "human_duration", "pod_status_reason", "row_cells",
+           "translate_timestamp_since"]

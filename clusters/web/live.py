@@ -8,10 +8,11 @@ ReplicaSet; which pods a Service's EndpointSlices point at; an Event's reason.
 """
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 
-from clusters.apiserver.tables import build_table, column_definitions, pod_status_reason
+from clusters.apiserver.tables import column_definitions, pod_status_reason, row_cells
 
 # The kinds the page shows, in the order of its per-kind lists.
 KINDS = ("Node", "Namespace", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod",
@@ -20,8 +21,15 @@ KINDS = ("Node", "Namespace", "Deployment", "ReplicaSet", "StatefulSet", "Daemon
 EVENT_LIMIT = 200   # the snapshot carries at most this many Events (the newest)
 
 
-def _shown(kind: str) -> list[int]:
-    return [i for i, column in enumerate(column_definitions(kind)) if column.get("priority", 0) == 0]
+@functools.cache
+def _shown(kind: str) -> tuple[int, ...]:
+    """Where `kubectl get <kind>`'s default columns are among all its columns (fixed per kind)."""
+    return tuple(i for i, column in enumerate(column_definitions(kind)) if column.get("priority", 0) == 0)
+
+
+@functools.cache
+def _ready_column(kind: str) -> int | None:
+    return next((i for i, column in enumerate(column_definitions(kind)) if column["name"] == "Ready"), None)
 
 
 def columns(kind: str) -> list[str]:
@@ -79,13 +87,13 @@ def summarize(kind: str, obj: dict, *, now: datetime, event: str = "ADDED") -> d
                      "labels": meta.get("labels") or {}}
     if meta.get("deletionTimestamp"):
         summary["terminating"] = True
-    row = build_table(kind, [obj], now=now, include_object="None")["rows"][0]["cells"]
+    row = row_cells(kind, obj, now=now)
     summary["cells"] = [_cell(row[i]) for i in _shown(kind)]
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
     if kind == "Pod":
-        all_cells = dict(zip((c["name"] for c in column_definitions(kind)), row))
+        ready = _ready_column(kind)
         summary.update(node=spec.get("nodeName") or "", phase=status.get("phase") or "Pending",
-                       ready=_cell(all_cells.get("Ready", "")), restarts=_restarts(obj),
+                       ready=_cell(row[ready] if ready is not None else ""), restarts=_restarts(obj),
                        reason=pod_status_reason(obj), owner=_owner(meta), unschedulable=unschedulable(obj),
                        claims=[v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes") or []
                                if (v.get("persistentVolumeClaim") or {}).get("claimName")])
