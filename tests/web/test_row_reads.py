@@ -48,3 +48,16 @@ def test_cluster_for_token_reads_the_row_only_with_a_token_of_that_cluster(clust
     assert selectors.cluster_for_token(token, other.pk) is None
     assert selectors.cluster_for_token("not-a-token", cluster.pk) is None
     assert selectors.cluster_for_token(token, uuid.uuid4()) is None
+
+
+def test_cluster_of_user_is_the_owners_row_and_nobody_elses(cluster):
+    owner = cluster.owner
+    read = selectors.cluster_of_user(owner, "rows")
+    assert fields(read) == fields(Cluster.objects.get(pk=cluster.pk))
+    assert read.owner is owner                      # the user at hand, no second read
+    assert selectors.cluster_of_user(owner, "nope") is None
+    stranger = get_user_model().objects.create_user("mallory")
+    assert selectors.cluster_of_user(stranger, "rows") is None
+    actions.cluster_create(owner=stranger, name="rows", workers=1)
+    assert selectors.cluster_of_user(stranger, "rows").owner == stranger
+    assert selectors.cluster_of_user(owner, "rows").pk == cluster.pk
