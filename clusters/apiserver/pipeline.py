@@ -372,10 +372,11 @@ class ApiServer:
                     name=meta["name"], group=rt.group, kind=rt.resource,
                     causes=[{"reason": "NamespaceTerminating", "message": f'namespace {meta["namespace"]} '
                              f'is being terminated', "field": "metadata.namespace"}])
-        if self.store.count() >= self.limits.max_objects:
-            raise self._quota(rt, meta["name"], "count/objects", 1, self.store.count(), self.limits.max_objects)
+        objects = self.store.count()
+        if objects >= self.limits.max_objects:
+            raise self._quota(rt, meta["name"], "count/objects", 1, objects, self.limits.max_objects)
         if rt.kind == "Pod":
-            pods = len(self.store.list("Pod"))
+            pods = self.store.count("Pod")
             if pods >= self.limits.max_pods:
                 raise self._quota(rt, meta["name"], "pods", 1, pods, self.limits.max_pods)
         self._admit_replicas(obj, rt)

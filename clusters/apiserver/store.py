@@ -34,8 +34,8 @@ class Store(Protocol):
         """Like list(), as JSON texts (a plain list answer then needs no parsing)."""
         ...
 
-    def count(self) -> int:
-        """All objects of the cluster (for the per-cluster quota)."""
+    def count(self, kind: str | None = None) -> int:
+        """All objects of the cluster, or of one kind (for the per-cluster quotas): without reading them."""
         ...
 
     def write(self, event: str, obj: dict) -> dict:
@@ -72,8 +72,8 @@ class MemoryStore:
     def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
         return [json.dumps(obj, separators=(",", ":")) for obj in self.list(kind, namespace)]
 
-    def count(self) -> int:
-        return len(self._objects)
+    def count(self, kind: str | None = None) -> int:
+        return len(self._objects) if kind is None else sum(1 for k, _, _ in self._objects if k == kind)
 
     def write(self, event: str, obj: dict) -> dict:
         stored = self._objects.get(key_of(obj))
@@ -108,7 +108,7 @@ class DryRunStore:
     def __init__(self, base: Store) -> None:
         self.base = base
         self.pending: dict[tuple[str, str, str], dict] = {}
-        self.added = 0  # pending objects the database does not hold (they count against the quota)
+        self.added: dict[str, int] = {}  # per kind, pending objects the store beneath does not hold (quotas)
 
     def get(self, kind: str, namespace: str, name: str) -> dict | None:
         found = self.pending.get((kind, namespace, name))
@@ -125,8 +125,8 @@ class DryRunStore:
     def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
         return [json.dumps(o, separators=(",", ":")) for o in self.list(kind, namespace)]
 
-    def count(self) -> int:
-        return self.base.count() + self.added
+    def count(self, kind: str | None = None) -> int:
+        return self.base.count(kind) + (sum(self.added.values()) if kind is None else self.added.get(kind, 0))
 
     def write(self, event: str, obj: dict) -> dict:  # pragma: no cover - dry runs never write
         raise AssertionError(f"a dry run tried to store {obj.get('kind')} {obj['metadata'].get('name')}")
@@ -135,7 +135,7 @@ class DryRunStore:
         meta = obj["metadata"]
         key = (obj["kind"], meta.get("namespace", ""), meta["name"])
         if key not in self.pending and self.base.get(*key) is None:
-            self.added += 1
+            self.added[key[0]] = self.added.get(key[0], 0) + 1
         self.pending[key] = obj
 
     @property

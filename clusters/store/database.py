@@ -69,8 +69,12 @@ class DbStore:
             return [data for data, in _OBJECTS_OF_KIND.all(self.cluster.pk, kind)]
         return [data for data, in _OBJECTS_OF_KIND_IN.all(self.cluster.pk, kind, namespace)]
 
-    def count(self) -> int:
-        return ApiObject.objects.filter(cluster_id=self.cluster.pk).count()
+    def count(self, kind: str | None = None) -> int:
+        key = Cluster._meta.pk.get_db_prep_value(self.cluster.pk, connection)   # as snapshot() reads it
+        sql = f"SELECT COUNT(*) FROM {ApiObject._meta.db_table} WHERE cluster_id = %s"
+        with connection.cursor() as cursor:
+            cursor.execute(sql if kind is None else f"{sql} AND kind = %s", [key] if kind is None else [key, kind])
+            return cursor.fetchone()[0]
 
     @property
     def resource_version(self) -> int:

@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-from clusters.engine.controllers import daemonset
 from clusters.engine import loop
+from clusters.engine.controllers import daemonset
 from clusters.engine.loop import step
 from clusters.engine.state import timestamp
 from tests.engine.conftest import apply, new_state, run
