@@ -30,6 +30,10 @@ def dumps(obj: dict) -> str:
 
 
 _FIELD = ApiObject._meta.get_field
+# The cluster's write lock (every API write takes it): its row, locked. SQLite has no FOR UPDATE (Django's
+# select_for_update() leaves it out there too): a writing transaction holds the whole database anyway.
+_LOCKED_ROW = Select(Cluster, "WHERE {table}.id = %s FOR UPDATE", [Cluster._meta.pk], columns=("resource_version",))
+_ROW = Select(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk], columns=("resource_version",))
 # The API's reads of objects (every get and list), by SQL written once (store/rows.py).
 _OBJECT = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.kind = %s AND {table}.namespace = %s "
                             "AND {table}.name = %s",
@@ -114,8 +118,10 @@ class DbStore:
 
     def _lock(self) -> None:
         if not self._locked:
-            locked = Cluster.objects.select_for_update().only("resource_version").get(pk=self.cluster.pk)
-            self._rv = locked.resource_version
+            row = (_LOCKED_ROW if connection.features.has_select_for_update else _ROW).one(self.cluster.pk)
+            if row is None:
+                raise Cluster.DoesNotExist(f"cluster {self.cluster.pk} is gone")   # as .get() raised
+            self._rv = row[0]
             self._locked = True
 
     def _stamp(self, obj: dict) -> tuple[str, str, str, str]:

@@ -2,13 +2,17 @@
 test database's backend (SQLite, or PostgreSQL with DATABASE_URL): every field, converted alike."""
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 
 from clusters import actions, selectors
 from clusters.models import Cluster
+from clusters.store.database import DbStore
 
 pytestmark = pytest.mark.django_db
 
@@ -61,3 +65,41 @@ def test_cluster_of_user_is_the_owners_row_and_nobody_elses(cluster):
     actions.cluster_create(owner=stranger, name="rows", workers=1)
     assert selectors.cluster_of_user(stranger, "rows").owner == stranger
     assert selectors.cluster_of_user(owner, "rows").pk == cluster.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_clusters_write_lock_holds_another_writer_until_commit():
+    """DbStore.lock(): the cluster's row, read FOR UPDATE by plain SQL (PostgreSQL; SQLite has no row locks:
+    a writing transaction holds the whole database there)."""
+    if not connection.features.has_select_for_update:
+        pytest.skip("SQLite: no FOR UPDATE")
+    cluster = actions.cluster_create(owner=get_user_model().objects.create_user("lock"), name="lock", workers=1)
+    held, release, order = threading.Event(), threading.Event(), []
+
+    def writer(name: str, first: bool) -> None:
+        try:
+            if not first:
+                held.wait(5)
+            with transaction.atomic():
+                store = DbStore(cluster)
+                store.lock()
+                order.append(f"{name} locked at {store.resource_version}")
+                if first:
+                    held.set()
+                    release.wait(5)
+                    order.append(f"{name} commits")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=("first", True)),
+               threading.Thread(target=writer, args=("second", False))]
+    for thread in threads:
+        thread.start()
+    held.wait(5)
+    time.sleep(0.3)
+    order.append("released")
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    rv = cluster.resource_version
+    assert order == [f"first locked at {rv}", "released", "first commits", f"second locked at {rv}"]
