@@ -15,6 +15,7 @@ from clusters.engine.controllers.cron import (
     parse_duration,
     parse_standard,
 )
+from tests.engine.conftest import collector_held
 
 UTC = UTC
 
@@ -176,6 +177,8 @@ def test_next_is_fast() -> None:
     import time
 
     schedule = parse_standard("TZ=Europe/Paris 30 2 29 2 *")
-    began = time.perf_counter()
-    schedule.next(at("2027-01-15 08:00:00"))
-    assert time.perf_counter() - began < 0.05
+    with collector_held():
+        began = time.perf_counter()
+        schedule.next(at("2027-01-15 08:00:00"))
+        took = time.perf_counter() - began
+    assert took < 0.05
