@@ -10,7 +10,9 @@ do whatever it is asked, so that a flag the policy misses cannot read the server
   and reads only those, their libraries and /dev/null; it connects over TCP only to the given ports and binds
   none; from ABI 6 it can neither signal processes outside its domain nor reach abstract UNIX sockets.
   The rule set is made in the parent (`Confinement.prepare`) and applied in the child just before exec
-  (`Prepared.preexec`, with `no_new_privs`), through ctypes syscalls: no compiled extension.
+  (confined_exec.apply, with `no_new_privs`), through ctypes syscalls: no compiled extension. The
+  terminal's child is confined_exec.py run as a small program (`Prepared.command`: no fork of the server);
+  tools and tests may use `Prepared.preexec` instead.
 * **rlimits**: CPU seconds, data (the heap) and address space, processes (the target user's tasks now,
   plus an allowance: Go's threads count), file size and open files.
 
@@ -20,22 +22,25 @@ logs a warning and the child gets the user and the rlimits only.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import pwd
 import resource
 import shutil
 import struct
 import subprocess
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clusters.terminal import confined_exec
+
 # Landlock's syscalls (the same numbers on every architecture since they were added) and constants
 # (include/uapi/linux/landlock.h).
-SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
+SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE = 444, 445
 LANDLOCK_CREATE_RULESET_VERSION = 1
 LANDLOCK_RULE_PATH_BENEATH, LANDLOCK_RULE_NET_PORT = 1, 2
-PR_SET_NO_NEW_PRIVS = 38
 
 FS_EXECUTE, FS_WRITE_FILE, FS_READ_FILE, FS_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 FS_REMOVE_DIR, FS_REMOVE_FILE, FS_MAKE_CHAR, FS_MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
@@ -56,9 +61,6 @@ NOBODY = 65534
 _libc = ctypes.CDLL(None, use_errno=True)
 _syscall = _libc.syscall
 _syscall.restype = ctypes.c_long
-_prctl = _libc.prctl
-_prctl.restype = ctypes.c_int
-_prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
 def landlock_abi() -> int:
@@ -160,12 +162,25 @@ class Confinement:
 
 @dataclass
 class Prepared:
-    """A confinement ready to apply in a child: `popen_kwargs()` for subprocess, `preexec` before exec."""
+    """A confinement ready to apply in a child. Either start the program through `command()` (with
+    `pass_fds`; no preexec function, no user switch: subprocess then uses vfork), or give subprocess
+    `popen_kwargs()` and `preexec` (a fork of the whole parent: fine for tools and tests)."""
 
     ruleset: int
     limits: list[tuple[int, tuple[int, int]]]
     ids: tuple[int, int] | None
     abi: int
+
+    def command(self, program: str, args: Sequence[str], *, tty: bool = False) -> list[str]:
+        """The argv that runs `program` with `args` confined (confined_exec.py applies the confinement, then
+        execs it). `tty`: it takes its stdin as controlling terminal first (a session of its own needed)."""
+        spec = {"ids": self.ids, "limits": self.limits, "ruleset": self.ruleset, "tty": tty}
+        return [sys.executable, "-I", "-S", confined_exec.__file__, json.dumps(spec), program, *args]
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        """The descriptors `command()`'s process must inherit: the Landlock rule set it enters."""
+        return (self.ruleset,) if self.ruleset >= 0 else ()
 
     def popen_kwargs(self) -> dict:
         """subprocess's own privilege drop (done in C after fork, before preexec_fn)."""
@@ -177,14 +192,7 @@ class Prepared:
     def preexec(self) -> None:
         """In the child (after fork, already as the unprivileged user): limits, no_new_privs, Landlock.
         Any failure raises, and subprocess then refuses to run the program: never unconfined."""
-        for limit, values in self.limits:
-            hard = resource.getrlimit(limit)[1]   # an unprivileged process can only lower it
-            resource.setrlimit(limit, tuple(v if hard == resource.RLIM_INFINITY else min(v, hard) for v in values))
-        if _prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
-        if self.ruleset >= 0:
-            _check(_syscall(SYS_LANDLOCK_RESTRICT_SELF, ctypes.c_int(self.ruleset), ctypes.c_uint32(0)),
-                   "landlock_restrict_self")
+        confined_exec.apply(self.ids, self.limits, self.ruleset, switch_user=False)
 
     def close(self) -> None:
         if self.ruleset >= 0:

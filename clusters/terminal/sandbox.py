@@ -308,11 +308,6 @@ class Sandbox:
         await asyncio.to_thread(shutil.rmtree, self.root, True)
 
 
-def _take_terminal() -> None:
-    """In the child, after setsid (start_new_session): make its stdin, the PTY, the controlling terminal."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-
 class Pty:
     """A pseudo-terminal for one interactive run; the server holds the master side (non-blocking)."""
 
@@ -417,17 +412,16 @@ class KubectlRun:
         if self.interrupted:   # Ctrl-C while it waited for a slot or the sandbox: never start it
             return Exit(128 + signal.SIGINT, "interrupted")
         prepared = await asyncio.to_thread(lambda: confinement(self.sandbox).prepare())   # off the loop: /proc
+        # Started through confined_exec.py (Prepared.command): no preexec function, so no fork of this whole
+        # server on its event loop; the PTY becomes the controlling terminal there, before the confinement.
+        argv = prepared.command(kubectl_path(), self.command.args, tty=self.command.tty)
         if self.command.tty:
             self.pty = Pty(*self.size)
-
-            def preexec() -> None:   # the PTY becomes the controlling terminal, then the confinement
-                _take_terminal()
-                prepared.preexec()
             try:
                 self.process = await asyncio.create_subprocess_exec(
-                    kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
+                    *argv, cwd=self.sandbox.root, env=self.sandbox.env,
                     stdin=self.pty.slave, stdout=self.pty.slave, stderr=self.pty.slave,
-                    start_new_session=True, preexec_fn=preexec, **prepared.popen_kwargs())
+                    start_new_session=True, pass_fds=prepared.pass_fds)
             except BaseException:
                 self.pty.close()
                 raise
@@ -438,10 +432,10 @@ class KubectlRun:
         else:
             try:
                 self.process = await asyncio.create_subprocess_exec(
-                    kubectl_path(), *self.command.args, cwd=self.sandbox.root, env=self.sandbox.env,
+                    *argv, cwd=self.sandbox.root, env=self.sandbox.env,
                     stdin=asyncio.subprocess.PIPE if self.command.reads_stdin else asyncio.subprocess.DEVNULL,
                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,   # one pipe: kept in order
-                    start_new_session=True, preexec_fn=prepared.preexec, **prepared.popen_kwargs())
+                    start_new_session=True, pass_fds=prepared.pass_fds)
             finally:
                 prepared.close()
             stdout = self.process.stdout

@@ -322,3 +322,32 @@ def test_the_sandbox_never_writes_through_a_link(sandbox, tmp_path):
     assert target.read_text() == "untouched"
     assert not (sandbox.root / "web.yaml").is_symlink()
     assert (sandbox.root / "web.yaml").read_text() == "kind: Pod\n"
+
+
+def _through_confined_exec(box: Path, conf: confine.Confinement, script: str) -> subprocess.CompletedProcess:
+    """As the terminal starts kubectl: confined_exec.py as the program, no preexec function, no user switch."""
+    with conf.prepare() as prepared:
+        return subprocess.run(prepared.command("/bin/sh", ["-c", script]), cwd=box, env={"PATH": "/bin"},
+                              capture_output=True, text=True, timeout=30, start_new_session=True,
+                              pass_fds=prepared.pass_fds)
+
+
+def test_the_terminals_way_of_starting_applies_the_same_confinement(shell_box):
+    done = _through_confined_exec(shell_box, _shell(shell_box, open_files=123),
+                                  "ulimit -n; echo made > made; cat /etc/hostname")
+    assert done.stdout.split()[0] == "123", (done.stdout, done.stderr)
+    assert (shell_box / "made").read_text() == "made\n"   # its sandbox directory: writable
+    if confine.unprivileged_ids():
+        assert (shell_box / "made").stat().st_uid == confine.unprivileged_ids()[0]
+    if sandbox_module.LANDLOCK_ABI >= 1:   # the server's files stay out of reach
+        assert "Permission denied" in done.stderr and len(done.stdout.split()) == 1
+
+
+def test_a_confinement_that_cannot_be_applied_never_runs_the_program(shell_box):
+    conf = _shell(shell_box)
+    with conf.prepare() as prepared:
+        broken = dataclasses.replace(prepared, ruleset=987)   # not a rule set: landlock_restrict_self fails
+        done = subprocess.run(broken.command("/bin/sh", ["-c", "echo ran > ran"]), cwd=shell_box, env={},
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 126 and "sh could not be started confined" in done.stderr, done.stderr
+    assert not (shell_box / "ran").exists()
