@@ -17,11 +17,11 @@ group says "cluster.controls" and the page gets {"type": "controls", "clock": â€
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+import msgspec
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.db.utils import InterfaceError, OperationalError
@@ -77,8 +77,13 @@ def _snapshot_read(cluster_id) -> Read:
     return Read("snapshot", message, _dumps(message), False, message["rv"])
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def _dumps(message: dict | None) -> str | None:
-    return None if message is None else json.dumps(message, separators=(",", ":"))
+    """The message as sent (compact JSON, UTF-8 as it is): msgspec writes a whole cluster's snapshot several
+    times faster than json.dumps."""
+    return None if message is None else _encode(message).decode()
 
 
 def _in_db_thread(fn):

@@ -2,6 +2,7 @@
 test database's backend (SQLite, or PostgreSQL with DATABASE_URL): every field, converted alike."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -103,3 +104,17 @@ def test_the_clusters_write_lock_holds_another_writer_until_commit():
         thread.join(10)
     rv = cluster.resource_version
     assert order == [f"first locked at {rv}", "released", "first commits", f"second locked at {rv}"]
+
+
+def test_objects_of_kinds_and_failed_nodes_are_the_querysets_rows(cluster):
+    from clusters.models import ApiObject
+    kinds = ("Pod", "Node", "ConfigMap")
+    expected = [(kind, json.loads(data)) for kind, data in ApiObject.objects.filter(
+        cluster_id=cluster.pk, kind__in=kinds).order_by("kind", "namespace", "name").values_list("kind", "data")]
+    assert selectors.objects_of_kinds(cluster.pk, kinds) == expected and len(expected) > 3
+    assert selectors.objects_of_kinds(cluster.pk, ("Node",)) == [o for o in expected if o[0] == "Node"]
+    assert selectors.objects_of_kinds(cluster.pk, ()) == []
+    assert selectors.failed_nodes(cluster.pk) == []
+    node = expected[[kind for kind, _ in expected].index("Node")][1]["metadata"]["name"]
+    actions.node_set_failed(cluster=cluster, node=node, failed=True)
+    assert selectors.failed_nodes(cluster.pk) == [node]
