@@ -22,7 +22,6 @@ logs a warning and the child gets the user and the rlimits only.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import pwd
 import resource
@@ -174,8 +173,8 @@ class Prepared:
     def command(self, program: str, args: Sequence[str], *, tty: bool = False) -> list[str]:
         """The argv that runs `program` with `args` confined (confined_exec.py applies the confinement, then
         execs it). `tty`: it takes its stdin as controlling terminal first (a session of its own needed)."""
-        spec = {"ids": self.ids, "limits": self.limits, "ruleset": self.ruleset, "tty": tty}
-        return [sys.executable, "-I", "-S", confined_exec.__file__, json.dumps(spec), program, *args]
+        return [sys.executable, "-I", "-S", confined_exec.__file__,
+                *confined_exec.spec(self.ids, self.limits, self.ruleset, tty), program, *args]
 
     @property
     def pass_fds(self) -> tuple[int, ...]:

@@ -4,19 +4,19 @@
 rlimits, set no_new_privs, enter the Landlock domain. confine.Prepared.preexec runs it in a forked child
 (`run_confined`, tools and tests). The terminal instead starts this file as a small program,
 
-    python -I -S confined_exec.py SPEC PROGRAM [ARG...]
+    python -I -S confined_exec.py IDS LIMITS RULESET TTY PROGRAM [ARG...]
 
-which applies SPEC (JSON: {"ids": [uid, gid] | null, "limits": [[resource, [soft, hard]], ...],
-"ruleset": fd or -1, "tty": bool}) and then execs PROGRAM. Why a program: a preexec function (or a user
-switch) makes `subprocess` fork the whole server, page tables and all, while the server holds the GIL and
-its event loop waits — about 20 ms for a 300 MB server, 55 ms for 900 MB, on every terminal command.
-Without them it uses vfork, a fraction of a millisecond whatever the server's size, and this program's own
-start (~10 ms of CPU, in its own process) is all that is left. It imports nothing but what the confinement needs.
+(IDS "uid:gid" or "-"; LIMITS "resource=soft:hard,…"; RULESET a Landlock rule set's fd or -1; TTY "1" to take
+stdin as controlling terminal first), which applies them and then execs PROGRAM (spec() writes the four
+fields). Why a program: a preexec function (or a user switch) makes `subprocess` fork the whole server, page
+tables and all, while the server holds the GIL and its event loop waits — about 20 ms for a 300 MB server,
+55 ms for 900 MB, on every terminal command. Without them it uses vfork, a fraction of a millisecond
+whatever the server's size, and this program's own start (~12 ms of CPU, in its own process) is all that is
+left. It imports nothing but what the confinement needs (not even json: its import alone took 15 ms).
 """
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import resource
 import sys
@@ -46,19 +46,31 @@ def apply(ids: tuple[int, int] | list[int] | None, limits, ruleset: int, *, swit
         raise OSError(code, f"landlock_restrict_self: {os.strerror(code)}")
 
 
+def spec(ids: tuple[int, int] | None, limits, ruleset: int, tty: bool) -> list[str]:
+    """The four fields main() reads, for this confinement."""
+    return ["-" if ids is None else f"{ids[0]}:{ids[1]}",
+            ",".join(f"{limit}={soft}:{hard}" for limit, (soft, hard) in limits), str(ruleset), "1" if tty else "0"]
+
+
 def main(argv: list[str]) -> None:
-    spec, program, args = json.loads(argv[1]), argv[2], argv[2:]
+    ids_field, limits_field, ruleset_field, tty_field, program = argv[1:6]
+    args = argv[5:]
     try:
-        if spec.get("tty"):   # after setsid (start_new_session): stdin, the PTY, becomes the controlling terminal
+        if tty_field == "1":   # after setsid (start_new_session): stdin, the PTY, becomes the controlling terminal
             import fcntl
             import termios
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        apply(spec["ids"], [(limit, tuple(values)) for limit, values in spec["limits"]], spec["ruleset"],
-              switch_user=True)
-        if spec["ruleset"] >= 0:
-            os.close(spec["ruleset"])   # the domain is entered; the program has no use for the rule set
+        ids = None if ids_field == "-" else tuple(int(part) for part in ids_field.split(":"))
+        limits = []
+        for item in filter(None, limits_field.split(",")):
+            limit, values = item.split("=")
+            limits.append((int(limit), tuple(int(value) for value in values.split(":"))))
+        ruleset = int(ruleset_field)
+        apply(ids, limits, ruleset, switch_user=True)
+        if ruleset >= 0:
+            os.close(ruleset)   # the domain is entered; the program has no use for the rule set
         os.execve(program, args, os.environ)
-    except OSError as error:
+    except (OSError, ValueError) as error:
         os.write(2, f"terminal: {os.path.basename(program)} could not be started confined: {error}\n".encode())
         os._exit(126)
 
