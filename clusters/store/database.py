@@ -91,9 +91,7 @@ class DbStore:
 
     def set_sim(self, kind: str, namespace: str, name: str, sim: str) -> None:
         """Private notes changed without an API-visible change: no resourceVersion, no watch event."""
-        self.notes_written = True
-        ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name) \
-            .update(sim=sim)
+        self.set_sims([(kind, namespace, name, sim)])
 
     def snapshot(self, *, with_texts: bool = False):
         """Every object of the cluster and the simulation's notes about them (by uid); with_texts adds
@@ -270,9 +268,10 @@ class DbStore:
             _copy_rows(cursor, added, changes)
 
     def set_sims(self, items: list[tuple[str, str, str, str]]) -> None:
-        """set_sim() for many objects at once: (kind, namespace, name, sim)."""
-        if items:
-            self.notes_written = True
+        """Private notes of many objects at once: (kind, namespace, name, sim)."""
+        if not items:
+            return
+        self.notes_written = True
         table = ApiObject._meta.db_table
         if connection.vendor != "postgresql" or len(items) < 4:
             # Plain statements: most passes change the notes of one or two objects, and building the ORM's

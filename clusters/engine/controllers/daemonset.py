@@ -657,5 +657,6 @@ def _add_interested(state: ClusterState, obj: dict, wanted: set[str]) -> None:
     labels = meta.get("labels") or {}
     for ds in state.list("DaemonSet", meta.get("namespace", "")):
         selector = ds.get("spec", {}).get("selector")
-        if not selector or label_selector(selector).empty() or label_selector(selector).matches(labels):
+        found = label_selector(selector) if selector else None
+        if found is None or found.empty() or found.matches(labels):
             wanted.add(ds["metadata"].get("uid", ""))
