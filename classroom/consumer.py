@@ -20,6 +20,7 @@ from classroom.access import is_instructor
 from lessons import notify as lesson_notify
 from lessons.consumer import in_pool  # the thread pool with PostgreSQL (see there)
 from playground.outage import note_unavailable, survives_outage
+from playground.sockets import DirectDispatch
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ REFUSED = 4403
 
 
 
-class ClassConsumer(AsyncJsonWebsocketConsumer):
+class ClassConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.classroom = None
         self.groups_joined: set[str] = set()

@@ -25,6 +25,7 @@ from lessons import notify as lesson_notify
 from lessons import progress as lesson_progress
 from playground.outage import MESSAGE as OUTAGE_MESSAGE
 from playground.outage import note_unavailable, survives_outage
+from playground.sockets import DirectDispatch
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class ClusterObjects:
         return [(key[0], obj) for key, obj in self.objects.items()]
 
 
-class LessonConsumer(AsyncJsonWebsocketConsumer):
+class LessonConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.panel = None
         self.group = None

@@ -60,6 +60,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from clusters.apiserver import errors
 from clusters.apiserver.errors import ApiError
 from clusters.sim import portforward as sim
+from playground.sockets import DirectDispatch
 
 from .views import authenticate_token
 
@@ -469,7 +470,7 @@ class Pair:
     watcher: asyncio.Task | None = None
 
 
-class PortForwardConsumer(AsyncWebsocketConsumer):
+class PortForwardConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """One `kubectl port-forward` session: SPDY/3.1 over the WebSocket, a stream pair per connection."""
 
     async def connect(self) -> None:

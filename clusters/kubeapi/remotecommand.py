@@ -53,6 +53,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from clusters.apiserver.errors import ApiError
 from clusters.sim import replay
 from clusters.store import notify
+from playground.sockets import DirectDispatch
 
 from . import logstream
 from .views import authenticate_token
@@ -102,7 +103,7 @@ def _flag(query: dict[str, list[str]], name: str) -> bool:
     return (query.get(name) or [""])[-1].lower() in ("true", "1")
 
 
-class RemoteCommandConsumer(AsyncWebsocketConsumer):
+class RemoteCommandConsumer(DirectDispatch, AsyncWebsocketConsumer):
     """One exec or attach session."""
 
     async def connect(self) -> None:

@@ -11,11 +11,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from clusters import actions, selectors
 from clusters.terminal.session import TerminalSession
+from playground.sockets import DirectDispatch
 
 REFUSED = 4403
 
 
-class TerminalConsumer(AsyncJsonWebsocketConsumer):
+class TerminalConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.session = None
         user = self.scope.get("user")

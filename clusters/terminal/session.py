@@ -72,9 +72,9 @@ class TerminalSession:
 
     async def _refuse(self, run_id, message: str, line: str | None = None) -> None:
         await self.send({"type": "output", "id": run_id, "data": message + "\n"})
-        await self.send({"type": "exit", "id": run_id, "code": 1, "reason": "refused"})
         if line:
             await self._record(line, None, message)
+        await self.send({"type": "exit", "id": run_id, "code": 1, "reason": "refused"})
 
     async def _record(self, line: str, code: int | None, output: str) -> None:
         """Into the cluster's terminal history (lessons' command checks, the instructor's view)."""
@@ -124,8 +124,10 @@ class TerminalSession:
         finally:
             self.current = None
             self.running_id = None
-        await self.send({"type": "exit", "id": run_id, "code": outcome.code, "reason": outcome.reason})
+        # Recorded before the exit is sent: the next line the widget sends once it has the exit must find this
+        # command over (not "already running"), and a lesson checking the history after it must find it there.
         await self._record(line, outcome.code, "".join(captured))
+        await self.send({"type": "exit", "id": run_id, "code": outcome.code, "reason": outcome.reason})
 
     def input(self, message: dict) -> None:
         """Keys for the running command, when it runs on a terminal and the message names it."""

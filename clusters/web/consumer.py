@@ -31,6 +31,7 @@ from clusters.config import database_threads
 from clusters.store import notify, version_poll
 from clusters.web import live
 from playground.outage import note_unavailable, survives_outage
+from playground.sockets import DirectDispatch
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class SharedReads:
 shared_reads = SharedReads()
 
 
-class ClusterConsumer(AsyncJsonWebsocketConsumer):
+class ClusterConsumer(DirectDispatch, AsyncJsonWebsocketConsumer):
     """One browser page watching one cluster."""
 
     async def connect(self) -> None:

@@ -144,7 +144,7 @@ def test_get_nodes_prints_the_real_table(terminal):
         started = time.monotonic()
         output, exit = terminal.run("k get namespaces")
         times.append(time.monotonic() - started)
-        assert exit["code"] == 0 and "kube-system" in output
+        assert exit["code"] == 0 and "kube-system" in output, (exit, output)
     print(f"terminal round trip: first command {first * 1000:.0f} ms (discovery), "
           f"then k get namespaces median {sorted(times)[2] * 1000:.0f} ms")
 
