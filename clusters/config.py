@@ -7,6 +7,7 @@ made once per process because the settings do not change while it runs.
 from __future__ import annotations
 
 import functools
+import time
 
 from django.conf import settings
 
@@ -89,9 +90,38 @@ def pool_database_connections() -> bool:
     if size <= 0 or not database["ENGINE"].endswith("postgresql"):
         return False
     database["CONN_MAX_AGE"] = 0   # the pool keeps them open; Django's own reuse and a pool exclude each other
+    # The pool checks a connection before lending it with pool_check, not with Django's check (a round trip
+    # every time). Django passes the pool its `check` itself, None without health checks: the pool is made
+    # now (Django opens it at the first query) and given ours.
+    database["CONN_HEALTH_CHECKS"] = False
     database.setdefault("OPTIONS", {})["pool"] = {"min_size": min(2, size), "max_size": size, "max_idle": 60,
                                                   "timeout": settings.DB_POOL["timeout"]}
+    from django.db import connections
+    connections["default"].pool._check = pool_check
     return True
+
+
+POOL_CHECK_AFTER_SECONDS = 1.0
+
+
+def pool_check(connection) -> None:
+    """Before the pool lends a connection: a round trip to see that it still works (psycopg_pool's
+    check_connection, which raises if not: the pool then replaces it), unless it was lent less than
+    POOL_CHECK_AFTER_SECONDS ago (and so used then).
+
+    Django's own check made that round trip before every request's and every socket read's first query, for
+    a connection that had just answered. One that served a moment ago and then broke (PostgreSQL restarted in
+    between) fails its next query instead: that request is answered 503, as those during the outage are, and
+    the pool drops the connection when it comes back broken. (The time is noted here, not when the
+    connection comes back: a `reset` callback would make the pool take every connection back through its
+    worker thread.)"""
+    now = time.monotonic()
+    lent = getattr(connection, "_playground_lent", None)
+    connection._playground_lent = now
+    if lent is not None and now - lent < POOL_CHECK_AFTER_SECONDS:
+        return
+    from psycopg_pool import ConnectionPool
+    ConnectionPool.check_connection(connection)
 
 
 def database_pooled() -> bool:
