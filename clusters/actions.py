@@ -270,14 +270,15 @@ def cluster_clock(*, cluster: Cluster, speed: float | None = None, pause: bool =
 def node_set_failed(*, cluster: Cluster, node: str, failed: bool) -> None:
     """Make a node's kubelet stop (or resume) posting status, as if the machine went away."""
     with transaction.atomic():
-        Cluster.objects.select_for_update().get(pk=cluster.pk)
+        locked = Cluster.objects.select_for_update().get(pk=cluster.pk)
         row = ApiObject.objects.filter(cluster=cluster, kind="Node", namespace="", name=node).first()
         if row is None:
             raise ClusterError(f'node "{node}" not found')
         notes = jsontext.loads(row.sim)
         notes["failed"] = failed
         row.sim = json.dumps(notes)
-        row.save(update_fields=["sim"])
+        row.notes_version = locked.notes_version + 1   # as DbStore stamps the notes it writes
+        row.save(update_fields=["sim", "notes_version"])
         # notes_version: a reconcile pass that read the cluster before this must not commit over it
         Cluster.objects.filter(pk=cluster.pk).update(next_wake=time.time(), notes_version=F("notes_version") + 1)
     notify.controls_changed(cluster.pk)

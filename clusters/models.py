@@ -109,6 +109,9 @@ class ApiObject(models.Model):
     data = models.TextField()  # the whole object as JSON
     # The simulation's private notes about this object (engine state.sim): never served by the API.
     sim = models.TextField(default="{}")
+    # The cluster's notes_version that the write of `sim` moved it to (0: not written since the object was
+    # created): a worker's kept state reads only the notes written since its own (clusters/sim/reconcile.py).
+    notes_version = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [

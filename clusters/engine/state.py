@@ -593,3 +593,24 @@ class ClusterState:
             self._written(key, previous)
         self._events_by_signature = None
         self.writes += 1
+
+    def take_notes(self, notes: Iterable[tuple[Key, str, str]]) -> None:
+        """Take on private notes written to the store by others since this state was committed: (key, uid,
+        stored JSON) of each object whose notes were written, as they are stored now (after take_stored, for
+        the objects as they are now). Notes of an object this state does not hold under that uid (deleted or
+        replaced since) are not taken. The loop then runs every controller once (loop.forget, the caller's):
+        it cannot tell what others' notes changed."""
+        if self._dirty or self._deleted or self._sims_touched:
+            raise RuntimeError("take_notes() on a state with unpersisted changes")
+        loads = jsontext.loads
+        for key, uid, text in notes:
+            obj = self._objects.get(key)
+            if obj is None or obj["metadata"].get("uid", "") != uid:
+                continue
+            if text == "{}":
+                self._sims.pop(uid, None)
+                self._sims_original.pop(uid, None)
+            else:
+                notes_now = self._sims[uid] = loads(text)
+                self._sims_original[uid] = _snapshot(notes_now)
+        self.writes += 1

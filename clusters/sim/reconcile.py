@@ -28,8 +28,13 @@ at, so an idle pass neither reads nor rebuilds the cluster's objects. When only 
 the state takes on the change log since then (ClusterState.take_stored) rather than being loaded again: the
 log holds every object written, as stored, in order (the very text a load would read), and the API, the
 only other writer of objects, never writes notes (an object it deletes or replaces takes its notes with it,
-as its row does). A log that does not cover the gap (trimmed, reset), a long one (a load is cheaper), moved
-notes or another seed mean a load. A pass that fails or loses its race drops the state; so does eviction.
+as its row does). When the notes_version moved too (a pass of another process of the pool, which takes the
+cluster's tasks in turn with this one; `kubectl exec`'s notes; a node's switch), the state also takes the
+notes of the rows stamped since (ApiObject.notes_version: every writer of notes stamps the rows it writes
+with the notes_version its commit moves the cluster to) and runs every controller once, as after a load:
+under a class's load, loading the state again on every such pass was a quarter of the worker's time. A log
+that does not cover the gap (trimmed, reset), a long one (a load is cheaper) or another seed mean a load. A
+pass that fails or loses its race drops the state; so does eviction.
 """
 from __future__ import annotations
 
@@ -48,9 +53,9 @@ from django.db import connection, transaction
 
 from clusters.apiserver.pipeline import engine_state
 from clusters.engine import jsontext
-from clusters.engine.loop import step
+from clusters.engine.loop import forget, step
 from clusters.engine.state import ClusterState, key_of
-from clusters.models import Change, Cluster
+from clusters.models import ApiObject, Change, Cluster
 from clusters.store import notify
 from clusters.store.database import DbStore, dumps
 from clusters.store.rows import Select
@@ -84,6 +89,10 @@ _LOG_PARAMS = [_CHANGE("cluster"), _CHANGE("resource_version"), _CHANGE("resourc
 _LOG = Select(Change, _LOG_TAIL, _LOG_PARAMS, columns=("resource_version", "type", "data"))
 _LOG_KEYED = Select(Change, _LOG_TAIL, _LOG_PARAMS,
                     columns=("resource_version", "type", "kind", "namespace", "name", "data"))
+_OBJECT = ApiObject._meta.get_field
+_NOTES_SINCE = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.notes_version > %s",
+                      [_OBJECT("cluster"), _OBJECT("notes_version")],
+                      columns=("kind", "namespace", "name", "uid", "sim"))
 
 
 def _locked(select: Select, plain: Select) -> Select:
@@ -257,18 +266,31 @@ def _log_since(cluster: Cluster, since: int) -> list[tuple[str, dict, str]] | No
     return [(event, jsontext.loads(data), data) for _, event, data in rows]
 
 
+def _notes_since(cluster: Cluster, since: int) -> list[tuple[tuple[str, str, str], str, str]]:
+    """The notes written since the cluster's notes_version was `since`, as stored now: (key, uid, JSON)."""
+    return [((kind, namespace, name), str(uid), sim)
+            for kind, namespace, name, uid, sim in _NOTES_SINCE.all(cluster.pk, since)]
+
+
 def _state_for(cluster: Cluster, report: ReconcileReport) -> tuple[ClusterState, random.Random]:
     key = str(cluster.pk)
     kept = _take_kept(key)
     how = "loaded"
-    if kept is not None and kept.seed == cluster.seed and kept.notes_version == cluster.notes_version:
-        if kept.resource_version == cluster.resource_version:
+    if kept is not None and kept.seed == cluster.seed and kept.resource_version <= cluster.resource_version \
+            and kept.notes_version <= cluster.notes_version:
+        if kept.resource_version == cluster.resource_version and kept.notes_version == cluster.notes_version:
             how = "kept"
-        elif kept.resource_version < cluster.resource_version:
+        else:
             stored = _log_since(cluster, kept.resource_version)
             if stored is not None:
                 kept.state.take_stored(stored)
                 how = "log"
+                if kept.notes_version < cluster.notes_version:
+                    # Notes written since (another process's pass, `kubectl exec`, a node's switch): read
+                    # back from the rows stamped since, and every controller runs once, as after a load.
+                    kept.state.take_notes(_notes_since(cluster, kept.notes_version))
+                    forget(kept.state)
+                    how = "notes"
     report.states.append(how)
     if how == "loaded":
         objects, sims, texts = DbStore(cluster).snapshot(with_texts=True)

@@ -32,8 +32,9 @@ def dumps(obj: dict) -> str:
 _FIELD = ApiObject._meta.get_field
 # The cluster's write lock (every API write takes it): its row, locked. SQLite has no FOR UPDATE (Django's
 # select_for_update() leaves it out there too): a writing transaction holds the whole database anyway.
-_LOCKED_ROW = Select(Cluster, "WHERE {table}.id = %s FOR UPDATE", [Cluster._meta.pk], columns=("resource_version",))
-_ROW = Select(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk], columns=("resource_version",))
+_LOCKED_ROW = Select(Cluster, "WHERE {table}.id = %s FOR UPDATE", [Cluster._meta.pk],
+                     columns=("resource_version", "notes_version"))
+_ROW = Select(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk], columns=("resource_version", "notes_version"))
 # The API's reads of objects (every get and list), by SQL written once (store/rows.py).
 _OBJECT = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.kind = %s AND {table}.namespace = %s "
                             "AND {table}.name = %s",
@@ -54,6 +55,7 @@ class DbStore:
         SELECT … FOR UPDATE in this transaction), so no second round trip takes it again."""
         self.cluster = cluster
         self._rv = cluster.resource_version
+        self._notes = cluster.notes_version   # the row's, once locked (read again by _lock unless `locked`)
         self._locked = locked
         self.written: list[int] = []
         self.notes_written = False   # set_sim/set_sims wrote: finish() moves the cluster's notes_version
@@ -119,8 +121,14 @@ class DbStore:
             row = (_LOCKED_ROW if connection.features.has_select_for_update else _ROW).one(self.cluster.pk)
             if row is None:
                 raise Cluster.DoesNotExist(f"cluster {self.cluster.pk} is gone")   # as .get() raised
-            self._rv = row[0]
+            self._rv, self._notes = row
             self._locked = True
+
+    def _notes_stamp(self) -> int:
+        """The notes_version this transaction's finish() moves the cluster to: what each row whose notes it
+        writes is stamped with (ApiObject.notes_version). The caller holds the row lock."""
+        self.notes_written = True
+        return self._notes + 1
 
     def _stamp(self, obj: dict) -> tuple[str, str, str, str]:
         """Give `obj` the next resourceVersion; its key (kind, namespace, name) and stored JSON."""
@@ -141,8 +149,9 @@ class DbStore:
         self._lock()
         kind, namespace, name, data = self._stamp(obj)
         meta = obj["metadata"]
+        notes = self._notes_stamp() if sim is not None else None
         if connection.vendor == "postgresql" and self._write_logged(event, kind, namespace, name, meta["uid"], data,
-                                                                   sim):
+                                                                   sim, notes):
             self.written.append(self._rv)
             return obj
         rows = ApiObject.objects.filter(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name)
@@ -150,23 +159,25 @@ class DbStore:
             rows.delete()
         elif event == Change.ADDED:
             ApiObject.objects.create(cluster_id=self.cluster.pk, kind=kind, namespace=namespace, name=name,
-                                     uid=meta["uid"], resource_version=self._rv, data=data, sim=sim or "{}")
+                                     uid=meta["uid"], resource_version=self._rv, data=data, sim=sim or "{}",
+                                     notes_version=notes or 0)
         else:
             fields = {"resource_version": self._rv, "data": data, "uid": meta["uid"]}
             if sim is not None:
-                fields["sim"] = sim
+                fields["sim"], fields["notes_version"] = sim, notes
             if not rows.filter(uid=meta["uid"]).update(**fields):
                 stored = rows.values_list("data", flat=True).first()
                 if stored is not None:  # another object under this name
                     self._log(Change.DELETED, kind, namespace, name, _as_deleted(stored, self._rv))
                     kind, namespace, name, data = self._stamp(obj)  # the create comes after the delete
-                    rows.update(resource_version=self._rv, data=data, uid=meta["uid"], sim=sim or "{}")
+                    rows.update(resource_version=self._rv, data=data, uid=meta["uid"], sim=sim or "{}",
+                                notes_version=notes or 0)
                     event = Change.ADDED
         self._log(event, kind, namespace, name, data)
         return obj
 
     def _write_logged(self, event: str, kind: str, namespace: str, name: str, uid: str, data: str,
-                      sim: str | None) -> bool:
+                      sim: str | None, notes: int | None) -> bool:
         """write()'s row and its change log entry in one statement (PostgreSQL): one round trip fewer while the
         cluster's row lock is held. False: a MODIFIED object whose stored uid is another (write() sees to it)."""
         table, log = ApiObject._meta.db_table, Change._meta.db_table
@@ -177,18 +188,20 @@ class DbStore:
         with _raw_cursor() as cursor:
             if event == Change.ADDED:
                 cursor.execute(f"WITH o AS (INSERT INTO {table} (cluster_id, kind, namespace, name, uid, "
-                               f"resource_version, data, sim) VALUES (%s, %s, %s, %s, %s::uuid, %s, %s, %s)) "
+                               f"resource_version, data, sim, notes_version) "
+                               f"VALUES (%s, %s, %s, %s, %s::uuid, %s, %s, %s, %s)) "
                                f"{entry} VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                               [*key, uid, self._rv, data, sim or "{}", *logged])
+                               [*key, uid, self._rv, data, sim or "{}", notes or 0, *logged])
                 return True
             if event == Change.DELETED:
                 cursor.execute(f"WITH o AS (DELETE FROM {table} WHERE {where}) "
                                f"{entry} VALUES (%s, %s, %s, %s, %s, %s, %s)", [*key, *logged])
                 return True
             cursor.execute(f"WITH o AS (UPDATE {table} SET resource_version = %s, data = %s, "
-                           f"sim = COALESCE(%s::text, sim) WHERE {where} AND uid = %s::uuid RETURNING 1) "
+                           f"sim = COALESCE(%s::text, sim), notes_version = COALESCE(%s::bigint, notes_version) "
+                           f"WHERE {where} AND uid = %s::uuid RETURNING 1) "
                            f"{entry} SELECT %s, %s, %s, %s, %s, %s, %s WHERE EXISTS (SELECT 1 FROM o)",
-                           [self._rv, data, sim, *key, uid, *logged])
+                           [self._rv, data, sim, notes, *key, uid, *logged])
             return cursor.rowcount == 1
 
     def _log(self, event: str, kind: str, namespace: str, name: str, data: str) -> None:
@@ -229,6 +242,7 @@ class DbStore:
         deleted: list[tuple[str, str, str]] = []
         changes: list[tuple] = []
         replaced = self._replaced(items)
+        stamp = self._notes_stamp() if any(sim is not None for _, _, sim in items) else 0
         for event, obj, sim in items:
             meta = obj["metadata"]
             stored = replaced.get((obj["kind"], meta.get("namespace", ""), meta["name"])) \
@@ -238,17 +252,19 @@ class DbStore:
                 changes.append((cluster_id, self._rv, Change.DELETED, obj["kind"], meta.get("namespace", ""),
                                 meta["name"], _as_deleted(stored, self._rv)))
                 self.written.append(self._rv)
-                event, sim = Change.ADDED, sim or "{}"
+                event, notes, sim = Change.ADDED, stamp if sim is not None else 0, sim or "{}"
                 kind, namespace, name, data = self._stamp(obj)
-                modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim))
+                modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim, notes))
             else:
                 kind, namespace, name, data = self._stamp(obj)
                 if event == Change.DELETED:
                     deleted.append((kind, namespace, name))
                 elif event == Change.ADDED:
-                    added.append((cluster_id, kind, namespace, name, meta["uid"], self._rv, data, sim or "{}"))
+                    added.append((cluster_id, kind, namespace, name, meta["uid"], self._rv, data, sim or "{}",
+                                  stamp if sim is not None else 0))
                 else:
-                    modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim))
+                    modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim,
+                                     stamp if sim is not None else None))
             changes.append((cluster_id, self._rv, event, kind, namespace, name, data))
             self.written.append(self._rv)
         table = ApiObject._meta.db_table
@@ -258,11 +274,11 @@ class DbStore:
                 cursor.execute(f"DELETE FROM {table} WHERE cluster_id = %s AND (kind, namespace, name) IN ({rows})",
                                [cluster_id, *(v for row in chunk for v in row)])
             for chunk in _chunks(modified, 1000):
-                rows = ", ".join(["(%s, %s, %s, %s::bigint, %s::uuid, %s::text, %s::text)"] * len(chunk))
+                rows = ", ".join(["(%s, %s, %s, %s::bigint, %s::uuid, %s::text, %s::text, %s::bigint)"] * len(chunk))
                 cursor.execute(
                     f"UPDATE {table} AS o SET resource_version = v.rv, uid = v.uid, data = v.data, "
-                    f"sim = COALESCE(v.sim, o.sim) FROM (VALUES {rows}) "
-                    "AS v(kind, namespace, name, rv, uid, data, sim) "
+                    f"sim = COALESCE(v.sim, o.sim), notes_version = COALESCE(v.notes, o.notes_version) "
+                    f"FROM (VALUES {rows}) AS v(kind, namespace, name, rv, uid, data, sim, notes) "
                     "WHERE o.cluster_id = %s AND o.kind = v.kind AND o.namespace = v.namespace AND o.name = v.name",
                     [*(v for row in chunk for v in row), cluster_id])
             _copy_rows(cursor, added, changes)
@@ -271,24 +287,26 @@ class DbStore:
         """Private notes of many objects at once: (kind, namespace, name, sim)."""
         if not items:
             return
-        self.notes_written = True
+        self._lock()
+        stamp = self._notes_stamp()
         table = ApiObject._meta.db_table
         if connection.vendor != "postgresql" or len(items) < 4:
             # Plain statements: most passes change the notes of one or two objects, and building the ORM's
             # UPDATE cost more than running it.
             key = Cluster._meta.pk.get_db_prep_value(self.cluster.pk, connection)
             with connection.cursor() as cursor:
-                cursor.executemany(f"UPDATE {table} SET sim = %s WHERE cluster_id = %s AND kind = %s "
-                                   "AND namespace = %s AND name = %s",
-                                   [(sim, key, kind, namespace, name) for kind, namespace, name, sim in items])
+                cursor.executemany(f"UPDATE {table} SET sim = %s, notes_version = %s WHERE cluster_id = %s "
+                                   "AND kind = %s AND namespace = %s AND name = %s",
+                                   [(sim, stamp, key, kind, namespace, name) for kind, namespace, name, sim in items])
             return
         with _raw_cursor() as cursor:
             for chunk in _chunks(items, 1000):
                 rows = ", ".join(["(%s, %s, %s, %s::text)"] * len(chunk))
                 cursor.execute(
-                    f"UPDATE {table} AS o SET sim = v.sim FROM (VALUES {rows}) AS v(kind, namespace, name, sim) "
+                    f"UPDATE {table} AS o SET sim = v.sim, notes_version = %s FROM (VALUES {rows}) "
+                    "AS v(kind, namespace, name, sim) "
                     "WHERE o.cluster_id = %s AND o.kind = v.kind AND o.namespace = v.namespace AND o.name = v.name",
-                    [*(v for row in chunk for v in row), self.cluster.pk])
+                    [stamp, *(v for row in chunk for v in row), self.cluster.pk])
 
     def finish(self) -> int | None:
         """Record the new resourceVersion and trim the log; returns it when anything was written. Notes
@@ -324,14 +342,14 @@ class DbStore:
             data = dumps(obj)
             key = (obj["kind"], meta.get("namespace", ""), meta["name"])
             rows.append((cluster_id, *key, meta["uid"], self._rv, data,
-                         dumps(sims[meta["uid"]]) if meta["uid"] in sims else "{}"))
+                         dumps(sims[meta["uid"]]) if meta["uid"] in sims else "{}", 0))
             changes.append((cluster_id, self._rv, Change.ADDED, *key, data))
             self.written.append(self._rv)
         if connection.vendor == "postgresql":
             with _raw_cursor() as cursor:
                 _copy_rows(cursor, rows, changes)
             return
-        fields = ("cluster_id", "kind", "namespace", "name", "uid", "resource_version", "data", "sim")
+        fields = ("cluster_id", "kind", "namespace", "name", "uid", "resource_version", "data", "sim", "notes_version")
         ApiObject.objects.bulk_create([ApiObject(**dict(zip(fields, row))) for row in rows])
         fields = ("cluster_id", "resource_version", "type", "kind", "namespace", "name", "data")
         Change.objects.bulk_create([Change(**dict(zip(fields, row))) for row in changes])
@@ -374,7 +392,7 @@ def _copy_rows(cursor, objects: list[tuple], changes: list[tuple]) -> None:
     bulk_create's arrays had psycopg escape every JSON text in Python (most of a new cluster's create)."""
     if objects:
         with cursor.copy(f"COPY {ApiObject._meta.db_table} (cluster_id, kind, namespace, name, uid, "
-                         "resource_version, data, sim) FROM STDIN") as copy:
+                         "resource_version, data, sim, notes_version) FROM STDIN") as copy:
             for row in objects:
                 copy.write_row(row)
     if changes:

@@ -9,6 +9,7 @@ DATABASE_URL); tests/integration/test_celery_loop.py and test_concurrent_writes.
 """
 from __future__ import annotations
 
+import copy
 import gc
 import json
 
@@ -227,10 +228,46 @@ def kept_is_stored(cluster: Cluster) -> None:
     assert (kept.resource_version, kept.notes_version) == (cluster.resource_version, cluster.notes_version)
 
 
-def test_moved_notes_or_a_reset_mean_a_load(cluster):
+def test_notes_written_by_others_are_read_back_from_the_rows_stamped_since(cluster):
+    """A node's switch and `kubectl exec`'s notes move notes_version: the kept state takes the notes written
+    since from the rows they stamped (ApiObject.notes_version), not from a whole load."""
     reconcile.cluster_reconcile(cluster.pk)
     actions.node_set_failed(cluster=cluster, node="worker-1", failed=True)
-    assert reconcile.cluster_reconcile(cluster.pk).states[0] == "loaded"
+    report = reconcile.cluster_reconcile(cluster.pk)
+    assert report.states[0] == "notes"
+    node = ApiObject.objects.get(cluster=cluster, kind="Node", name="worker-1")
+    settle(cluster)
+    kept_is_stored(cluster)
+    assert reconcile._kept[str(cluster.pk)].state._sims[str(node.uid)]["failed"] is True
+
+    def exec_like(store: DbStore) -> None:
+        store.lock()
+        row = ApiObject.objects.get(cluster=cluster, kind="Node", name="worker-1")
+        store.set_sim("Node", "", "worker-1", dumps({**json.loads(row.sim), "written": "by exec"}))
+    in_transaction(Cluster.objects.get(pk=cluster.pk), exec_like)
+    assert reconcile.cluster_reconcile(cluster.pk).states[0] == "notes"
+    settle(cluster)
+    kept_is_stored(cluster)
+
+
+def test_a_state_kept_by_another_process_catches_up_with_this_ones_passes(cluster):
+    """A worker's pool processes take a cluster's tasks in turn: each pass moves notes_version, and the state
+    the other process kept is brought up to date from the change log and the notes stamped since."""
+    reconcile.cluster_reconcile(cluster.pk)
+    other_process = copy.deepcopy(reconcile._kept[str(cluster.pk)])
+    deployment(cluster, "web", 3)
+    settle(cluster)   # this process's passes: the ReplicaSet, its pods, their notes
+    with reconcile._kept_lock:
+        reconcile._kept[str(cluster.pk)] = other_process   # the next task lands on the other process
+    report = reconcile.cluster_reconcile(cluster.pk)
+    assert report.states[0] == "notes" and report.changes == 0   # nothing to redo: it was all done
+    kept_is_stored(cluster)
+    assert ApiObject.objects.filter(cluster=cluster, kind="Pod", namespace="default").count() == 3
+    log_is_contiguous(cluster)
+
+
+def test_a_reset_means_a_load(cluster):
+    reconcile.cluster_reconcile(cluster.pk)
     actions.cluster_reset(cluster=Cluster.objects.get(pk=cluster.pk))
     assert reconcile.cluster_reconcile(cluster.pk).states[0] == "loaded"
 
