@@ -41,7 +41,9 @@ class RequestThreads:
     and their executors' bookkeeping were about a fifth of serve's event-loop time (py-spy, 200 learners).
 
     At most `keep` idle threads are kept (those beyond end as they come back): the open watches hold one each
-    while they stream, and a burst should not leave hundreds behind."""
+    while they stream, and a burst should not leave hundreds behind. A request whose client went away while
+    its sync code ran gives its thread back still busy: the next request lent it starts once that code is
+    done (one at a time, as the thread-sensitive contract wants), a delay and never a mix."""
 
     def __init__(self, keep: int = 64):
         self.keep = keep
