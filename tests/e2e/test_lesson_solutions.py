@@ -92,6 +92,9 @@ class LessonPanel(Socket):
         raise AssertionError(f"{what}: not within {timeout:.0f} s; the panel says:\n  " + "\n  ".join(failing))
 
 
+NOT_SCRAPED_YET = "error: metrics not available yet"   # kubectl top before metrics-server's first scrape of it
+
+
 def run_line(terminal: Socket, line: str) -> tuple[str, int]:
     terminal.send({"type": "run", "id": 1, "line": line})
     output = []
@@ -116,6 +119,12 @@ def play(server, session: requests.Session, cluster: str, lesson: Lesson, step: 
         assert answer.status_code in (200, 201), answer.text
     for line in step.solution.commands:
         output, code = run_line(terminal, line)
+        deadline = time.monotonic() + STEP_SECONDS
+        while code != 0 and NOT_SCRAPED_YET in output and time.monotonic() < deadline:
+            # What the lesson tells the learner to do: metrics-server has not sampled a just-started pod yet
+            # (it scrapes every 15 simulated seconds), so try again in a moment.
+            time.sleep(0.5)
+            output, code = run_line(terminal, line)
         assert code == 0, f"{lesson.id} step {step.index + 1} ({step.title}): `{line}` exited {code}:\n{output}"
     if step.question is not None:
         question = step.question
