@@ -49,7 +49,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from clusters.apiserver.pipeline import engine_state
 from clusters.engine import jsontext
@@ -58,7 +58,7 @@ from clusters.engine.state import ClusterState, key_of
 from clusters.models import ApiObject, Change, Cluster
 from clusters.store import notify
 from clusters.store.database import DbStore, dumps
-from clusters.store.rows import Select
+from clusters.store.rows import Select, for_update
 
 MAX_PASSES_PER_TASK = 5   # immediate wake-ups handled in the same task before handing back
 LEASE_SECONDS = 30.0      # a handed-out cluster is retried after this if its worker vanished
@@ -77,7 +77,7 @@ GUARD = ("resource_version", "notes_version", "seed", "sim_base", "wall_base", "
 
 # A pass's reads, by SQL written once (store/rows.py): the cluster's row, its guard under the row lock, and
 # the change log since a resourceVersion. As querysets they were a fifth of the worker's time under a class's
-# load (py-spy, 200 learners). SQLite has no FOR UPDATE: a writing transaction holds the whole database.
+# load (py-spy, 200 learners).
 _PK, _CHANGE = Cluster._meta.pk, Change._meta.get_field
 _CLUSTER = Select(Cluster, "WHERE {table}.id = %s", [_PK])
 _CLUSTER_LOCKED = Select(Cluster, "WHERE {table}.id = %s FOR UPDATE", [_PK])
@@ -89,14 +89,10 @@ _LOG_PARAMS = [_CHANGE("cluster"), _CHANGE("resource_version"), _CHANGE("resourc
 _LOG = Select(Change, _LOG_TAIL, _LOG_PARAMS, columns=("resource_version", "type", "data"))
 _LOG_KEYED = Select(Change, _LOG_TAIL, _LOG_PARAMS,
                     columns=("resource_version", "type", "kind", "namespace", "name", "data"))
-_OBJECT = ApiObject._meta.get_field
+_OBJECT_FIELD = ApiObject._meta.get_field
 _NOTES_SINCE = Select(ApiObject, "WHERE {table}.cluster_id = %s AND {table}.notes_version > %s",
-                      [_OBJECT("cluster"), _OBJECT("notes_version")],
+                      [_OBJECT_FIELD("cluster"), _OBJECT_FIELD("notes_version")],
                       columns=("kind", "namespace", "name", "uid", "sim"))
-
-
-def _locked(select: Select, plain: Select) -> Select:
-    return select if connection.features.has_select_for_update else plain
 
 
 @dataclass
@@ -281,7 +277,8 @@ def _state_for(cluster: Cluster, report: ReconcileReport) -> tuple[ClusterState,
         if kept.resource_version == cluster.resource_version and kept.notes_version == cluster.notes_version:
             how = "kept"
         else:
-            stored = _log_since(cluster, kept.resource_version)
+            stored = _log_since(cluster, kept.resource_version) \
+                if kept.resource_version < cluster.resource_version else []   # only the notes moved
             if stored is not None:
                 kept.state.take_stored(stored)
                 how = "log"
@@ -359,7 +356,7 @@ def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool) -> str:
     not commit over (_LOST; see _api_writes_since). `locked`: hold the row lock from the read to the commit."""
     absorbed: list[tuple[str, dict, str]] = []
     with transaction.atomic() if locked else nullcontext():
-        cluster = (_locked(_CLUSTER_LOCKED, _CLUSTER) if locked else _CLUSTER).one(cluster_id)
+        cluster = (for_update(_CLUSTER_LOCKED, _CLUSTER) if locked else _CLUSTER).one(cluster_id)
         if cluster is None:
             return _GONE
         guard = _guard(cluster)
@@ -373,7 +370,7 @@ def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool) -> str:
         rv, notes_version = cluster.resource_version, cluster.notes_version
         if result.changes or sims or wake != cluster.next_wake:  # an idle pass writes nothing at all
             with transaction.atomic():
-                current = _locked(_GUARD_LOCKED, _GUARD).one(cluster.pk)
+                current = for_update(_GUARD_LOCKED, _GUARD).one(cluster.pk)
                 if current is None:
                     return _GONE
                 if current != guard:

@@ -20,7 +20,7 @@ from django.db.models import F
 
 from clusters.engine import jsontext
 from clusters.models import ApiObject, Change, Cluster
-from clusters.store.rows import Select
+from clusters.store.rows import Select, for_update
 
 TRIM_EVERY = 50  # trim the change log every N writes, not on every one
 
@@ -30,8 +30,7 @@ def dumps(obj: dict) -> str:
 
 
 _FIELD = ApiObject._meta.get_field
-# The cluster's write lock (every API write takes it): its row, locked. SQLite has no FOR UPDATE (Django's
-# select_for_update() leaves it out there too): a writing transaction holds the whole database anyway.
+# The cluster's write lock (every API write takes it): its row, locked (_ROW on SQLite: rows.for_update).
 _LOCKED_ROW = Select(Cluster, "WHERE {table}.id = %s FOR UPDATE", [Cluster._meta.pk],
                      columns=("resource_version", "notes_version"))
 _ROW = Select(Cluster, "WHERE {table}.id = %s", [Cluster._meta.pk], columns=("resource_version", "notes_version"))
@@ -118,15 +117,16 @@ class DbStore:
 
     def _lock(self) -> None:
         if not self._locked:
-            row = (_LOCKED_ROW if connection.features.has_select_for_update else _ROW).one(self.cluster.pk)
+            row = for_update(_LOCKED_ROW, _ROW).one(self.cluster.pk)
             if row is None:
                 raise Cluster.DoesNotExist(f"cluster {self.cluster.pk} is gone")   # as .get() raised
             self._rv, self._notes = row
             self._locked = True
 
-    def _notes_stamp(self) -> int:
-        """The notes_version this transaction's finish() moves the cluster to: what each row whose notes it
-        writes is stamped with (ApiObject.notes_version). The caller holds the row lock."""
+    def _writing_notes(self) -> int:
+        """Note that this transaction writes notes, and return the notes_version its finish() moves the
+        cluster to: what each row whose notes it writes is stamped with (ApiObject.notes_version). The caller
+        holds the row lock."""
         self.notes_written = True
         return self._notes + 1
 
@@ -149,7 +149,7 @@ class DbStore:
         self._lock()
         kind, namespace, name, data = self._stamp(obj)
         meta = obj["metadata"]
-        notes = self._notes_stamp() if sim is not None else None
+        notes = self._writing_notes() if sim is not None else None
         if connection.vendor == "postgresql" and self._write_logged(event, kind, namespace, name, meta["uid"], data,
                                                                    sim, notes):
             self.written.append(self._rv)
@@ -242,9 +242,10 @@ class DbStore:
         deleted: list[tuple[str, str, str]] = []
         changes: list[tuple] = []
         replaced = self._replaced(items)
-        stamp = self._notes_stamp() if any(sim is not None for _, _, sim in items) else 0
+        stamp = self._writing_notes() if any(sim is not None for _, _, sim in items) else 0
         for event, obj, sim in items:
             meta = obj["metadata"]
+            notes = stamp if sim is not None else None   # the row's notes_version, when its notes are written
             stored = replaced.get((obj["kind"], meta.get("namespace", ""), meta["name"])) \
                 if event == Change.MODIFIED else None
             if stored is not None:  # another object under this name: deleted, then created (see write())
@@ -252,19 +253,18 @@ class DbStore:
                 changes.append((cluster_id, self._rv, Change.DELETED, obj["kind"], meta.get("namespace", ""),
                                 meta["name"], _as_deleted(stored, self._rv)))
                 self.written.append(self._rv)
-                event, notes, sim = Change.ADDED, stamp if sim is not None else 0, sim or "{}"
+                event = Change.ADDED
                 kind, namespace, name, data = self._stamp(obj)
-                modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim, notes))
+                modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim or "{}", notes or 0))
             else:
                 kind, namespace, name, data = self._stamp(obj)
                 if event == Change.DELETED:
                     deleted.append((kind, namespace, name))
                 elif event == Change.ADDED:
                     added.append((cluster_id, kind, namespace, name, meta["uid"], self._rv, data, sim or "{}",
-                                  stamp if sim is not None else 0))
+                                  notes or 0))
                 else:
-                    modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim,
-                                     stamp if sim is not None else None))
+                    modified.append((kind, namespace, name, self._rv, meta["uid"], data, sim, notes))
             changes.append((cluster_id, self._rv, event, kind, namespace, name, data))
             self.written.append(self._rv)
         table = ApiObject._meta.db_table
@@ -288,7 +288,7 @@ class DbStore:
         if not items:
             return
         self._lock()
-        stamp = self._notes_stamp()
+        stamp = self._writing_notes()
         table = ApiObject._meta.db_table
         if connection.vendor != "postgresql" or len(items) < 4:
             # Plain statements: most passes change the notes of one or two objects, and building the ORM's

@@ -78,3 +78,11 @@ class Select:
             for converter in column_converters:
                 values[index] = converter(values[index], column, connection)
         return tuple(values)
+
+
+def for_update(locked: Select, plain: Select) -> Select:
+    """`locked` (its tail ends in FOR UPDATE) where the database locks rows; `plain` on SQLite, which has no
+    FOR UPDATE (Django's select_for_update() leaves it out there too): a writing transaction holds the whole
+    database anyway."""
+    connection = connections[router.db_for_write(locked.model)]
+    return locked if connection.features.has_select_for_update else plain
