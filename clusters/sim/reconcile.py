@@ -228,9 +228,12 @@ def _take_kept(cluster_id: str) -> _Kept | None:
 def _keep(cluster_id: str, kept: _Kept) -> None:
     states, objects = _limits()
     kept.kept_at = time.monotonic()
+    keeps = 0 < states and kept.objects <= objects
+    if keeps:
+        kept.state.share_strings()   # it may stay for minutes: a quarter less memory for one walk over it
     with _kept_lock:
         _drop_idle()
-        if 0 < states and kept.objects <= objects:
+        if keeps:
             _kept[cluster_id] = kept
         total = sum(k.objects for k in _kept.values())
         while len(_kept) > states or total > objects:

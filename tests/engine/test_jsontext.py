@@ -43,3 +43,13 @@ def test_a_stored_object_round_trips():
     text = json.dumps(obj, separators=(",", ":"))
     assert jsontext.loads(text) == obj
     assert jsontext.loads(text.encode()) == obj
+
+
+def test_share_strings_makes_equal_strings_one_and_changes_no_value():
+    first = jsontext.loads('{"a":"kube-system","b":["kube-system",{"c":"kube-system"}],"n":1,"t":true}')
+    second = jsontext.loads('{"a":"kube-system","b":[]}')
+    assert first["a"] is not second["a"]            # the decoder makes a new string for each value
+    before = json.dumps([first, second])
+    assert jsontext.share_strings(first) is first and jsontext.share_strings(second) is second
+    assert json.dumps([first, second]) == before
+    assert first["a"] is first["b"][0] is first["b"][1]["c"] is second["a"]

@@ -107,6 +107,7 @@ def test_a_kept_state_steps_as_a_fresh_load_after_the_apis_writes():
     state.config["start_delays"] = False
     store = Store(state)
     kept, kept_rng = store.load(T0, "engine:1")   # the runner's first pass loads
+    kept.share_strings()                           # and shares the strings of the state it keeps
     now = T0
     for round_ in range(6):
         seed = f"engine:{round_}:{store.rv}"
@@ -135,6 +136,9 @@ def test_a_kept_state_steps_as_a_fresh_load_after_the_apis_writes():
             replaced["spec"].pop("nodeName", None)
             log.append(store.api_write("ADDED", replaced))
         kept.take_stored(log)
+        namespaces = [o["metadata"]["namespace"] for o in kept.all_objects() if o["metadata"].get("namespace")]
+        assert len({id(n) for n in namespaces}) == len(set(namespaces)), \
+            f"round {round_}: objects read back since the load do not share their strings"
 
         now += 0 if round_ % 2 else 5
         seed = f"engine:{round_ + 1}:{store.rv}"

@@ -3,6 +3,7 @@ as the runner builds one: objects and notes as loaded from the store."""
 from __future__ import annotations
 
 import json
+import zlib
 
 import pytest
 
@@ -82,3 +83,19 @@ def test_a_fingerprint_holds_until_the_object_is_written_and_follows_commit():
     state.commit()
     assert state.fingerprint(a) not in (None, first)
     assert state.fingerprint(state.get("Pod", "default", "b")) is not None
+
+
+def test_a_fingerprint_is_the_crc32_of_the_stored_text():
+    """Controllers keep fingerprints in notes, read by other processes: the same on every load, anywhere."""
+    state = loaded()
+    a = state.get("Pod", "default", "a")
+    assert state.fingerprint(a) == zlib.crc32(object_text(a).encode())
+
+
+def test_a_write_that_serialises_the_same_is_no_change():
+    state = loaded()
+    a, b = state.get("Pod", "default", "a"), state.get("Pod", "default", "b")
+    state.update(a)
+    b["metadata"]["labels"] = {"x": "y"}
+    state.update(b)
+    assert [(event, obj["metadata"]["name"]) for event, obj in state.changes()] == [("MODIFIED", "b")]
