@@ -8,10 +8,17 @@ on time.
 
 postgres: classroom mode by default (serve, a Celery worker and beat, Redis); sqlite: embedded mode (the
 control loops in the server process).
+
+This process's heap is frozen once the cluster is filled (gc.freeze, as serve and the worker do at start):
+otherwise every full collection of the cyclic collector here walks the whole kubernetes package the client
+imported, 60–100 ms, and lands in whichever request is running (a list, mostly: it allocates the most), so
+list's p99 was this process's pause and not the server's time. The collections during the rounds are
+printed.
 """
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import tempfile
@@ -65,6 +72,27 @@ def raw_session(kubeconfig: Path, ca_file: Path):
     return session
 
 
+class CollectorPauses:
+    """The cyclic collector's pauses in this process while installed: (generation, ms)."""
+
+    def __init__(self) -> None:
+        self.pauses: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def __enter__(self) -> CollectorPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], (time.perf_counter() - self._started) * 1000))
+
+
 def timed(samples: dict[str, list[float]], name: str, call) -> None:
     started = time.perf_counter()
     call()
@@ -107,6 +135,9 @@ def main() -> None:
             raw = raw_session(kubeconfig, Path(tmp) / "ca.crt")
             prefix = api.configuration.host
             samples: dict[str, list[float]] = {}
+            gc.collect()
+            gc.freeze()
+            collector = CollectorPauses().__enter__()
             for i in range(args.rounds):
                 timed(samples, "get", lambda: apps.read_namespaced_deployment("fill-0", "default"))
                 timed(samples, "list", lambda: core.list_namespaced_config_map("default", label_selector=""))
@@ -127,6 +158,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 timed(samples, "list decode", lambda: api.deserialize(body, "V1ConfigMapList",
                                                                           "application/json"))
+            collector.__exit__()
         finally:
             server.stop()
 
@@ -143,6 +175,11 @@ def main() -> None:
     print(f"(of list: the Python client's model decoding of the same answer alone, no request: p50 "
           f"{statistics.median(decode):.1f}, p95 {percentile(decode, 0.95):.1f}, "
           f"p99 {percentile(decode, 0.99):.1f} ms)")
+    for generation in (0, 1, 2):
+        pauses = [ms for g, ms in collector.pauses if g == generation]
+        if pauses:
+            print(f"(this process's collector, generation {generation}: {len(pauses)} collections, longest "
+                  f"{max(pauses):.1f} ms)")
 
 
 if __name__ == "__main__":

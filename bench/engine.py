@@ -429,10 +429,10 @@ def reconcile_cost(server: live_server.LiveServer, cluster_id: str, passes: int)
 
     real_step, stepping = reconcile.step, []
 
-    def timed_step(state, now):
+    def timed_step(state, now, **options):
         started = time.perf_counter()
         try:
-            return real_step(state, now)
+            return real_step(state, now, **options)
         finally:
             stepping.append((time.perf_counter() - started) * 1000)
 

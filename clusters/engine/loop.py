@@ -128,10 +128,12 @@ def forget(state: ClusterState) -> None:
 
 
 def step(state: ClusterState, now: float | None = None, *,
-         controllers: Sequence[Controller] | None = None) -> StepResult:
+         controllers: Sequence[Controller] | None = None,
+         between: Callable[[], None] | None = None) -> StepResult:
     """Run passes at simulated time `now` (the state's own now if None) until one writes nothing.
 
-    `controllers` replaces CONTROLLERS, so a test can watch one controller (or a few) at work.
+    `controllers` replaces CONTROLLERS, so a test can watch one controller (or a few) at work. `between` is
+    called before each controller runs: the runner's chance to let other work of its process go first.
     """
     if now is not None:
         state.now = now
@@ -167,6 +169,8 @@ def step(state: ClusterState, now: float | None = None, *,
                 state.run_scope = watched.seen if watched.wake is None else None
             else:
                 continue
+            if between is not None:
+                between()
             watched.seen = state.write_seq
             outer = state.next_wake
             state.reset_wake()

@@ -38,6 +38,7 @@ from clusters.apiserver.served_time import shift_json_patch, to_served, to_store
 from clusters.apiserver.tables import build_table
 from clusters.config import database_pooled, max_request_bytes
 from clusters.sim import replay
+from clusters.sim.runner import api_at_work
 
 from . import logstream, watch
 from .metrics import metrics_response
@@ -112,7 +113,8 @@ async def cluster_api(request: HttpRequest, cluster_id: str, rest: str) -> HttpR
     committed: list[Callable[[], None]] = []
     try:
         # One hop to a thread for the whole request (authentication, the pipeline, the answer), not one each.
-        answer = await _in_thread(_serve)(request, uuid.UUID(cluster_id), rest, committed)
+        with api_at_work.working():   # an embedded pass waits meanwhile (a stream's waiting is not work)
+            answer = await _in_thread(_serve)(request, uuid.UUID(cluster_id), rest, committed)
         if isinstance(answer, HttpResponse):
             return answer
         cluster, target = answer

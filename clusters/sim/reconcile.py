@@ -45,6 +45,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
@@ -354,9 +355,10 @@ def _api_writes_since(cluster: Cluster, current: tuple, state: ClusterState, res
     return [(event, jsontext.loads(data), data) for _, event, _, _, _, data in rows]
 
 
-def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool) -> str:
+def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool, between: Callable[[], None] | None) -> str:
     """One pass: step the cluster's state and commit it unless what it read moved meanwhile in a way it must
-    not commit over (_LOST; see _api_writes_since). `locked`: hold the row lock from the read to the commit."""
+    not commit over (_LOST; see _api_writes_since). `locked`: hold the row lock from the read to the commit
+    (and never pause: `between` is for a pass that holds nothing)."""
     absorbed: list[tuple[str, dict, str]] = []
     with transaction.atomic() if locked else nullcontext():
         cluster = (for_update(_CLUSTER_LOCKED, _CLUSTER) if locked else _CLUSTER).one(cluster_id)
@@ -365,7 +367,7 @@ def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool) -> str:
         guard = _guard(cluster)
         state, rng = _state_for(cluster, report)
         now = cluster.sim_now()
-        result = step(state, now)
+        result = step(state, now, between=None if locked else between)
         report.passes += result.passes
         wake_sim = result.next_wake
         wake = cluster.wall_time(max(wake_sim, now)) if wake_sim is not None else None
@@ -411,19 +413,20 @@ def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool) -> str:
     return _DONE
 
 
-def cluster_reconcile(cluster_id: uuid.UUID | str) -> ReconcileReport:
-    """Run the control loops of one cluster up to its simulated now and persist what changed."""
+def cluster_reconcile(cluster_id: uuid.UUID | str, *, between: Callable[[], None] | None = None) -> ReconcileReport:
+    """Run the control loops of one cluster up to its simulated now and persist what changed. `between`: called
+    before each controller of a pass that holds no lock (engine.loop.step), to let other work go first."""
     started = time.perf_counter()
     report = ReconcileReport(str(cluster_id))
     for _ in range(MAX_PASSES_PER_TASK):
         outcome = _LOST
         for _ in range(OPTIMISTIC_TRIES):
-            outcome = _pass(str(cluster_id), report, locked=False)
+            outcome = _pass(str(cluster_id), report, locked=False, between=between)
             if outcome != _LOST:
                 break
         if outcome == _LOST:   # a busy cluster: this pass holds the lock from its read to its commit
             report.locked += 1
-            outcome = _pass(str(cluster_id), report, locked=True)
+            outcome = _pass(str(cluster_id), report, locked=True, between=None)
         if outcome != _AGAIN:
             break
     report.seconds = time.perf_counter() - started

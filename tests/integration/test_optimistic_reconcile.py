@@ -68,12 +68,12 @@ def during_step(monkeypatch, write, *, times: int = 1) -> list[bool]:
     real = reconcile.step
     seen: list[bool] = []
 
-    def stepping(state, now):
+    def stepping(state, now, **options):
         in_transaction_now = connection.in_atomic_block
         seen.append(in_transaction_now)
         if not in_transaction_now and len(seen) <= times:
             write()
-        return real(state, now)
+        return real(state, now, **options)
 
     monkeypatch.setattr(reconcile, "step", stepping)
     return seen
