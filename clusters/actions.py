@@ -85,7 +85,7 @@ def cluster_create(*, owner, name: str, workers: int = DEFAULT_WORKERS, speed: f
     with transaction.atomic():
         cluster.save(force_insert=True)
         store = DbStore(cluster)
-        store.bulk_add(objects, notes, logged=False)   # nobody watches a cluster before it exists
+        store.bulk_add(objects, notes)
         store.finish()
     request_reconcile(cluster.pk)
     return cluster

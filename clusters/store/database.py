@@ -323,17 +323,14 @@ class DbStore:
         if (self._rv // TRIM_EVERY) != ((first - 1) // TRIM_EVERY) and self._rv > keep:
             horizon = self._rv - keep
             Change.objects.filter(cluster_id=self.cluster.pk, resource_version__lte=horizon).delete()
-            updates["compacted_resource_version"] = max(horizon, updates.get("compacted_resource_version", 0))
+            updates["compacted_resource_version"] = horizon
         Cluster.objects.filter(pk=self.cluster.pk).update(**updates)
         self.cluster.resource_version = self._rv
         return self._rv
 
-    def bulk_add(self, objects: list[dict], sims: dict[str, dict] | None = None, *, logged: bool = True) -> None:
+    def bulk_add(self, objects: list[dict], sims: dict[str, dict] | None = None) -> None:
         """Write many new objects at once (a new cluster's content) with one resourceVersion each; `sims`: the
-        simulation's notes about them, by uid. `logged=False`: for a cluster nobody can watch yet (one being
-        created), the objects go in without their change-log rows — half of a new cluster's bytes, which no
-        watch would ever read — and the log starts compacted at them, so a watch from before them gets 410
-        Gone and lists, as after an etcd compaction."""
+        simulation's notes about them, by uid."""
         sims = sims or {}
         self._lock()
         cluster_id = self.cluster.pk
@@ -346,11 +343,8 @@ class DbStore:
             key = (obj["kind"], meta.get("namespace", ""), meta["name"])
             rows.append((cluster_id, *key, meta["uid"], self._rv, data,
                          dumps(sims[meta["uid"]]) if meta["uid"] in sims else "{}", 0))
-            if logged:
-                changes.append((cluster_id, self._rv, Change.ADDED, *key, data))
+            changes.append((cluster_id, self._rv, Change.ADDED, *key, data))
             self.written.append(self._rv)
-        if not logged:
-            self.finish_updates["compacted_resource_version"] = self._rv
         if connection.vendor == "postgresql":
             with _raw_cursor() as cursor:
                 _copy_rows(cursor, rows, changes)

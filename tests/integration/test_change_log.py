@@ -153,35 +153,3 @@ def test_a_write_between_a_watchs_version_and_its_list_goes_out_once(db, monkeyp
     _configmap_call(cluster, "patch", "between", {"data": {"a": "b"}})
     events, _ = watch._next_events(spec, start)
     assert [(event, obj["metadata"]["name"]) for event, obj in events] == [("MODIFIED", "between")]
-
-
-def test_a_new_clusters_objects_are_not_logged_and_a_watch_from_before_them_is_gone(db):
-    """Nobody can watch a cluster before it exists: its first objects go in without change-log rows (half
-    of a new cluster's bytes), and the log starts compacted at them. A watch from before gets 410 Gone (the
-    client lists and watches again, as after an etcd compaction); one from the cluster's version sees every
-    write after it."""
-    from clusters import actions
-    from clusters.apiserver import registry
-    from clusters.kubeapi import watch
-
-    cluster = actions.cluster_create(owner=get_user_model().objects.create_user("nadia"), name="lab", workers=1)
-    cluster.refresh_from_db()
-    assert ApiObject.objects.filter(cluster=cluster).count() > 50
-    assert not Change.objects.filter(cluster=cluster).exists()
-    assert cluster.compacted_resource_version == cluster.resource_version > 0
-
-    def opened(since: int):
-        spec = watch.WatchSpec(cluster=cluster, rt=registry.by_path("", "v1", "configmaps"), namespace=None,
-                               resource_version=str(since), label_selector="", field_selector="", table=False,
-                               include_object="", timeout=10, bookmarks=False)
-        return spec, watch._start(spec)
-
-    _, (_, _, failure) = opened(1)
-    assert failure is not None and failure["code"] == 410 and failure["reason"] == "Expired"
-    since = cluster.resource_version
-    _configmap_call(cluster, "create", "first", {"apiVersion": "v1", "kind": "ConfigMap",
-                                                 "metadata": {"name": "first"}})
-    spec, (initial, start, failure) = opened(since)
-    assert (initial, start, failure) == ([], since, None)
-    events, _ = watch._next_events(spec, start)
-    assert [(event, obj["metadata"]["name"]) for event, obj in events] == [("ADDED", "first")]
