@@ -137,28 +137,27 @@ def main() -> None:
             samples: dict[str, list[float]] = {}
             gc.collect()
             gc.freeze()
-            collector = CollectorPauses().__enter__()
-            for i in range(args.rounds):
-                timed(samples, "get", lambda: apps.read_namespaced_deployment("fill-0", "default"))
-                timed(samples, "list", lambda: core.list_namespaced_config_map("default", label_selector=""))
-                timed(samples, "create", lambda i=i: core.create_namespaced_config_map(
-                    "created", {"metadata": {"name": f"new-{i}"}, "data": {"n": str(i)}}))
-                timed(samples, "patch", lambda i=i: apps.patch_namespaced_deployment(
-                    f"fill-{(i % 50) * 3}", "default", {"spec": {"replicas": 1 + i % 5}}))
-                timed(samples, "apply", lambda i=i: apps.patch_namespaced_deployment(
-                    f"ssa-{i % 20}", "default", deployment(f"ssa-{i % 20}"), field_manager="bench",
-                    _content_type="application/apply-patch+yaml"))
-                # The same reads without the client's model decoding: the server's share of the time.
-                timed(samples, "get (raw)", lambda: raw.get(prefix + "/apis/apps/v1/namespaces/default/deployments/"
-                                                            "fill-0").raise_for_status())
-                timed(samples, "list (raw)", lambda: raw.get(prefix + "/api/v1/namespaces/default/configmaps")
-                      .raise_for_status())
-            # The client's share of "list": its model decoding of the same body, with no request at all.
-            body = raw.get(prefix + "/api/v1/namespaces/default/configmaps").text
-            for _ in range(args.rounds):
-                timed(samples, "list decode", lambda: api.deserialize(body, "V1ConfigMapList",
-                                                                          "application/json"))
-            collector.__exit__()
+            with CollectorPauses() as collector:
+                for i in range(args.rounds):
+                    timed(samples, "get", lambda: apps.read_namespaced_deployment("fill-0", "default"))
+                    timed(samples, "list", lambda: core.list_namespaced_config_map("default", label_selector=""))
+                    timed(samples, "create", lambda i=i: core.create_namespaced_config_map(
+                        "created", {"metadata": {"name": f"new-{i}"}, "data": {"n": str(i)}}))
+                    timed(samples, "patch", lambda i=i: apps.patch_namespaced_deployment(
+                        f"fill-{(i % 50) * 3}", "default", {"spec": {"replicas": 1 + i % 5}}))
+                    timed(samples, "apply", lambda i=i: apps.patch_namespaced_deployment(
+                        f"ssa-{i % 20}", "default", deployment(f"ssa-{i % 20}"), field_manager="bench",
+                        _content_type="application/apply-patch+yaml"))
+                    # The same reads without the client's model decoding: the server's share of the time.
+                    timed(samples, "get (raw)", lambda: raw.get(
+                        prefix + "/apis/apps/v1/namespaces/default/deployments/fill-0").raise_for_status())
+                    timed(samples, "list (raw)", lambda: raw.get(prefix + "/api/v1/namespaces/default/configmaps")
+                          .raise_for_status())
+                # The client's share of "list": its model decoding of the same body, with no request at all.
+                body = raw.get(prefix + "/api/v1/namespaces/default/configmaps").text
+                for _ in range(args.rounds):
+                    timed(samples, "list decode", lambda: api.deserialize(body, "V1ConfigMapList",
+                                                                              "application/json"))
         finally:
             server.stop()
 

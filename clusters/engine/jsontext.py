@@ -24,24 +24,16 @@ def loads(text: str | bytes):
         return json.loads(text)
 
 
-def share_strings(value):
-    """`value` (decoded JSON) with each string replaced by the interned string equal to it, in place; returns
-    it. What a state keeps between passes is mostly small strings repeated across objects and clusters
+def share_strings(value: dict | list):
+    """`value` (a decoded JSON object or array) with each string replaced by the interned string equal to it,
+    in place; returns it. What a state keeps between passes is mostly small strings repeated across objects and clusters
     (timestamps, namespaces, "v1", node and image names): the decoder makes a new one for each, and sharing
     them takes a quarter off a kept state's memory. Dict keys are left as the decoder made them (it
     already shares short ones)."""
-    if type(value) is dict:
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str:
-                value[key] = intern(item)
-            elif kind is dict or kind is list:
-                share_strings(item)
-    elif type(value) is list:
-        for index, item in enumerate(value):
-            kind = type(item)
-            if kind is str:
-                value[index] = intern(item)
-            elif kind is dict or kind is list:
-                share_strings(item)
+    for place, item in value.items() if type(value) is dict else enumerate(value):
+        kind = type(item)
+        if kind is str:
+            value[place] = intern(item)
+        elif kind is dict or kind is list:
+            share_strings(item)
     return value

@@ -426,7 +426,7 @@ def cluster_reconcile(cluster_id: uuid.UUID | str, *, between: Callable[[], None
                 break
         if outcome == _LOST:   # a busy cluster: this pass holds the lock from its read to its commit
             report.locked += 1
-            outcome = _pass(str(cluster_id), report, locked=True, between=None)
+            outcome = _pass(str(cluster_id), report, locked=True, between=between)
         if outcome != _AGAIN:
             break
     report.seconds = time.perf_counter() - started
