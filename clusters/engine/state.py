@@ -148,10 +148,13 @@ class ClusterState:
         # Simulation settings of this cluster (e.g. {"start_delays": False} makes pulls and starts instant).
         self.config: dict[str, Any] = {}
         self._prepare = prepare  # see use_preparer()
-        self._objects: dict[Key, dict] = {}
+        # Each object as a dict, or as its stored JSON text while the state is frozen (freeze(): a kept state
+        # of an idle cluster); a read thaws it (_thaw) where it stands, in both maps.
+        self._objects: dict[Key, dict | str] = {}
         self._stored: dict[Key, int] = {}   # text_digest() of each object as stored (not of the new ones)
         self._by_uid: dict[str, Key] = {}
-        self._by_kind: dict[str, dict[Key, dict]] = {}
+        self._by_kind: dict[str, dict[Key, dict | str]] = {}
+        self._frozen: dict[str, int] = {}   # how many objects of each kind are texts
         self._owned: dict[str, set[Key]] = {}
         self._sims: dict[str, dict] = dict(sims or {})
         self._sims_original: dict[str, bytes | str] = {uid: _snapshot(s) for uid, s in self._sims.items()}
@@ -206,12 +209,16 @@ class ClusterState:
     def get(self, kind: str, namespace: str, name: str) -> dict | None:
         if self._reads is not None:
             self._reads.add(kind)
-        return self._objects.get((kind, namespace, name))
+        return self._live((kind, namespace, name))
 
     def list(self, kind: str, namespace: str | None = None) -> list[dict]:
         if self._reads is not None:
             self._reads.add(kind)
         found = self._by_kind.get(kind, {})
+        if self._frozen.get(kind):
+            for key, obj in found.items():
+                if type(obj) is str and (namespace is None or key[1] == namespace):
+                    self._thaw(key, obj)   # replaces the value only: the iteration goes on
         items = [o for k, o in found.items() if namespace is None or k[1] == namespace]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items
@@ -220,21 +227,69 @@ class ClusterState:
         if self._reads is not None:
             self._reads.add("*")
         key = self._by_uid.get(uid)
-        return self._objects.get(key) if key else None
+        return self._live(key) if key else None
 
     def owned_by(self, owner: dict, kind: str | None = None) -> list[dict]:
         """Objects whose ownerReferences name `owner` (any reference, controller or not)."""
         if self._reads is not None:
             self._reads.add(kind or "*")
         keys = self._owned.get(owner["metadata"].get("uid", ""), set())
-        items = [self._objects[k] for k in keys if k in self._objects and (kind is None or k[0] == kind)]
+        items = [self._live(k) for k in keys if k in self._objects and (kind is None or k[0] == kind)]
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items
 
     def all_objects(self) -> list[dict]:
         if self._reads is not None:
             self._reads.add("*")
+        if self._frozen:
+            for key, obj in self._objects.items():
+                if type(obj) is str:
+                    self._thaw(key, obj)
         return list(self._objects.values())
+
+    def object_count(self) -> int:
+        """How many objects the state holds (frozen ones are not thawed to count them)."""
+        return len(self._objects)
+
+    # ------------------------------------------------------ a frozen state
+    def _live(self, key: Key) -> dict | None:
+        """The object under `key` as a dict (thawed if it was frozen), or None."""
+        obj = self._objects.get(key)
+        return self._thaw(key, obj) if type(obj) is str else obj
+
+    def _thaw(self, key: Key, text: str) -> dict:
+        obj = self._objects[key] = self._by_kind[key[0]][key] = jsontext.loads(text)
+        count = self._frozen[key[0]] - 1
+        if count:
+            self._frozen[key[0]] = count
+        else:
+            del self._frozen[key[0]]
+        return obj
+
+    def freeze(self) -> None:
+        """Hold every object as its stored JSON text rather than as a dict, a third of the memory, until
+        something reads it (then that one object, or that kind's objects for list(), is decoded again where it
+        stands; the other maps hold keys). For a state kept while its cluster is idle (clusters/sim/reconcile.py):
+        a dict costs three times its text, and the next pass reads only what it needs. What the loop and the
+        controllers remember of the objects goes too: the write log's replaced objects (a controller that last
+        ran before now looks at everything at its next run), the Events' aggregation index; per-state memos
+        keyed on `writes` see a new state."""
+        if self._dirty or self._deleted:
+            raise RuntimeError("freeze() on a state with unpersisted changes")
+        for key, obj in self._objects.items():
+            if type(obj) is not str:
+                self._objects[key] = self._by_kind[key[0]][key] = object_text(obj)
+                self._frozen[key[0]] = self._frozen.get(key[0], 0) + 1
+        self._log.clear()
+        self._log_floor = self.write_seq
+        self._events_by_signature = None
+        self._events_by_aggregate = {}
+        self.writes += 1
+
+    @property
+    def frozen(self) -> int:
+        """How many objects are held as texts."""
+        return sum(self._frozen.values())
 
     # ------------------------------------------------- what a controller depends on
     @contextmanager
@@ -335,7 +390,7 @@ class ClusterState:
     def update(self, obj: dict) -> None:
         """Record that `obj` (a dict from this state, mutated in place or replaced) changed."""
         key = key_of(obj)
-        previous = self._objects.get(key)
+        previous = self._live(key)
         if previous is None:
             raise KeyError(f"{key} does not exist")
         if previous is not obj:
@@ -350,9 +405,9 @@ class ClusterState:
 
     def delete(self, obj: dict) -> None:
         key = key_of(obj)
-        current = self._objects.pop(key, None)
-        if current is None:
+        if self._live(key) is None:
             return
+        current = self._objects.pop(key)
         self._unindex(key, current)
         self._dirty.discard(key)
         self._deleted[key] = current
@@ -524,7 +579,7 @@ class ClusterState:
 
     def commit(self) -> None:
         """Forget the recorded changes (after they were persisted); the objects stay."""
-        self._stored = {k: text_digest(object_text(o)) for k, o in self._objects.items()}
+        self._stored = {k: text_digest(o if type(o) is str else object_text(o)) for k, o in self._objects.items()}
         self._sims_original = {uid: _snapshot(s) for uid, s in self._sims.items()}
         self._sims_touched.clear()
         self._dirty.clear()
@@ -580,7 +635,8 @@ class ClusterState:
         smaller. Not on every state: it costs about what reading the objects did."""
         if not self._shares_strings:
             for obj in self._objects.values():
-                jsontext.share_strings(obj)
+                if type(obj) is not str:
+                    jsontext.share_strings(obj)
             self._shares_strings = True
 
     def take_stored(self, stored: Iterable[tuple[str, dict, str]]) -> None:
@@ -592,8 +648,9 @@ class ClusterState:
             raise RuntimeError("take_stored() on a state with unpersisted changes")
         for event, obj, text in stored:
             key = key_of(obj)
-            previous = self._objects.pop(key, None)
+            previous = self._live(key)
             if previous is not None:
+                del self._objects[key]
                 self._unindex(key, previous)
                 uid = previous["metadata"].get("uid", "")
                 if event == "DELETED" or obj["metadata"].get("uid", "") != uid:
@@ -618,8 +675,7 @@ class ClusterState:
             raise RuntimeError("take_notes() on a state with unpersisted changes")
         loads = jsontext.loads
         for key, uid, text in notes:
-            obj = self._objects.get(key)
-            if obj is None or obj["metadata"].get("uid", "") != uid:
+            if self._by_uid.get(uid) != key:   # (read from the index: a frozen object stays frozen)
                 continue
             if text == "{}":
                 self._sims.pop(uid, None)

@@ -34,7 +34,9 @@ notes of the rows stamped since (ApiObject.notes_version: every writer of notes 
 with the notes_version its commit moves the cluster to) and runs every controller once, as after a load:
 under a class's load, loading the state again on every such pass was a quarter of the worker's time. A log
 that does not cover the gap (trimmed, reset), a long one (a load is cheaper) or another seed mean a load. A
-pass that fails or loses its race drops the state; so does eviction.
+pass that fails or loses its race drops the state; so does eviction. A state no pass used for
+KEEP_HOT_SECONDS is frozen (ClusterState.freeze: objects held as their stored texts until read), and one no
+pass used for KEEP_SECONDS dropped: what an idle cluster costs a worker shrinks, then goes.
 """
 from __future__ import annotations
 
@@ -71,6 +73,9 @@ KEEP_STATES = 256         # clusters whose state a worker keeps between passes (
 KEEP_OBJECTS = 100_000    # objects those states hold in all, at most (PLAYGROUND_KEEP_OBJECTS)
 KEEP_SECONDS = 300.0      # a state no pass used for this long is dropped: an idle cluster costs a worker nothing
                           # (PLAYGROUND_KEEP_SECONDS)
+KEEP_HOT_SECONDS = 30.0   # a state no pass used for this long is frozen (ClusterState.freeze: its objects held as
+                          # their texts, a third of the memory; a pass decodes what it reads, ~10 µs a pod):
+                          # a learner reading a lesson leaves a small state (PLAYGROUND_KEEP_HOT_SECONDS)
 ABSORB_WRITES = 200       # API writes made during a pass that it may commit over; more: it steps again
 
 # What a pass read that its commit requires unchanged (the clock: times and wake-ups were computed with it).
@@ -201,6 +206,7 @@ class _Kept:
     seed: int
     objects: int
     kept_at: float = 0.0    # time.monotonic() when a pass last kept it
+    frozen: bool = False    # frozen since (tidy_kept_states)
 
 
 _kept: OrderedDict[str, _Kept] = OrderedDict()
@@ -212,11 +218,28 @@ def _limits() -> tuple[int, int]:
             int(os.environ.get("PLAYGROUND_KEEP_OBJECTS", KEEP_OBJECTS)))
 
 
-def _drop_idle() -> None:
-    """Drop the states no pass used for KEEP_SECONDS (least recently used first; the caller holds the lock)."""
-    horizon = time.monotonic() - float(os.environ.get("PLAYGROUND_KEEP_SECONDS", KEEP_SECONDS))
+def _drop_idle(hot_seconds: float | None = None) -> None:
+    """Drop the states no pass used for KEEP_SECONDS and freeze those no pass used for `hot_seconds`
+    (KEEP_HOT_SECONDS if None). Least recently used first; the caller holds the lock."""
+    now = time.monotonic()
+    horizon = now - float(os.environ.get("PLAYGROUND_KEEP_SECONDS", KEEP_SECONDS))
     while _kept and next(iter(_kept.values())).kept_at < horizon:
         _kept.popitem(last=False)
+    if hot_seconds is None:
+        hot_seconds = float(os.environ.get("PLAYGROUND_KEEP_HOT_SECONDS", KEEP_HOT_SECONDS))
+    for kept in _kept.values():
+        if kept.kept_at >= now - hot_seconds:
+            break
+        if not kept.frozen:
+            kept.state.freeze()
+            kept.frozen = True
+
+
+def tidy_kept_states(*, hot_seconds: float | None = None) -> None:
+    """What every pass does to the kept states first: drop the long-unused, freeze the idle (`hot_seconds`:
+    unused for this long; KEEP_HOT_SECONDS if None). For benchmarks and tests that look at a kept state."""
+    with _kept_lock:
+        _drop_idle(hot_seconds)
 
 
 def _take_kept(cluster_id: str) -> _Kept | None:
@@ -406,7 +429,7 @@ def _pass(cluster_id: str, report: ReconcileReport, *, locked: bool, between: Ca
         state.commit_written(sims)
         if absorbed:
             state.take_stored(absorbed)   # now the state is what the database holds at `rv`
-        _keep(str(cluster.pk), _Kept(state, rng, rv, notes_version, cluster.seed, len(state.all_objects())))
+        _keep(str(cluster.pk), _Kept(state, rng, rv, notes_version, cluster.seed, state.object_count()))
         report.next_wake = wake
     if absorbed or (wake_sim is not None and wake_sim <= cluster.sim_now()):
         return _AGAIN   # absorbed: the API's writes get their pass now, from the state just kept

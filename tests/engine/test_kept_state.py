@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from clusters.apiserver.pipeline import engine_state
 from clusters.engine.controllers.endpoints import MEMO as ENDPOINTS_MEMO
 from clusters.engine.controllers.podutil import SETTLED
@@ -102,7 +104,15 @@ def service(name: str) -> dict:
                      "clusterIP": "10.96.0.50", "clusterIPs": ["10.96.0.50"]}}
 
 
-def test_a_kept_state_steps_as_a_fresh_load_after_the_apis_writes():
+def as_stored(state: ClusterState) -> dict:
+    """The state's objects as stored texts, without thawing a frozen one."""
+    return {key: obj if isinstance(obj, str) else object_text(obj) for key, obj in state._objects.items()}
+
+
+@pytest.mark.parametrize("frozen", [False, True], ids=["hot", "frozen between passes"])
+def test_a_kept_state_steps_as_a_fresh_load_after_the_apis_writes(frozen):
+    """Frozen: the runner froze the kept state while its cluster was idle (ClusterState.freeze); the API's
+    writes and the next step thaw what they touch."""
     state = new_state(workers=2, objects=[deployment("web", 3), service("web")])
     state.config["start_delays"] = False
     store = Store(state)
@@ -114,6 +124,9 @@ def test_a_kept_state_steps_as_a_fresh_load_after_the_apis_writes():
         result = step(seeded(kept, kept_rng, seed), now)
         store.persist(kept, result)
         kept.commit_written(list(result.sim_changes))
+        if frozen:
+            kept.freeze()
+            assert kept.frozen == len(store.texts)
 
         # The API writes between passes, at the same simulated instant (a paused clock): per-state memos
         # keyed on (writes, now) must not serve what they computed before these writes.
@@ -136,16 +149,17 @@ def test_a_kept_state_steps_as_a_fresh_load_after_the_apis_writes():
             replaced["spec"].pop("nodeName", None)
             log.append(store.api_write("ADDED", replaced))
         kept.take_stored(log)
-        namespaces = [o["metadata"]["namespace"] for o in kept.all_objects() if o["metadata"].get("namespace")]
-        assert len({id(n) for n in namespaces}) == len(set(namespaces)), \
-            f"round {round_}: objects read back since the load do not share their strings"
+        if not frozen:   # (a thawed object does not share its strings: it is frozen again once idle)
+            namespaces = [o["metadata"]["namespace"] for o in kept.all_objects() if o["metadata"].get("namespace")]
+            assert len({id(n) for n in namespaces}) == len(set(namespaces)), \
+                f"round {round_}: objects read back since the load do not share their strings"
 
         now += 0 if round_ % 2 else 5
         seed = f"engine:{round_ + 1}:{store.rv}"
         fresh, fresh_rng = store.load(now, "unused")
         expected = step(seeded(fresh, fresh_rng, seed), now)
         stored_notes = {uid: notes for uid, n in store.notes.items() if (notes := json.loads(n))}
-        assert {key_of(o): object_text(o) for o in kept.all_objects()} == store.texts, \
+        assert as_stored(kept) == store.texts, \
             f"round {round_}: the kept objects differ from the stored ones"
         assert {uid: n for uid, n in kept._sims.items() if n} == stored_notes, f"round {round_}: notes differ"
         again = step(seeded(kept, kept_rng, seed), now)

@@ -319,6 +319,27 @@ def test_a_state_no_pass_used_for_a_while_is_dropped(monkeypatch, cluster):
     assert report.states[0] == "loaded"
 
 
+def test_a_state_no_pass_used_for_a_little_while_is_frozen_and_thawed_by_the_next(monkeypatch, cluster):
+    """A learner reading a lesson: the state stays, as texts (ClusterState.freeze), after
+    PLAYGROUND_KEEP_HOT_SECONDS unused; the next pass takes the API's writes over it and decodes what it reads."""
+    deployment(cluster, "web", 2)
+    settle(cluster)
+    monkeypatch.setenv("PLAYGROUND_KEEP_HOT_SECONDS", "0")
+    reconcile.tidy_kept_states()
+    kept = reconcile._kept[str(cluster.pk)]
+    assert kept.frozen and kept.state.frozen == kept.state.object_count()
+    reconcile.cluster_reconcile(cluster.pk)   # an idle pass reads nothing: nothing is thawed
+    assert reconcile._kept[str(cluster.pk)].state.frozen == kept.state.object_count()
+    monkeypatch.delenv("PLAYGROUND_KEEP_HOT_SECONDS")
+    deployment(cluster, "api", 1)
+    configmap(cluster, "one")
+    report = reconcile.cluster_reconcile(cluster.pk)
+    assert report.states[0] == "log" and report.changes > 0
+    settle(cluster)
+    assert ApiObject.objects.filter(cluster=cluster, kind="Pod", name__startswith="api-").count() == 1
+    kept_is_stored(cluster)
+
+
 def test_a_state_the_worker_lets_go_is_freed_without_the_cyclic_collector(cluster):
     """Loaded, stepped, kept and then dropped (evicted, forgotten): reference counting frees it at once, as the
     worker's rarely run collector (playground/gc_tuning.py) would otherwise leave it for a long while."""
