@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -257,9 +256,6 @@ def _pod_usage(state: ClusterState, when: float, rates: dict[str, float]) -> dic
     return out
 
 
-_usage_memo: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def pod_usage(state: ClusterState, when: float, rates: dict[str, float] | None = None) -> dict[str, PodUsage]:
     """Every running pod's usage at `when` (containers that are running; a pod with none is absent).
 
@@ -267,10 +263,9 @@ def pod_usage(state: ClusterState, when: float, rates: dict[str, float] | None =
     eviction manager all ask in the same pass); with `rates` given, computed afresh from them."""
     if rates is not None:
         return _pod_usage(state, when, rates)
-    memo = _usage_memo.get(state)
+    memo = state.memos.get(pod_usage)
     if memo is None or memo[0] != state.writes or memo[1] != state.now:
-        memo = (state.writes, state.now, {})
-        _usage_memo[state] = memo
+        memo = state.memos[pod_usage] = (state.writes, state.now, {})
     found = memo[2].get(when)
     if found is None:
         with state.recording_reads() as kinds:

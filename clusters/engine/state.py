@@ -179,6 +179,9 @@ class ClusterState:
         self.run_scope: int | None = None
         self.notes_handed_out = False   # sim() was called outside a controller's run (the loop resets it)
         self.events: list[dict] = []
+        # Per-state caches of what was computed from the objects as they stand (network.index.per_state):
+        # they die with the state, and freeze() empties them (they hold object dicts).
+        self.memos: dict[Any, Any] = {}
         objects = list(objects)
         self._shares_strings = False   # see share_strings()
         # `texts`: the stored JSON of each object, as read (saves serialising every object up front).
@@ -272,8 +275,8 @@ class ClusterState:
         stands; the other maps hold keys). For a state kept while its cluster is idle (clusters/sim/reconcile.py):
         a dict costs three times its text, and the next pass reads only what it needs. What the loop and the
         controllers remember of the objects goes too: the write log's replaced objects (a controller that last
-        ran before now looks at everything at its next run), the Events' aggregation index; per-state memos
-        keyed on `writes` see a new state."""
+        ran before now looks at everything at its next run), the Events' aggregation index, the per-state
+        memos (`memos`; those kept elsewhere, keyed on `writes`, see a new state)."""
         if self._dirty or self._deleted:
             raise RuntimeError("freeze() on a state with unpersisted changes")
         for key, obj in self._objects.items():
@@ -284,6 +287,7 @@ class ClusterState:
         self._log_floor = self.write_seq
         self._events_by_signature = None
         self._events_by_aggregate = {}
+        self.memos.clear()
         self.writes += 1
 
     @property

@@ -21,7 +21,6 @@ What is taken from where, as the real components take it:
 """
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -272,18 +271,17 @@ def build(state: ClusterState) -> NetworkIndex:
 
 
 def per_state(build_from: Callable[[ClusterState], T]) -> Callable[[ClusterState], T]:
-    """`build_from(state)` kept for each state as it stands: built on first use and again only after the
-    state was written or its clock moved (the network's tables depend on both)."""
-    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    """`build_from(state)` kept for each state as it stands (in state.memos): built on first use and again only
+    after the state was written or its clock moved (the network's tables depend on both)."""
 
     def get(state: ClusterState) -> T:
-        cached = cache.get(state)
+        cached = state.memos.get(get)
         if cached is not None and cached[0] == state.writes and cached[1] == state.now:
             state.note_reads(cached[3])   # whoever is served depends on what the build read
             return cached[2]
         with state.recording_reads() as kinds:
             built = build_from(state)
-        cache[state] = (state.writes, state.now, built, frozenset(kinds))
+        state.memos[get] = (state.writes, state.now, built, frozenset(kinds))
         return built
 
     return get
