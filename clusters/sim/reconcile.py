@@ -73,9 +73,11 @@ KEEP_STATES = 256         # clusters whose state a worker keeps between passes (
 KEEP_OBJECTS = 100_000    # objects those states hold in all, at most (PLAYGROUND_KEEP_OBJECTS)
 KEEP_SECONDS = 300.0      # a state no pass used for this long is dropped: an idle cluster costs a worker nothing
                           # (PLAYGROUND_KEEP_SECONDS)
-KEEP_HOT_SECONDS = 30.0   # a state no pass used for this long is frozen (ClusterState.freeze: its objects held as
+KEEP_HOT_SECONDS = 120.0  # a state no pass used for this long is frozen (ClusterState.freeze: its objects held as
                           # their texts, a third of the memory; a pass decodes what it reads, ~10 µs a pod):
-                          # a learner reading a lesson leaves a small state (PLAYGROUND_KEEP_HOT_SECONDS)
+                          # a learner reading a lesson leaves a small state. Not much less: each pool process
+                          # sees a cluster's passes in turn, and with 30 s a class of 200 froze and thawed
+                          # states all the time (p95s up to half again) (PLAYGROUND_KEEP_HOT_SECONDS)
 ABSORB_WRITES = 200       # API writes made during a pass that it may commit over; more: it steps again
 
 # What a pass read that its commit requires unchanged (the clock: times and wake-ups were computed with it).
