@@ -76,8 +76,9 @@ KEEP_SECONDS = 300.0      # a state no pass used for this long is dropped: an id
 KEEP_HOT_SECONDS = 120.0  # a state no pass used for this long is frozen (ClusterState.freeze: its objects held as
                           # their texts, a third of the memory; a pass decodes what it reads, ~10 µs a pod):
                           # a learner reading a lesson leaves a small state. Not much less: each pool process
-                          # sees a cluster's passes in turn, and with 30 s a class of 200 froze and thawed
-                          # states all the time (p95s up to half again) (PLAYGROUND_KEEP_HOT_SECONDS)
+                          # sees a cluster's passes in turn, so a state one process has not used for half a
+                          # minute is often in use in the other, and each freeze costs an encoding (~4 ms for
+                          # 200 objects) and the next pass its decoding (PLAYGROUND_KEEP_HOT_SECONDS)
 ABSORB_WRITES = 200       # API writes made during a pass that it may commit over; more: it steps again
 
 # What a pass read that its commit requires unchanged (the clock: times and wake-ups were computed with it).
