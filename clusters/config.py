@@ -59,6 +59,11 @@ def delete_idle_after() -> float:
     return float(settings.PLAYGROUND.get("DELETE_IDLE_AFTER", 0) or 0)
 
 
+def compaction_seconds() -> float:
+    """How often the change logs are compacted (beat's "compaction" task, the embedded loop; 0: never)."""
+    return float(settings.PLAYGROUND.get("COMPACTION_SECONDS", 300) or 0)
+
+
 def retention_seconds() -> float:
     """How often the retention rule is applied (beat's "retention" task, the embedded loop)."""
     return float(settings.PLAYGROUND.get("RETENTION_SECONDS", 60) or 60)

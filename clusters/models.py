@@ -38,6 +38,9 @@ class Cluster(models.Model):
     resource_version = models.BigIntegerField(default=1)
     # Watches from a resourceVersion at or below this get 410 Gone (the log was trimmed there).
     compacted_resource_version = models.BigIntegerField(default=0)
+    # The resourceVersion at the last round of compaction (clusters/store/compaction.py): the next round
+    # compacts the change log up to it.
+    compaction_mark = models.BigIntegerField(default=0, db_default=0)
     # Moves with every write of the simulation's private notes (ApiObject.sim) and of a node's switch, which
     # change what a reconcile pass reads without moving resource_version: a pass commits only if neither moved
     # since it read the cluster, and a worker's kept state is valid for one (resource_version, notes_version).

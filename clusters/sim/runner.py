@@ -84,6 +84,7 @@ class EmbeddedRunner:
 
     def __init__(self) -> None:
         self._retire_at = 0.0   # loop time of the next application of the retention rule
+        self._compact_at = 0.0  # loop time of the next round of change-log compaction
         self._dirty: set[str] = set()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -98,6 +99,7 @@ class EmbeddedRunner:
 
     async def run(self) -> None:
         from clusters.sim.reconcile import cluster_reconcile, clusters_due
+        from clusters.store.compaction import compact_change_logs
 
         self._loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
@@ -112,6 +114,7 @@ class EmbeddedRunner:
                                            **own)
         due = database_sync_to_async(lambda: skip_stopped(clusters_due()), **own)
         retire = database_sync_to_async(clusters_retire, **own)
+        compact = database_sync_to_async(compact_change_logs, **own)
         while True:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), self.POLL_SECONDS)
@@ -127,6 +130,9 @@ class EmbeddedRunner:
                 if self._loop.time() >= self._retire_at:
                     self._retire_at = self._loop.time() + config.retention_seconds()
                     await retire()
+                if self._loop.time() >= self._compact_at and config.compaction_seconds() > 0:
+                    self._compact_at = self._loop.time() + config.compaction_seconds()
+                    await compact()
             except Exception:  # one broken cluster must not stop the simulation of the others
                 log.exception("embedded reconcile failed")
                 await asyncio.sleep(1)

@@ -19,6 +19,7 @@ from celery import shared_task
 from django.conf import settings
 
 from clusters.sim import reconcile, runner
+from clusters.store.compaction import compact_change_logs
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,12 @@ def sweep() -> None:
     """Hand out clusters whose next wake-up is due (run by beat every half second)."""
     for cluster_id in runner.skip_stopped(reconcile.clusters_due()):
         reconcile_cluster.delay(cluster_id)
+
+
+@shared_task(name="clusters.compaction", ignore_result=True)
+def compaction() -> None:
+    """etcd compaction of the change logs (run by beat every PLAYGROUND_COMPACTION_INTERVAL)."""
+    compact_change_logs()
 
 
 @shared_task(name="clusters.retention", ignore_result=True)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
 from clusters.engine import jsontext
 from clusters.models import ApiObject, Change, Cluster
@@ -323,7 +324,8 @@ class DbStore:
         if (self._rv // TRIM_EVERY) != ((first - 1) // TRIM_EVERY) and self._rv > keep:
             horizon = self._rv - keep
             Change.objects.filter(cluster_id=self.cluster.pk, resource_version__lte=horizon).delete()
-            updates["compacted_resource_version"] = horizon
+            # (never back: a round of compaction, clusters/store/compaction.py, may have gone further)
+            updates["compacted_resource_version"] = Greatest("compacted_resource_version", Value(horizon))
         Cluster.objects.filter(pk=self.cluster.pk).update(**updates)
         self.cluster.resource_version = self._rv
         return self._rv

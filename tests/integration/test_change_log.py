@@ -153,3 +153,80 @@ def test_a_write_between_a_watchs_version_and_its_list_goes_out_once(db, monkeyp
     _configmap_call(cluster, "patch", "between", {"data": {"a": "b"}})
     events, _ = watch._next_events(spec, start)
     assert [(event, obj["metadata"]["name"]) for event, obj in events] == [("MODIFIED", "between")]
+
+
+def test_compaction_drops_the_history_older_than_the_previous_round(db):
+    """etcd compaction as kube-apiserver runs it every --etcd-compaction-interval: a round compacts up to the
+    resourceVersion of the round before, so a watch from before that gets 410 Gone, one from after it goes
+    on, and an idle cluster's log is empty two rounds after its last write."""
+    from clusters import actions
+    from clusters.apiserver import registry
+    from clusters.kubeapi import watch
+    from clusters.store.compaction import compact_change_logs
+
+    owner = get_user_model().objects.create_user("carla")
+    cluster = actions.cluster_create(owner=owner, name="lab", workers=0)
+    _configmap_call(cluster, "create", "one", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "one"}})
+    cluster.refresh_from_db()
+    early = cluster.resource_version
+    assert compact_change_logs() == 0   # the first round only marks where the next one compacts to
+    _configmap_call(cluster, "create", "two", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "two"}})
+    cluster.refresh_from_db()
+    late = cluster.resource_version
+    rows = len(_log(cluster))
+    assert compact_change_logs() == rows - 1   # every row up to the mark: all but the last
+    cluster.refresh_from_db()
+    assert cluster.compacted_resource_version == early
+    assert [rv for rv, *_ in _log(cluster)] == [late]
+
+    def watch_from(since: int):
+        spec = watch.WatchSpec(cluster=cluster, rt=registry.by_path("", "v1", "configmaps"), namespace="default",
+                               resource_version=str(since), label_selector="", field_selector="", table=False,
+                               include_object="", timeout=10, bookmarks=False)
+        watch.check_selectors(spec)
+        return spec, watch._start(spec)
+
+    _, (_, _, failure) = watch_from(early - 1)
+    assert failure["code"] == 410 and failure["reason"] == "Expired"
+    spec, (_, start, failure) = watch_from(early)
+    assert failure is None
+    assert [(e, o["metadata"]["name"]) for e, o in watch._next_events(spec, start)[0]] == [("ADDED", "two")]
+
+    compact_change_logs()   # nothing written since the last round: the rest goes
+    cluster.refresh_from_db()
+    assert _log(cluster) == [] and cluster.compacted_resource_version == cluster.resource_version
+    _, (_, _, failure) = watch_from(cluster.resource_version)   # a watch from now goes on
+    assert failure is None
+
+
+def test_trimming_never_moves_the_compacted_version_back(cluster):
+    """DbStore.finish trims the log to its newest CHANGE_LOG_SIZE rows (every TRIM_EVERY writes); after a round
+    of compaction went further, its trim must leave the horizon where compaction put it."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    from clusters.store.compaction import compact_change_logs
+
+    for i in range(40):
+        _write(cluster, [("ADDED", _pod(f"p{i}", str(uuid.uuid4())), None)])
+    compact_change_logs()
+    compact_change_logs()
+    cluster.refresh_from_db()
+    horizon = cluster.compacted_resource_version
+    assert horizon == cluster.resource_version and _log(cluster) == []
+    with override_settings(PLAYGROUND={**settings.PLAYGROUND, "CHANGE_LOG_SIZE": 30}):
+        for i in range(20):   # past the next TRIM_EVERY boundary, whose trim horizon is below the compaction's
+            _write(cluster, [("ADDED", _pod(f"q{i}", str(uuid.uuid4())), None)])
+    cluster.refresh_from_db()
+    assert cluster.compacted_resource_version == horizon
+    assert len(_log(cluster)) == 20
+
+
+def test_beat_runs_a_round_every_five_minutes(db):
+    from django.conf import settings
+
+    from clusters.sim import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["compaction"]
+    assert entry == {"task": tasks.compaction.name, "schedule": 300.0}
+    tasks.compaction()   # a round with no cluster at all
