@@ -135,9 +135,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "clusters.sweep", "schedule": float(os.environ.get("PLAYGROUND_SWEEP_SECONDS", "0.5"))},
     # Stops idle clusters and deletes long-idle ones (PLAYGROUND_STOP_IDLE_AFTER, PLAYGROUND_DELETE_IDLE_AFTER).
     "retention": {"task": "clusters.retention", "schedule": _duration("PLAYGROUND_RETENTION_SECONDS", "60")},
-    # etcd compaction of the clusters' change logs (clusters/store/compaction.py; PLAYGROUND_COMPACTION_INTERVAL).
-    "compaction": {"task": "clusters.compaction", "schedule": _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m")},
 }
+if _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m") > 0:   # (0: never)
+    # etcd compaction of the clusters' change logs (clusters/store/compaction.py).
+    CELERY_BEAT_SCHEDULE["compaction"] = {"task": "clusters.compaction",
+                                          "schedule": _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m")}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -221,7 +221,7 @@ def _limits() -> tuple[int, int]:
             int(os.environ.get("PLAYGROUND_KEEP_OBJECTS", KEEP_OBJECTS)))
 
 
-def _drop_idle(hot_seconds: float | None = None) -> None:
+def _tidy(hot_seconds: float | None = None) -> None:
     """Drop the states no pass used for KEEP_SECONDS and freeze those no pass used for `hot_seconds`
     (KEEP_HOT_SECONDS if None). Least recently used first; the caller holds the lock."""
     now = time.monotonic()
@@ -242,13 +242,13 @@ def tidy_kept_states(*, hot_seconds: float | None = None) -> None:
     """What every pass does to the kept states first: drop the long-unused, freeze the idle (`hot_seconds`:
     unused for this long; KEEP_HOT_SECONDS if None). For benchmarks and tests that look at a kept state."""
     with _kept_lock:
-        _drop_idle(hot_seconds)
+        _tidy(hot_seconds)
 
 
 def _take_kept(cluster_id: str) -> _Kept | None:
     """The kept state of a cluster, out of the cache: a pass owns it until it keeps it again."""
     with _kept_lock:
-        _drop_idle()
+        _tidy()
         return _kept.pop(cluster_id, None)
 
 
@@ -259,7 +259,7 @@ def _keep(cluster_id: str, kept: _Kept) -> None:
     if keeps:
         kept.state.share_strings()   # it may stay for minutes: a quarter less memory for one walk over it
     with _kept_lock:
-        _drop_idle()
+        _tidy()
         if keeps:
             _kept[cluster_id] = kept
         total = sum(k.objects for k in _kept.values())
