@@ -148,13 +148,15 @@ class ClusterState:
         # Simulation settings of this cluster (e.g. {"start_delays": False} makes pulls and starts instant).
         self.config: dict[str, Any] = {}
         self._prepare = prepare  # see use_preparer()
-        # Each object as a dict, or as its stored JSON text while the state is frozen (freeze(): a kept state
-        # of an idle cluster); a read thaws it (_thaw) where it stands, in both maps.
-        self._objects: dict[Key, dict | str] = {}
+        # Each object as a dict, or while the state is frozen (freeze(): a kept state of an idle cluster) as its
+        # stored JSON text, or as the place of that text in the packed texts (an int); a read thaws it (_thaw)
+        # where it stands, in both maps.
+        self._objects: dict[Key, dict | str | int] = {}
         self._stored: dict[Key, int] = {}   # text_digest() of each object as stored (not of the new ones)
         self._by_uid: dict[str, Key] = {}
-        self._by_kind: dict[str, dict[Key, dict | str]] = {}
-        self._frozen: dict[str, int] = {}   # how many objects of each kind are texts
+        self._by_kind: dict[str, dict[Key, dict | str | int]] = {}
+        self._frozen: dict[str, int] = {}   # how many objects of each kind are not dicts
+        self._packed: bytes | None = None   # the frozen objects' texts, compressed together (freeze())
         self._owned: dict[str, set[Key]] = {}
         self._sims: dict[str, dict] = dict(sims or {})
         self._sims_original: dict[str, bytes | str] = {uid: _snapshot(s) for uid, s in self._sims.items()}
@@ -219,6 +221,7 @@ class ClusterState:
             self._reads.add(kind)
         found = self._by_kind.get(kind, {})
         if self._frozen.get(kind):
+            self._unpack()
             for key, obj in found.items():
                 if type(obj) is str and (namespace is None or key[1] == namespace):
                     self._thaw(key, obj)   # replaces the value only: the iteration goes on
@@ -245,6 +248,7 @@ class ClusterState:
         if self._reads is not None:
             self._reads.add("*")
         if self._frozen:
+            self._unpack()
             for key, obj in self._objects.items():
                 if type(obj) is str:
                     self._thaw(key, obj)
@@ -258,7 +262,22 @@ class ClusterState:
     def _live(self, key: Key) -> dict | None:
         """The object under `key` as a dict (thawed if it was frozen), or None."""
         obj = self._objects.get(key)
-        return self._thaw(key, obj) if type(obj) is str else obj
+        if obj is None or type(obj) is dict:
+            return obj
+        if type(obj) is int:
+            self._unpack()
+            obj = self._objects[key]
+        return self._thaw(key, obj)
+
+    def _unpack(self) -> None:
+        """Every packed object back to its text (the first read of a frozen state)."""
+        if self._packed is None:
+            return
+        texts = zlib.decompress(self._packed).decode().split("\n")   # (JSON texts hold no raw newline)
+        self._packed = None
+        for key, obj in self._objects.items():
+            if type(obj) is int:
+                self._objects[key] = self._by_kind[key[0]][key] = texts[obj]
 
     def _thaw(self, key: Key, text: str) -> dict:
         obj = self._objects[key] = self._by_kind[key[0]][key] = jsontext.loads(text)
@@ -270,19 +289,26 @@ class ClusterState:
         return obj
 
     def freeze(self) -> None:
-        """Hold every object as its stored JSON text rather than as a dict, a third of the memory, until
-        something reads it (then that one object, or that kind's objects for list(), is decoded again where it
-        stands; the other maps hold keys). For a state kept while its cluster is idle (clusters/sim/reconcile.py):
-        a dict costs three times its text, and the next pass reads only what it needs. What the loop and the
+        """Hold every object as its stored JSON text rather than as a dict, and the texts compressed together,
+        until something reads them: then every text comes back (~1 ms for 200 objects), and the object read,
+        or that kind's objects for list(), is decoded again where it stands; the other maps hold keys. For a
+        state kept while its cluster is idle (clusters/sim/reconcile.py): a dict costs three times its text,
+        the texts of one cluster compress six to one (they repeat each other), and the next pass reads only
+        what it needs. What the loop and the
         controllers remember of the objects goes too: the write log's replaced objects (a controller that last
         ran before now looks at everything at its next run), the Events' aggregation index, the per-state
         memos (`memos`; those kept elsewhere, keyed on `writes`, see a new state)."""
         if self._dirty or self._deleted:
             raise RuntimeError("freeze() on a state with unpersisted changes")
+        self._unpack()
+        texts: list[str] = []
         for key, obj in self._objects.items():
-            if type(obj) is not str:
-                self._objects[key] = self._by_kind[key[0]][key] = object_text(obj)
+            if type(obj) is dict:
+                obj = object_text(obj)
                 self._frozen[key[0]] = self._frozen.get(key[0], 0) + 1
+            self._objects[key] = self._by_kind[key[0]][key] = len(texts)
+            texts.append(obj)
+        self._packed = zlib.compress("\n".join(texts).encode(), 1) if texts else None
         self._log.clear()
         self._log_floor = self.write_seq
         self._events_by_signature = None
@@ -292,7 +318,7 @@ class ClusterState:
 
     @property
     def frozen(self) -> int:
-        """How many objects are held as texts."""
+        """How many objects are held frozen (not as dicts)."""
         return sum(self._frozen.values())
 
     # ------------------------------------------------- what a controller depends on
@@ -583,7 +609,9 @@ class ClusterState:
 
     def commit(self) -> None:
         """Forget the recorded changes (after they were persisted); the objects stay."""
-        self._stored = {k: text_digest(o if type(o) is str else object_text(o)) for k, o in self._objects.items()}
+        # (a frozen object is as stored: unwritten since the commit before its freeze)
+        self._stored = {k: text_digest(object_text(o)) if type(o) is dict else self._stored[k]
+                        for k, o in self._objects.items()}
         self._sims_original = {uid: _snapshot(s) for uid, s in self._sims.items()}
         self._sims_touched.clear()
         self._dirty.clear()
@@ -639,7 +667,7 @@ class ClusterState:
         smaller. Not on every state: it costs about what reading the objects did."""
         if not self._shares_strings:
             for obj in self._objects.values():
-                if type(obj) is not str:
+                if type(obj) is dict:
                     jsontext.share_strings(obj)
             self._shares_strings = True
 

@@ -105,8 +105,12 @@ def service(name: str) -> dict:
 
 
 def as_stored(state: ClusterState) -> dict:
-    """The state's objects as stored texts, without thawing a frozen one."""
-    return {key: obj if isinstance(obj, str) else object_text(obj) for key, obj in state._objects.items()}
+    """The state's objects as stored texts; a state that was frozen is frozen again (its step must thaw)."""
+    frozen = state.frozen
+    texts = {key_of(o): object_text(o) for o in state.all_objects()}
+    if frozen:
+        state.freeze()
+    return texts
 
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["hot", "frozen between passes"])

@@ -97,3 +97,17 @@ def test_a_state_with_unpersisted_changes_cannot_be_frozen(state):
     state.create(configmap("d"))
     with pytest.raises(RuntimeError):
         state.freeze()
+
+
+def test_the_texts_are_packed_until_a_read_and_packed_again_by_the_next_freeze(state):
+    before = texts(state)
+    state.freeze()
+    assert state._packed is not None and all(type(o) is int for o in state._objects.values())
+    state.get("ConfigMap", "default", "a")
+    assert state._packed is None   # every text is back; one object is decoded
+    assert sum(type(o) is dict for o in state._objects.values()) == 1
+    state.commit()   # a frozen object keeps its digest: no change to report
+    assert state.changes() == []
+    state.freeze()
+    assert state._packed is not None and state.frozen == len(before)
+    assert texts(state) == before
