@@ -35,8 +35,8 @@ with the notes_version its commit moves the cluster to) and runs every controlle
 under a class's load, loading the state again on every such pass was a quarter of the worker's time. A log
 that does not cover the gap (trimmed, reset), a long one (a load is cheaper) or another seed mean a load. A
 pass that fails or loses its race drops the state; so does eviction. A state no pass used for
-KEEP_HOT_SECONDS is frozen (ClusterState.freeze: objects held as their stored texts until read), and one no
-pass used for KEEP_SECONDS dropped: what an idle cluster costs a worker shrinks, then goes.
+KEEP_HOT_SECONDS is frozen (ClusterState.freeze: objects held as their stored texts, compressed, until read),
+and one no pass used for KEEP_SECONDS dropped: what an idle cluster costs a worker shrinks, then goes.
 """
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ KEEP_OBJECTS = 100_000    # objects those states hold in all, at most (PLAYGROUN
 KEEP_SECONDS = 300.0      # a state no pass used for this long is dropped: an idle cluster costs a worker nothing
                           # (PLAYGROUND_KEEP_SECONDS)
 KEEP_HOT_SECONDS = 120.0  # a state no pass used for this long is frozen (ClusterState.freeze: its objects held as
-                          # their texts, a third of the memory; a pass decodes what it reads, ~10 µs a pod):
+                          # their texts, compressed, a third of the memory; a pass decodes what it reads):
                           # a learner reading a lesson leaves a small state. Not much less: each pool process
                           # sees a cluster's passes in turn, so a state one process has not used for half a
                           # minute is often in use in the other, and each freeze costs an encoding (~4 ms for
