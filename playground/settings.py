@@ -136,10 +136,11 @@ CELERY_BEAT_SCHEDULE = {
     # Stops idle clusters and deletes long-idle ones (PLAYGROUND_STOP_IDLE_AFTER, PLAYGROUND_DELETE_IDLE_AFTER).
     "retention": {"task": "clusters.retention", "schedule": _duration("PLAYGROUND_RETENTION_SECONDS", "60")},
 }
-if _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m") > 0:   # (0: never)
+# kube-apiserver's --etcd-compaction-interval: history older than one to two of these is compacted (0: never).
+_compaction_seconds = _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m")
+if _compaction_seconds > 0:
     # etcd compaction of the clusters' change logs (clusters/store/compaction.py).
-    CELERY_BEAT_SCHEDULE["compaction"] = {"task": "clusters.compaction",
-                                          "schedule": _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m")}
+    CELERY_BEAT_SCHEDULE["compaction"] = {"task": "clusters.compaction", "schedule": _compaction_seconds}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -172,8 +173,7 @@ PLAYGROUND = {
     "MAX_REQUEST_BYTES": int(os.environ.get("PLAYGROUND_MAX_REQUEST_BYTES", str(3 * 1024 * 1024))),
     "MAX_OBJECT_BYTES": int(os.environ.get("PLAYGROUND_MAX_OBJECT_BYTES", str(1536 * 1024))),
     "CHANGE_LOG_SIZE": int(os.environ.get("PLAYGROUND_CHANGE_LOG_SIZE", "1000")),
-    # kube-apiserver's --etcd-compaction-interval: history older than one to two of these is compacted.
-    "COMPACTION_SECONDS": _duration("PLAYGROUND_COMPACTION_INTERVAL", "5m"),
+    "COMPACTION_SECONDS": _compaction_seconds,
     # Simulated image pulls and container starts take realistic time; 0 makes them instant
     # (benchmarks, impatient demos).
     "START_DELAYS": os.environ.get("PLAYGROUND_START_DELAYS", "1") != "0",

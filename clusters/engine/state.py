@@ -294,10 +294,10 @@ class ClusterState:
         or that kind's objects for list(), is decoded again where it stands; the other maps hold keys. For a
         state kept while its cluster is idle (clusters/sim/reconcile.py): a dict costs three times its text,
         the texts of one cluster compress six to one (they repeat each other), and the next pass reads only
-        what it needs. What the loop and the
-        controllers remember of the objects goes too: the write log's replaced objects (a controller that last
-        ran before now looks at everything at its next run), the Events' aggregation index, the per-state
-        memos (`memos`; those kept elsewhere, keyed on `writes`, see a new state)."""
+        what it needs. What the loop and the controllers remember of the objects goes too: the write log's
+        replaced objects (a controller that last ran before now looks at everything at its next run), the
+        Events' aggregation index, the per-state memos (`memos`; those kept elsewhere, keyed on `writes`, see
+        a new state)."""
         if self._dirty or self._deleted:
             raise RuntimeError("freeze() on a state with unpersisted changes")
         self._unpack()
