@@ -89,7 +89,7 @@ def object_text(obj: dict) -> str:
     """An object as the store serialises it (compact JSON, keys in their order). Comparing this with the
     stored text (their text_digest()s) tells whether an object changed, without re-serialising what was only
     read."""
-    return json.dumps(obj, separators=(",", ":"))
+    return jsontext.dumps(obj)
 
 
 def text_digest(text: str) -> int:
@@ -648,7 +648,7 @@ class ClusterState:
             if notes is None:
                 self._sims_original.pop(uid, None)
             else:
-                notes = self._sims[uid] = loads(json.dumps(notes, separators=(",", ":")))
+                notes = self._sims[uid] = loads(jsontext.dumps(notes))
                 self._sims_original[uid] = _snapshot(notes)
         if sims is None:
             for uid in [uid for uid in self._sims_original if uid not in self._sims]:

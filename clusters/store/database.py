@@ -11,7 +11,6 @@ before it cannot commit over it (clusters/sim/reconcile.py).
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from django.conf import settings
@@ -26,8 +25,7 @@ from clusters.store.rows import Select, for_update
 TRIM_EVERY = 50  # trim the change log every N writes, not on every one
 
 
-def dumps(obj: dict) -> str:
-    return json.dumps(obj, separators=(",", ":"))
+dumps = jsontext.dumps   # the text stored: the one the engine's states compare theirs with (object_text)
 
 
 _FIELD = ApiObject._meta.get_field

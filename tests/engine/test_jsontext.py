@@ -1,4 +1,5 @@
-"""The stored texts read back with msgspec give exactly what json.loads gives (clusters/engine/jsontext.py)."""
+"""The stored texts read back with msgspec give exactly what json.loads gives, and are written as json.dumps
+writes them (clusters/engine/jsontext.py)."""
 from __future__ import annotations
 
 import json
@@ -53,3 +54,38 @@ def test_share_strings_makes_equal_strings_one_and_changes_no_value():
     assert jsontext.share_strings(first) is first and jsontext.share_strings(second) is second
     assert json.dumps([first, second]) == before
     assert first["a"] is first["b"][0] is first["b"][1]["c"] is second["a"]
+
+
+WRITTEN_AS_JSON_DOES = [
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-0", "labels": {"app": "web"}, "uid": "u-1"},
+     "spec": {"containers": [{"name": "c", "image": "nginx", "ports": [{"containerPort": 80}]}]},
+     "status": {"phase": "Running", "ready": True, "restarts": 0, "none": None}},
+    {"ints": [0, -1, 2**63, -(2**64), 10**30], "floats": [0.1, 1.5, -0.0, 1.0, 123456789.125, 0.0001]},
+    {"escapes": 'quote " backslash \\ newline \n tab \t nul \x00 esc \x1b del \x7f /slash'},
+    {"non-ascii": "café ☃ 😀 \u2028", "ключ": "значение"},            # escaped as json.dumps does
+    {"tuple": (1, "two"), "nested": [[{}], [], {"": ""}]},
+    {2: "int key", True: "bool key", None: "null key"},               # keys json.dumps turns into strings
+    [],
+]
+
+
+@pytest.mark.parametrize("value", WRITTEN_AS_JSON_DOES)
+def test_written_as_json_dumps_writes_it(value):
+    assert jsontext.dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_exponent_floats_are_written_shorter_and_read_back_the_same():
+    """The one difference from json.dumps (1e16 for 1e+16), and the values are unchanged."""
+    value = {"big": 1e16, "small": 1.25e-07, "max": 1.7976931348623157e308}
+    assert jsontext.loads(jsontext.dumps(value)) == value
+    assert jsontext.dumps({"big": 1e16}) == '{"big":1e16}'
+
+
+def test_what_json_dumps_refuses_is_refused():
+    with pytest.raises(TypeError):
+        jsontext.dumps({"x": object()})
+    deep: dict = {}
+    for _ in range(100_000):
+        deep = {"a": deep}
+    with pytest.raises(RecursionError):
+        jsontext.dumps(deep)
