@@ -14,6 +14,8 @@ Sources of the expected text:
 """
 from __future__ import annotations
 
+import pytest
+
 from clusters.engine.network import PodNetwork, dns, get_index
 from tests.engine.conftest import apply, run
 from tests.engine.network_helpers import cluster, deployment, exec_in, logs, pods, run_pod, service
@@ -178,8 +180,10 @@ def test_external_name_is_a_cname():
 
 # ------------------------------------------------------------------ time: replays ask about the past
 
-def test_init_containers_wait_until_their_services_exist():
-    # The init-containers tutorial (pods/init-containers.yaml): the Services come 20 s after the pod.
+@pytest.mark.parametrize("meanwhile", [False, True], ids=["alone", "another-pod-meanwhile"])
+def test_init_containers_wait_until_their_services_exist(meanwhile):
+    # The init-containers tutorial (pods/init-containers.yaml): the Services come 20 s after the pod. Meanwhile
+    # the kubelet may run for another pod: it must not take the waiting pod for one with nothing to do.
     check = ("until nslookup {0}.$(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace).svc.cluster.local; "
              "do echo waiting for {0}; sleep 2; done")
     init = [{"name": f"init-{name}", "image": "busybox:1.28", "command": ["sh", "-c", check.format(name)]}
@@ -189,7 +193,11 @@ def test_init_containers_wait_until_their_services_exist():
            "spec": {"containers": [{"name": "myapp-container", "image": "busybox:1.28",
                                     "command": ["sh", "-c", "echo The app is running! && sleep 3600"]}],
                     "initContainers": init}}
-    state = cluster(pod, until=20)
+    state = cluster(pod, until=10 if meanwhile else 20)
+    if meanwhile:
+        apply(state, run_pod("other", "busybox:1.28", SLEEPER))
+        run(state, state.now + 10)
+        assert state.get("Pod", "default", "other")["status"]["phase"] == "Running"
     created = state.now
     assert state.get("Pod", "default", "myapp-pod")["status"]["phase"] == "Pending"
     apply(state, service("myservice", "10.96.50.1", [{"port": 80, "targetPort": 9376, "protocol": "TCP"}],

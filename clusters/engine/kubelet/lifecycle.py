@@ -320,6 +320,11 @@ class PodWorker:
         if program is None:
             return None
         run = ended_by_terminal(program.run(now), record)   # `exit` typed into an attached shell, Ctrl-C
+        if self._net is not None and self._net.consulted:
+            # Its output or its end depends on the cluster's names and Services (the init-containers
+            # tutorial's `until nslookup myservice…` loop ends when the Service comes): run again whenever the
+            # cluster changes, not only at the program's own timed changes.
+            self.waits_on_cluster = True
         self._runs[container["name"]] = run
         # What it uses from now on, for the resource model and the eviction manager (running_load).
         load = program.load(run).note()
@@ -691,16 +696,17 @@ def reconcile(state: ClusterState) -> None:
         meta = pod["metadata"]
         quiet = notes.get("quiet")
         # A pod nobody changed since the kubelet last looked, with nothing due before a known time,
-        # needs no work now: most pods of an idle cluster. The fingerprint tells whether anyone wrote it.
-        fingerprint = state.fingerprint(pod)
-        if quiet and fingerprint is not None and quiet[1] == fingerprint and not meta.get("deletionTimestamp") \
-                and (quiet[0] is None or state.now < quiet[0]):
+        # needs no work now: most pods of an idle cluster, and the pods it synced earlier in this step (a
+        # step's later passes run it again for what other controllers wrote). The fingerprint of the pod as
+        # it stands tells whether anyone wrote it since.
+        if quiet and not meta.get("deletionTimestamp") and (quiet[0] is None or state.now < quiet[0]) \
+                and quiet[1] == state.fingerprint_now(pod):
             state.wake_at(quiet[0])
             continue
         worker = PodWorker(state, pod, node, fast)
         worker.sync()
-        if state.fingerprint(pod) is not None and not worker.waits_on_cluster:
-            mark = [worker.next_due, state.fingerprint(pod)]
+        if not worker.waits_on_cluster:
+            mark = [worker.next_due, state.fingerprint_now(pod)]
             if notes.get("quiet") != mark:
                 notes["quiet"] = mark
         elif "quiet" in notes:

@@ -25,6 +25,9 @@ class PodNetwork:
         self.namespace = meta.get("namespace", "default") if pod is not None else ""
         self._search = dns.cluster_search_list(self.namespace) if pod is not None and self._cluster_dns() else []
         self._view: tuple[NetworkIndex, Policies, NetworkIndex] | None = None
+        # Whether anything asked the network (a name, a connection): what it got depends on the cluster's
+        # Services and pods, so a kubelet that ran such a program must run it again when they change.
+        self.consulted = False
 
     def _cluster_dns(self) -> bool:
         spec = (self.pod or {}).get("spec") or {}
@@ -36,6 +39,7 @@ class PodNetwork:
     @property
     def index(self) -> NetworkIndex:
         """The network index; under NetworkPolicy, as this pod sees it (policy.py: whether DNS answers it)."""
+        self.consulted = True
         index = get_index(self.state)
         if self.pod is None:
             return index
