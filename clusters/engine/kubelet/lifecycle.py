@@ -320,11 +320,6 @@ class PodWorker:
         if program is None:
             return None
         run = ended_by_terminal(program.run(now), record)   # `exit` typed into an attached shell, Ctrl-C
-        if self._net is not None and self._net.consulted:
-            # Its output or its end depends on the cluster's names and Services (the init-containers
-            # tutorial's `until nslookup myservice…` loop ends when the Service comes): run again whenever the
-            # cluster changes, not only at the program's own timed changes.
-            self.waits_on_cluster = True
         self._runs[container["name"]] = run
         # What it uses from now on, for the resource model and the eviction manager (running_load).
         load = program.load(run).note()
@@ -698,16 +693,38 @@ def reconcile(state: ClusterState) -> None:
         # A pod nobody changed since the kubelet last looked, with nothing due before a known time,
         # needs no work now: most pods of an idle cluster, and the pods it synced earlier in this step (a
         # step's later passes run it again for what other controllers wrote). The fingerprint of the pod as
-        # it stands tells whether anyone wrote it since.
+        # it stands tells whether anyone wrote it since. A pod whose programs asked the network (the
+        # init-containers tutorial's `until nslookup myservice…`, which ends when the Service comes) also
+        # needs the same answers to the same questions (network_quiet).
         if quiet and not meta.get("deletionTimestamp") and (quiet[0] is None or state.now < quiet[0]) \
-                and quiet[1] == state.fingerprint_now(pod):
+                and quiet[1] == state.fingerprint_now(pod) and (len(quiet) < 4 or network_quiet(state, pod, quiet)):
             state.wake_at(quiet[0])
             continue
         worker = PodWorker(state, pod, node, fast)
         worker.sync()
-        if not worker.waits_on_cluster:
-            mark = [worker.next_due, state.fingerprint_now(pod)]
+        mark = None if worker.waits_on_cluster else quiet_mark(state, worker)
+        if mark is not None:
             if notes.get("quiet") != mark:
                 notes["quiet"] = mark
         elif "quiet" in notes:
             notes.pop("quiet")
+
+
+def quiet_mark(state: ClusterState, worker: PodWorker) -> list | None:
+    """What tells a later run that the pod needs no sync (see reconcile): when its next transition is due and
+    its fingerprint; with what its programs asked the network, and a checksum of the answers. None: no mark
+    can tell (they asked more, or otherwise, than PodNetwork records)."""
+    mark = [worker.next_due, state.fingerprint_now(worker.pod)]
+    net = worker._net
+    if net is None or not net.consulted:
+        return mark
+    questions = net.recorded_questions()
+    if questions is None:
+        return None
+    return [*mark, questions, net.answers(questions, state.now)]
+
+
+def network_quiet(state: ClusterState, pod: dict, quiet: list) -> bool:
+    """Whether the questions in the pod's quiet mark get the answers they got (asked again now: a few
+    lookups, rather than a replay of every program since it started)."""
+    return PodNetwork(state, pod).answers(quiet[2], state.now) == quiet[3]

@@ -8,6 +8,9 @@ machine: requests from it have no pod, no search path, and reach the cluster thr
 """
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterable
+
 from ..state import ClusterState
 from . import dns, traffic
 from .index import NetworkIndex, PodEntry, get_index
@@ -15,6 +18,8 @@ from .policy import Policies, get_policies
 from .routing import Client
 
 OUTSIDE_IP = "172.18.0.1"   # the docker network's gateway: where a kind cluster sees the host's requests come from
+MAX_QUESTIONS = 16          # the distinct questions a program's network keeps (more: it keeps none, see `questions`)
+ANSWERED_LATER = 86_400.0   # how far ahead `answers` asks again: what the cluster holds for later shows by then
 
 
 class PodNetwork:
@@ -25,9 +30,13 @@ class PodNetwork:
         self.namespace = meta.get("namespace", "default") if pod is not None else ""
         self._search = dns.cluster_search_list(self.namespace) if pod is not None and self._cluster_dns() else []
         self._view: tuple[NetworkIndex, Policies, NetworkIndex] | None = None
-        # Whether anything asked the network (a name, a connection): what it got depends on the cluster's
-        # Services and pods, so a kubelet that ran such a program must run it again when they change.
+        # What was asked of the network, so a kubelet can tell later whether a program that asked would now
+        # get other answers (`answers`) without replaying it: `consulted`, whether anything was asked; the
+        # distinct `questions`, or None when there were more than MAX_QUESTIONS or the index was read in a way
+        # they do not record (ping reads it directly).
         self.consulted = False
+        self.questions: dict[tuple, None] | None = {}
+        self._answering = 0
 
     def _cluster_dns(self) -> bool:
         spec = (self.pod or {}).get("spec") or {}
@@ -40,6 +49,8 @@ class PodNetwork:
     def index(self) -> NetworkIndex:
         """The network index; under NetworkPolicy, as this pod sees it (policy.py: whether DNS answers it)."""
         self.consulted = True
+        if not self._answering:
+            self.questions = None   # read for a question that is not recorded
         index = get_index(self.state)
         if self.pod is None:
             return index
@@ -63,14 +74,40 @@ class PodNetwork:
     def search_list(self) -> list[str]:
         return list(self._search)
 
+    def _asked(self, *question) -> None:
+        if self.questions is not None and not self._answering and question not in self.questions:
+            if len(self.questions) >= MAX_QUESTIONS:
+                self.questions = None
+            else:
+                self.questions[question] = None
+
     def query(self, name: str, qtype: str, when: float) -> dns.Reply:
         """One question to the cluster DNS server."""
-        return dns.query(self.index, name, qtype, when)
+        self._asked("query", name, qtype)
+        self._answering += 1
+        try:
+            return dns.query(self.index, name, qtype, when)
+        finally:
+            self._answering -= 1
 
     def lookup(self, name: str, when: float, search: list[str] | None = None,
                ndots: int = dns.DEFAULT_NDOTS) -> dns.Resolution:
         """The stub resolver: search path, ndots, CNAMEs followed."""
-        return dns.search(self.index, name, when, self._search if search is None else search, ndots)
+        self._asked("lookup", name, None if search is None else tuple(search), ndots)
+        self._answering += 1
+        try:
+            return dns.search(self.index, name, when, self._search if search is None else search, ndots)
+        finally:
+            self._answering -= 1
+
+    def dns_available(self, when: float) -> bool:
+        """Whether the cluster DNS answers at all (its Service exists and, if modelled, a pod of it is ready)."""
+        self._asked("dns")
+        self._answering += 1
+        try:
+            return self.index.dns_available(when)
+        finally:
+            self._answering -= 1
 
     def resolve(self, name: str, when: float) -> str | None:
         """ShellWorld.resolve: the first address of `name` as the pod's resolver finds it, or None."""
@@ -83,9 +120,14 @@ class PodNetwork:
         return names[0] if names else None
 
     def reverse_all(self, ip: str, when: float) -> list[str]:
-        if not self.index.dns_available(when):
-            return []
-        return dns.ptr_names(self.index, ip, when)
+        self._asked("reverse", ip)
+        self._answering += 1
+        try:
+            if not self.index.dns_available(when):
+                return []
+            return dns.ptr_names(self.index, ip, when)
+        finally:
+            self._answering -= 1
 
     # ------------------------------------------------------------------ traffic
     def http(self, url: str, when: float) -> tuple[int, str] | None:
@@ -93,7 +135,42 @@ class PodNetwork:
         return self.request(url, when).world_answer
 
     def request(self, url: str, when: float, *, host: str | None = None) -> traffic.Response:
-        return traffic.request(self.state, url, when, source=self.pod, host_header=host, network=self)
+        self._asked("request", url, host)
+        self._answering += 1
+        try:
+            return traffic.request(self.state, url, when, source=self.pod, host_header=host, network=self)
+        finally:
+            self._answering -= 1
+
+    # ------------------------------------------------------------------ asked again
+    def recorded_questions(self) -> list[list] | None:
+        """The distinct questions asked, as JSON lists (for the kubelet's notes); None: not all were recorded."""
+        if self.questions is None:
+            return None
+        return [[list(part) if type(part) is tuple else part for part in question] for question in self.questions]
+
+    def answers(self, questions: Iterable[list], when: float) -> int:
+        """A checksum of what `questions` (as recorded_questions gave them) get at `when` and later. Equal
+        checksums at two instants: a program that asked only these meets the same network from both on, as
+        far as it can tell (a reply as a whole; of a request, what the shell sees: its outcome, status and
+        body). "Later" is what the cluster already holds for the future: a backend whose server listens only
+        once it has started, an endpoint ready from its pod's Ready time; asked a day on, as the program's
+        replay would meet them."""
+        found: list = []
+        for kind, *args in questions:
+            for at in (when, when + ANSWERED_LATER):
+                if kind == "query":
+                    found.append(repr(self.query(args[0], args[1], at)))
+                elif kind == "lookup":
+                    found.append(repr(self.lookup(args[0], at, args[1], args[2])))
+                elif kind == "dns":
+                    found.append(self.dns_available(at))
+                elif kind == "reverse":
+                    found.append(self.reverse_all(args[0], at))
+                elif kind == "request":
+                    response = self.request(args[0], at, host=args[1])
+                    found.append((response.outcome, response.world_answer))
+        return zlib.crc32(repr(found).encode())
 
 
 def outside(state: ClusterState) -> PodNetwork:

@@ -142,7 +142,7 @@ def dns_up(sh: _Shell, server: str, at: float) -> bool:
     net = _net(sh)
     if net is None:
         return True
-    return server == CLUSTER_DNS and net.index.dns_available(at)
+    return server == CLUSTER_DNS and net.dns_available(at)
 
 
 def addresses(sh: _Shell, name: str, at: float) -> tuple[list[str], str, str] | None:
