@@ -179,6 +179,18 @@ class PodWorker:
         self._programs[name] = program
         return program
 
+    def quiet_mark(self) -> list | None:
+        """After a sync: what tells a later run that the pod needs none (reconcile's quiet mark): when its next
+        transition is due and its fingerprint; with what its programs asked the network, and a checksum of
+        the answers. None: no mark can tell (they asked more, or otherwise, than PodNetwork records)."""
+        mark = [self.next_due, self.state.fingerprint_now(self.pod)]
+        if self._net is None or not self._net.consulted:
+            return mark
+        questions = self._net.recorded_questions()
+        if questions is None:
+            return None
+        return [*mark, questions, self._net.answers(questions, self.state.now)]
+
     def _network(self) -> PodNetwork:
         """The pod's view of the cluster network, shared by its containers (they share one namespace)."""
         if self._net is None:
@@ -702,26 +714,12 @@ def reconcile(state: ClusterState) -> None:
             continue
         worker = PodWorker(state, pod, node, fast)
         worker.sync()
-        mark = None if worker.waits_on_cluster else quiet_mark(state, worker)
+        mark = None if worker.waits_on_cluster else worker.quiet_mark()
         if mark is not None:
             if notes.get("quiet") != mark:
                 notes["quiet"] = mark
         elif "quiet" in notes:
             notes.pop("quiet")
-
-
-def quiet_mark(state: ClusterState, worker: PodWorker) -> list | None:
-    """What tells a later run that the pod needs no sync (see reconcile): when its next transition is due and
-    its fingerprint; with what its programs asked the network, and a checksum of the answers. None: no mark
-    can tell (they asked more, or otherwise, than PodNetwork records)."""
-    mark = [worker.next_due, state.fingerprint_now(worker.pod)]
-    net = worker._net
-    if net is None or not net.consulted:
-        return mark
-    questions = net.recorded_questions()
-    if questions is None:
-        return None
-    return [*mark, questions, net.answers(questions, state.now)]
 
 
 def network_quiet(state: ClusterState, pod: dict, quiet: list) -> bool:
