@@ -183,7 +183,7 @@ class PodInfo:
 class NodeInfo:
     """A node and the pods bound to it (upstream framework.NodeInfo)."""
     __slots__ = ("name", "node", "labels", "taints", "unschedulable", "allocatable", "requested",
-                 "nz_cpu", "nz_mem", "pods", "ports", "images")
+                 "nz_cpu", "nz_mem", "pods", "owners", "ports", "images")
 
     def __init__(self, node: dict) -> None:
         self.node = node
@@ -200,6 +200,7 @@ class NodeInfo:
         self.nz_cpu = 0
         self.nz_mem = 0
         self.pods: list[PodInfo] = []
+        self.owners: dict = {}   # the pods by controller (PodInfo.owner): how many of each, for the spreading score
         self.ports: set[tuple[str, str, int]] = set()
         self.images: dict[str, int] = {}
         for image in status.get("images") or []:
@@ -208,6 +209,8 @@ class NodeInfo:
 
     def add(self, info: PodInfo) -> None:
         self.pods.append(info)
+        if info.owner is not None:
+            self.owners[info.owner] = self.owners.get(info.owner, 0) + 1
         req = self.requested
         for k, v in info.requests.items():
             req[k] = req.get(k, 0) + v
@@ -220,7 +223,7 @@ class NodeInfo:
         clone = NodeInfo.__new__(NodeInfo)
         for slot in ("name", "node", "labels", "taints", "unschedulable", "allocatable", "images"):
             setattr(clone, slot, getattr(self, slot))
-        clone.requested, clone.nz_cpu, clone.nz_mem, clone.pods, clone.ports = {}, 0, 0, [], set()
+        clone.requested, clone.nz_cpu, clone.nz_mem, clone.pods, clone.owners, clone.ports = {}, 0, 0, [], {}, set()
         for info in self.pods:
             if info.uid not in victims:
                 clone.add(info)

@@ -98,7 +98,7 @@ def default_spread(ctx: PodContext, nodes: list[NodeInfo]) -> list[int]:
     owner = ctx.info.owner
     if owner is None or ctx.spec.get("topologySpreadConstraints"):
         return [0] * len(nodes)
-    raw = [sum(1 for p in n.pods if p.owner == owner) for n in nodes]
+    raw = [n.owners.get(owner, 0) for n in nodes]
     top, low = max(raw), min(raw)
     if top == 0:
         return [MAX_NODE_SCORE] * len(nodes)
