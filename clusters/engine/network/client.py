@@ -9,7 +9,8 @@ machine: requests from it have no pod, no search path, and reach the cluster thr
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from ..state import ClusterState
 from . import dns, traffic
@@ -18,6 +19,8 @@ from .policy import Policies, get_policies
 from .routing import Client
 
 OUTSIDE_IP = "172.18.0.1"   # the docker network's gateway: where a kind cluster sees the host's requests come from
+T = TypeVar("T")
+
 MAX_QUESTIONS = 16          # the distinct questions a program's network keeps (more: it keeps none, see `questions`)
 ANSWERED_LATER = 86_400.0   # how far ahead `answers` asks again: what the cluster holds for later shows by then
 
@@ -74,40 +77,33 @@ class PodNetwork:
     def search_list(self) -> list[str]:
         return list(self._search)
 
-    def _asked(self, *question) -> None:
+    def _ask(self, question: tuple, answer: Callable[[], T]) -> T:
+        """answer(): the network's answer to `question`, which is recorded (`questions`); what answering it
+        asks on the way is not."""
         if self.questions is not None and not self._answering and question not in self.questions:
             if len(self.questions) >= MAX_QUESTIONS:
                 self.questions = None
             else:
                 self.questions[question] = None
+        self._answering += 1
+        try:
+            return answer()
+        finally:
+            self._answering -= 1
 
     def query(self, name: str, qtype: str, when: float) -> dns.Reply:
         """One question to the cluster DNS server."""
-        self._asked("query", name, qtype)
-        self._answering += 1
-        try:
-            return dns.query(self.index, name, qtype, when)
-        finally:
-            self._answering -= 1
+        return self._ask(("query", name, qtype), lambda: dns.query(self.index, name, qtype, when))
 
     def lookup(self, name: str, when: float, search: list[str] | None = None,
                ndots: int = dns.DEFAULT_NDOTS) -> dns.Resolution:
         """The stub resolver: search path, ndots, CNAMEs followed."""
-        self._asked("lookup", name, None if search is None else tuple(search), ndots)
-        self._answering += 1
-        try:
-            return dns.search(self.index, name, when, self._search if search is None else search, ndots)
-        finally:
-            self._answering -= 1
+        return self._ask(("lookup", name, None if search is None else tuple(search), ndots),
+                         lambda: dns.search(self.index, name, when, self._search if search is None else search, ndots))
 
     def dns_available(self, when: float) -> bool:
         """Whether the cluster DNS answers at all (its Service exists and, if modelled, a pod of it is ready)."""
-        self._asked("dns")
-        self._answering += 1
-        try:
-            return self.index.dns_available(when)
-        finally:
-            self._answering -= 1
+        return self._ask(("dns",), lambda: self.index.dns_available(when))
 
     def resolve(self, name: str, when: float) -> str | None:
         """ShellWorld.resolve: the first address of `name` as the pod's resolver finds it, or None."""
@@ -120,14 +116,8 @@ class PodNetwork:
         return names[0] if names else None
 
     def reverse_all(self, ip: str, when: float) -> list[str]:
-        self._asked("reverse", ip)
-        self._answering += 1
-        try:
-            if not self.index.dns_available(when):
-                return []
-            return dns.ptr_names(self.index, ip, when)
-        finally:
-            self._answering -= 1
+        return self._ask(("reverse", ip),
+                         lambda: dns.ptr_names(self.index, ip, when) if self.index.dns_available(when) else [])
 
     # ------------------------------------------------------------------ traffic
     def http(self, url: str, when: float) -> tuple[int, str] | None:
@@ -135,12 +125,8 @@ class PodNetwork:
         return self.request(url, when).world_answer
 
     def request(self, url: str, when: float, *, host: str | None = None) -> traffic.Response:
-        self._asked("request", url, host)
-        self._answering += 1
-        try:
-            return traffic.request(self.state, url, when, source=self.pod, host_header=host, network=self)
-        finally:
-            self._answering -= 1
+        return self._ask(("request", url, host), lambda: traffic.request(self.state, url, when, source=self.pod,
+                                                                         host_header=host, network=self))
 
     # ------------------------------------------------------------------ asked again
     def recorded_questions(self) -> list[list] | None:
