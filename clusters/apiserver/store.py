@@ -9,9 +9,10 @@ A store assigns resourceVersions: every write takes the cluster's next one.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable
 from typing import Protocol
+
+from clusters.engine.state import object_text
 
 Key = tuple[str, str, str]  # (kind, namespace, name); namespace "" for cluster-scoped kinds
 
@@ -70,7 +71,7 @@ class MemoryStore:
         return sorted(found, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
-        return [json.dumps(obj, separators=(",", ":")) for obj in self.list(kind, namespace)]
+        return [object_text(obj) for obj in self.list(kind, namespace)]
 
     def count(self, kind: str | None = None) -> int:
         return len(self._objects) if kind is None else sum(1 for k, _, _ in self._objects if k == kind)
@@ -123,7 +124,7 @@ class DryRunStore:
         return [items[key] for key in sorted(items)]
 
     def list_json(self, kind: str, namespace: str | None = None) -> list[str]:
-        return [json.dumps(o, separators=(",", ":")) for o in self.list(kind, namespace)]
+        return [object_text(o) for o in self.list(kind, namespace)]
 
     def count(self, kind: str | None = None) -> int:
         return self.base.count(kind) + (sum(self.added.values()) if kind is None else self.added.get(kind, 0))

@@ -32,8 +32,9 @@ def dumps(value: dict | list) -> str:
     try:
         text = _encode(value)
     except (TypeError, ValueError, RecursionError):   # keys json.dumps turns into strings (True, None)…
-        return json.dumps(value, separators=(",", ":"))
-    if not text.isascii() or b"\x7f" in text:   # json.dumps escapes these (ensure_ascii): its text, then
+        text = None
+    # …and non-ASCII characters and DEL, which json.dumps escapes (ensure_ascii): its text, then
+    if text is None or not text.isascii() or b"\x7f" in text:
         return json.dumps(value, separators=(",", ":"))
     return text.decode()
 
